@@ -1,0 +1,350 @@
+// Reads the gateway YAML into GatewayConfig and validates it, collecting every error (file, line, field path) before
+// reporting, as YARP's ConfigValidator does. Uses YamlDotNet's node model, which keeps positions and needs no
+// reflection (Native AOT safe).
+using System.Globalization;
+using System.Net;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace FastPath.Config;
+
+public static class GatewayConfigLoader
+{
+    public static GatewayConfig LoadFile(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException([new ConfigError(path, 0, 0, "(file)", e.Message)]);
+        }
+        return Parse(text, path);
+    }
+
+    public static GatewayConfig Parse(string yaml, string fileName)
+    {
+        var ctx = new Reader(fileName);
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            throw new ConfigException([new ConfigError(fileName, (int)e.Start.Line, (int)e.Start.Column, "(document)", e.InnerException?.Message ?? e.Message)]);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            throw new ConfigException([new ConfigError(fileName, 1, 1, "(document)", "expected a mapping at the top level")]);
+        }
+
+        GatewayConfig config = ctx.ReadRoot(root) with { SourcePath = Path.GetFullPath(fileName) };
+        ctx.Errors.AddRange(GatewayConfigValidator.Validate(config, fileName, ctx.Positions));
+        if (ctx.Errors.Count > 0) throw new ConfigException(ctx.Errors);
+        return config;
+    }
+
+    private sealed class Reader(string file)
+    {
+        public readonly List<ConfigError> Errors = [];
+        /// <summary>Where each field path was read, so semantic checks can point at a line too.</summary>
+        public readonly Dictionary<string, Mark> Positions = [];
+
+        public GatewayConfig ReadRoot(YamlMappingNode root)
+        {
+            var config = new GatewayConfig();
+            foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters"))
+            {
+                switch (key)
+                {
+                    case "admin": config = config with { Admin = ReadAdmin(value, "admin") }; break;
+                    case "limits": config = config with { Limits = ReadLimits(value, "limits") }; break;
+                    case "access_log": config = config with { AccessLog = ReadAccessLog(value, "access_log") }; break;
+                    case "listeners": config = config with { Listeners = List(value, "listeners", ReadListener) }; break;
+                    case "clusters": config = config with { Clusters = List(value, "clusters", ReadCluster) }; break;
+                }
+            }
+            return config;
+        }
+
+        private AdminConfig ReadAdmin(YamlNode node, string path)
+        {
+            var admin = new AdminConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "address", "port"))
+            {
+                string p = $"{path}.{key}";
+                admin = key switch
+                {
+                    "address" => admin with { Address = ReadAddressOrHostPort(value, p, admin.Address, out int? port) , Port = port ?? admin.Port },
+                    _ => admin with { Port = Int(value, p, -1, 65535) },
+                };
+            }
+            return admin;
+        }
+
+        private LimitsConfig ReadLimits(YamlNode node, string path)
+        {
+            var l = new LimitsConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "max_request_line_bytes", "max_header_bytes", "max_headers",
+                         "header_read_timeout", "idle_timeout", "stream_idle_timeout", "max_connections", "drain_timeout", "via"))
+            {
+                string p = $"{path}.{key}";
+                l = key switch
+                {
+                    "max_request_line_bytes" => l with { MaxRequestLineBytes = Int(value, p, 64, 1 << 20) },
+                    "max_header_bytes" => l with { MaxHeaderBytes = Int(value, p, 256, 1 << 20) },
+                    "max_headers" => l with { MaxHeaders = Int(value, p, 1, 10_000) },
+                    "header_read_timeout" => l with { HeaderReadTimeout = Duration(value, p) },
+                    "idle_timeout" => l with { IdleTimeout = Duration(value, p) },
+                    "stream_idle_timeout" => l with { StreamIdleTimeout = Duration(value, p) },
+                    "max_connections" => l with { MaxConnections = Int(value, p, 1, 10_000_000) },
+                    "drain_timeout" => l with { DrainTimeout = Duration(value, p) },
+                    _ => l with { Via = Scalar(value, p) },
+                };
+            }
+            return l;
+        }
+
+        private AccessLogConfig ReadAccessLog(YamlNode node, string path)
+        {
+            var a = new AccessLogConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "path"))
+                a = a with { Path = Scalar(value, $"{path}.{key}") ?? "off" };
+            return a;
+        }
+
+        private ListenerConfig ReadListener(YamlNode node, string path)
+        {
+            var l = new ListenerConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "name", "address", "port", "virtual_hosts"))
+            {
+                string p = $"{path}.{key}";
+                l = key switch
+                {
+                    "name" => l with { Name = Scalar(value, p) ?? "" },
+                    "address" => l with { Address = ReadAddressOrHostPort(value, p, l.Address, out int? port), Port = port ?? l.Port },
+                    "port" => l with { Port = Int(value, p, 0, 65535) },
+                    _ => l with { VirtualHosts = List(value, p, ReadVirtualHost) },
+                };
+            }
+            return l;
+        }
+
+        private VirtualHostConfig ReadVirtualHost(YamlNode node, string path)
+        {
+            var v = new VirtualHostConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "name", "domains", "routes"))
+            {
+                string p = $"{path}.{key}";
+                v = key switch
+                {
+                    "name" => v with { Name = Scalar(value, p) ?? "" },
+                    "domains" => v with { Domains = List(value, p, (n, q) => Scalar(n, q) ?? "") },
+                    _ => v with { Routes = List(value, p, ReadRoute) },
+                };
+            }
+            return v;
+        }
+
+        private RouteConfig ReadRoute(YamlNode node, string path)
+        {
+            var r = new RouteConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "prefix", "cluster", "timeout"))
+            {
+                string p = $"{path}.{key}";
+                r = key switch
+                {
+                    "prefix" => r with { Prefix = Scalar(value, p) ?? "" },
+                    "cluster" => r with { Cluster = Scalar(value, p) ?? "" },
+                    _ => r with { Timeout = Duration(value, p) },
+                };
+            }
+            return r;
+        }
+
+        private ClusterConfig ReadCluster(YamlNode node, string path)
+        {
+            var c = new ClusterConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
+                         "max_connections_per_endpoint", "idle_timeout", "lb_policy"))
+            {
+                string p = $"{path}.{key}";
+                c = key switch
+                {
+                    "name" => c with { Name = Scalar(value, p) ?? "" },
+                    "endpoints" => c with { Endpoints = List(value, p, ReadEndpoint) },
+                    "connect_timeout" => c with { ConnectTimeout = Duration(value, p) },
+                    "max_connections_per_endpoint" => c with { MaxConnectionsPerEndpoint = Int(value, p, 1, 1_000_000) },
+                    "idle_timeout" => c with { IdleTimeout = Duration(value, p) },
+                    _ => c with { LbPolicy = Scalar(value, p) ?? "" },
+                };
+            }
+            return c;
+        }
+
+        private EndpointConfig ReadEndpoint(YamlNode node, string path)
+        {
+            var e = new EndpointConfig();
+            if (node is YamlScalarNode)
+            {
+                // Shorthand: "127.0.0.1:9000"
+                string addr = ReadAddressOrHostPort(node, path, "", out int? port);
+                if (port is null) Error(node, path, "expected host:port");
+                return e with { Host = addr, Port = port ?? 0 };
+            }
+            foreach ((string key, YamlNode value) in Fields(node, path, "address", "weight"))
+            {
+                string p = $"{path}.{key}";
+                if (key == "address")
+                {
+                    string addr = ReadAddressOrHostPort(value, p, "", out int? port);
+                    if (port is null) Error(value, p, "expected host:port");
+                    e = e with { Host = addr, Port = port ?? 0 };
+                }
+                else e = e with { Weight = Int(value, p, 1, 1000) };
+            }
+            return e;
+        }
+
+        private IEnumerable<(string Key, YamlNode Value)> Fields(YamlNode node, string path, params string[] allowed)
+        {
+            Remember(path, node);
+            if (node is not YamlMappingNode map)
+            {
+                Error(node, path == "" ? "(document)" : path, "expected a mapping");
+                yield break;
+            }
+            foreach (KeyValuePair<YamlNode, YamlNode> pair in map.Children)
+            {
+                string key = (pair.Key as YamlScalarNode)?.Value ?? "";
+                string fieldPath = path == "" ? key : $"{path}.{key}";
+                if (Array.IndexOf(allowed, key) < 0)
+                {
+                    // Unknown fields are errors, never ignored: a typo must not silently change behaviour.
+                    Error(pair.Key, fieldPath, $"unknown field (expected one of: {string.Join(", ", allowed)})");
+                    continue;
+                }
+                Remember(fieldPath, pair.Value);
+                yield return (key, pair.Value);
+            }
+        }
+
+        private IReadOnlyList<T> List<T>(YamlNode node, string path, Func<YamlNode, string, T> read)
+        {
+            if (node is not YamlSequenceNode seq)
+            {
+                Error(node, path, "expected a list");
+                return [];
+            }
+            var list = new List<T>(seq.Children.Count);
+            for (int i = 0; i < seq.Children.Count; i++)
+            {
+                string p = $"{path}[{i}]";
+                Remember(p, seq.Children[i]);
+                list.Add(read(seq.Children[i], p));
+            }
+            return list;
+        }
+
+        private string? Scalar(YamlNode node, string path)
+        {
+            if (node is YamlScalarNode s) return s.Value;
+            Error(node, path, "expected a single value");
+            return null;
+        }
+
+        private int Int(YamlNode node, string path, int min, int max)
+        {
+            string? s = Scalar(node, path);
+            if (s is null) return min;
+            if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) || v < min || v > max)
+            {
+                Error(node, path, $"expected an integer from {min} to {max}, got '{s}'");
+                return min;
+            }
+            return v;
+        }
+
+        private TimeSpan Duration(YamlNode node, string path)
+        {
+            string? s = Scalar(node, path);
+            if (s is not null && DurationParser.TryParse(s, out TimeSpan d)) return d;
+            if (s is not null) Error(node, path, $"expected a duration such as 500ms, 10s or 2m, got '{s}'");
+            return TimeSpan.Zero;
+        }
+
+        /// <summary>Reads "host", "host:port" or "[v6]:port".</summary>
+        private string ReadAddressOrHostPort(YamlNode node, string path, string fallback, out int? port)
+        {
+            port = null;
+            string? s = Scalar(node, path);
+            if (string.IsNullOrWhiteSpace(s))
+            {
+                Error(node, path, "expected an address");
+                return fallback;
+            }
+            if (HostPort.TryParse(s, out string host, out int p))
+            {
+                port = p;
+                return host;
+            }
+            if (s.Contains(']') || (s.Count(c => c == ':') == 1))
+            {
+                Error(node, path, $"invalid address '{s}'");
+                return fallback;
+            }
+            return s.Trim('[', ']');
+        }
+
+        private void Remember(string path, YamlNode node) => Positions[path] = node.Start;
+
+        private void Error(YamlNode node, string path, string message) =>
+            Errors.Add(new ConfigError(file, (int)node.Start.Line, (int)node.Start.Column, path, message));
+    }
+}
+
+public static class DurationParser
+{
+    /// <summary>Parses "250ms", "10s", "2m", "1h" or a plain number of seconds.</summary>
+    public static bool TryParse(string s, out TimeSpan value)
+    {
+        value = default;
+        s = s.Trim();
+        (string number, double scale) = s switch
+        {
+            _ when s.EndsWith("ms", StringComparison.Ordinal) => (s[..^2], 1.0),
+            _ when s.EndsWith('s') => (s[..^1], 1000.0),
+            _ when s.EndsWith('m') => (s[..^1], 60_000.0),
+            _ when s.EndsWith('h') => (s[..^1], 3_600_000.0),
+            _ => (s, 1000.0),
+        };
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || n < 0 || double.IsInfinity(n)) return false;
+        value = TimeSpan.FromMilliseconds(n * scale);
+        return true;
+    }
+}
+
+public static class HostPort
+{
+    /// <summary>Splits "host:port" or "[v6]:port"; false when there is no valid port.</summary>
+    public static bool TryParse(string s, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        s = s.Trim();
+        int colon = s.LastIndexOf(':');
+        if (colon <= 0) return false;
+        string h = s[..colon];
+        if (h.StartsWith('[')) { if (!h.EndsWith(']')) return false; h = h[1..^1]; }
+        else if (h.Contains(':')) return false;
+        if (!int.TryParse(s[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > 65535) return false;
+        host = h;
+        return h.Length > 0;
+    }
+
+    public static bool IsIpOrHostName(string host) =>
+        IPAddress.TryParse(host, out _) || Uri.CheckHostName(host) == UriHostNameType.Dns;
+}

@@ -1,0 +1,98 @@
+// Semantic checks over a whole GatewayConfig (references, uniqueness, ranges); every error is reported at once.
+using YamlDotNet.Core;
+
+namespace FastPath.Config;
+
+public static class GatewayConfigValidator
+{
+    public static readonly IReadOnlySet<string> LbPolicies = new HashSet<string> { "round_robin" };
+
+    public static List<ConfigError> Validate(GatewayConfig config, string file, IReadOnlyDictionary<string, Mark>? positions = null)
+    {
+        var errors = new List<ConfigError>();
+        void Error(string path, string message)
+        {
+            Mark mark = positions is not null && positions.TryGetValue(path, out Mark m) ? m : Mark.Empty;
+            errors.Add(new ConfigError(file, (int)mark.Line, (int)mark.Column, path, message));
+        }
+
+        if (config.Listeners.Count == 0) Error("listeners", "at least one listener is required");
+        var clusterNames = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < config.Clusters.Count; i++)
+        {
+            ClusterConfig c = config.Clusters[i];
+            string p = $"clusters[{i}]";
+            if (string.IsNullOrWhiteSpace(c.Name)) Error($"{p}.name", "a cluster needs a name");
+            else if (!clusterNames.Add(c.Name)) Error($"{p}.name", $"duplicate cluster name '{c.Name}'");
+            if (c.Endpoints.Count == 0) Error($"{p}.endpoints", "a cluster needs at least one endpoint");
+            if (!LbPolicies.Contains(c.LbPolicy)) Error($"{p}.lb_policy", $"unknown policy '{c.LbPolicy}' (supported: {string.Join(", ", LbPolicies)})");
+            if (c.ConnectTimeout <= TimeSpan.Zero) Error($"{p}.connect_timeout", "must be greater than zero");
+            for (int j = 0; j < c.Endpoints.Count; j++)
+            {
+                EndpointConfig e = c.Endpoints[j];
+                string ep = $"{p}.endpoints[{j}]";
+                if (e.Port is < 1 or > 65535) Error(ep, $"port must be 1-65535 in '{e}'");
+                if (!HostPort.IsIpOrHostName(e.Host)) Error(ep, $"invalid host '{e.Host}'");
+            }
+        }
+
+        var listenerNames = new HashSet<string>(StringComparer.Ordinal);
+        var bound = new HashSet<(string, int)>();
+        for (int i = 0; i < config.Listeners.Count; i++)
+        {
+            ListenerConfig l = config.Listeners[i];
+            string p = $"listeners[{i}]";
+            if (string.IsNullOrWhiteSpace(l.Name)) Error($"{p}.name", "a listener needs a name");
+            else if (!listenerNames.Add(l.Name)) Error($"{p}.name", $"duplicate listener name '{l.Name}'");
+            if (!System.Net.IPAddress.TryParse(l.Address, out _)) Error($"{p}.address", $"expected an IP address, got '{l.Address}'");
+            if (l.Port is < 1 or > 65535) Error($"{p}.port", "port must be 1-65535");
+            else if (!bound.Add((l.Address, l.Port))) Error($"{p}.port", $"{l.Address}:{l.Port} is used by another listener");
+            if (l.VirtualHosts.Count == 0) Error($"{p}.virtual_hosts", "at least one virtual host is required");
+            var domains = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            for (int j = 0; j < l.VirtualHosts.Count; j++)
+            {
+                VirtualHostConfig v = l.VirtualHosts[j];
+                string vp = $"{p}.virtual_hosts[{j}]";
+                if (v.Domains.Count == 0) Error($"{vp}.domains", "at least one domain is required");
+                for (int k = 0; k < v.Domains.Count; k++)
+                {
+                    string d = v.Domains[k];
+                    if (!IsValidDomainPattern(d)) Error($"{vp}.domains[{k}]", $"invalid domain pattern '{d}' (exact, '*.suffix', 'prefix*' or '*')");
+                    else if (!domains.Add(d)) Error($"{vp}.domains[{k}]", $"domain '{d}' is already used by another virtual host on this listener");
+                }
+                if (v.Routes.Count == 0) Error($"{vp}.routes", "at least one route is required");
+                for (int k = 0; k < v.Routes.Count; k++)
+                {
+                    RouteConfig r = v.Routes[k];
+                    string rp = $"{vp}.routes[{k}]";
+                    if (!r.Prefix.StartsWith('/')) Error($"{rp}.prefix", $"a path prefix starts with '/', got '{r.Prefix}'");
+                    if (string.IsNullOrEmpty(r.Cluster)) Error($"{rp}.cluster", "a route needs a cluster");
+                    else if (!clusterNames.Contains(r.Cluster)) Error($"{rp}.cluster", $"unknown cluster '{r.Cluster}'");
+                    if (r.Timeout < TimeSpan.Zero) Error($"{rp}.timeout", "must not be negative");
+                }
+            }
+        }
+
+        LimitsConfig lim = config.Limits;
+        if (lim.HeaderReadTimeout <= TimeSpan.Zero) Error("limits.header_read_timeout", "must be greater than zero");
+        if (lim.IdleTimeout <= TimeSpan.Zero) Error("limits.idle_timeout", "must be greater than zero");
+        if (lim.StreamIdleTimeout <= TimeSpan.Zero) Error("limits.stream_idle_timeout", "must be greater than zero");
+        if (lim.Via is { } via && (via.Length == 0 || via.Any(ch => ch < 0x21 || ch > 0x7e)))
+            Error("limits.via", "a via name is one token of visible ASCII");
+        if (config.Admin.Port >= 0 && !System.Net.IPAddress.TryParse(config.Admin.Address, out _))
+            Error("admin.address", $"expected an IP address, got '{config.Admin.Address}'");
+        string log = config.AccessLog.Path;
+        if (string.IsNullOrWhiteSpace(log)) Error("access_log.path", "use 'off', 'stdout' or a file path");
+        return errors;
+    }
+
+    public static bool IsValidDomainPattern(string d)
+    {
+        if (d == "*") return true;
+        if (d.Length == 0 || d.Contains(' ')) return false;
+        int stars = d.Count(c => c == '*');
+        if (stars == 0) return true;
+        return stars == 1 && (d.StartsWith("*.", StringComparison.Ordinal) || d.StartsWith("*-", StringComparison.Ordinal)
+                              || d.EndsWith('*') || d.StartsWith('*'));
+    }
+}

@@ -1,0 +1,63 @@
+// Everything the request path reads, compiled from one GatewayConfig and swapped atomically. A request reads the
+// current snapshot once at its start and finishes on it, whatever reloads happen meanwhile.
+using FastPath.Http1;
+using FastPath.Routing;
+using FastPath.Upstream.Clusters;
+
+namespace FastPath.Config;
+
+internal sealed class ProxySnapshot
+{
+    private static long s_versions;
+
+    private ProxySnapshot(GatewayConfig config, Dictionary<string, Cluster> clusters, Dictionary<string, RouteTable> routes)
+    {
+        Config = config;
+        Clusters = clusters;
+        Routes = routes;
+        Version = Interlocked.Increment(ref s_versions);
+        LoadedAt = DateTimeOffset.UtcNow;
+        LimitsConfig l = config.Limits;
+        HeadLimits = new Http1Limits(l.MaxRequestLineBytes, l.MaxHeaderBytes, l.MaxHeaders);
+        HeaderReadTimeoutMs = (long)l.HeaderReadTimeout.TotalMilliseconds;
+        IdleTimeoutMs = (long)l.IdleTimeout.TotalMilliseconds;
+        StreamIdleTimeoutMs = (long)l.StreamIdleTimeout.TotalMilliseconds;
+        Via = l.Via is null ? null : System.Text.Encoding.ASCII.GetBytes("1.1 " + l.Via);
+    }
+
+    public long Version { get; }
+    public DateTimeOffset LoadedAt { get; }
+    public GatewayConfig Config { get; }
+    public Dictionary<string, Cluster> Clusters { get; }
+    /// <summary>Route table per listener name.</summary>
+    public Dictionary<string, RouteTable> Routes { get; }
+    public Http1Limits HeadLimits { get; }
+    public long HeaderReadTimeoutMs { get; }
+    public long IdleTimeoutMs { get; }
+    public long StreamIdleTimeoutMs { get; }
+    public byte[]? Via { get; }
+
+    public static ProxySnapshot Build(GatewayConfig config, ClusterManager clusterManager)
+    {
+        string file = config.SourcePath ?? "(config)";
+        List<ConfigError> errors = GatewayConfigValidator.Validate(config, file);
+        if (errors.Count > 0) throw new ConfigException(errors);
+        Dictionary<string, Cluster> clusters = clusterManager.Build(config, file);
+
+        var routes = new Dictionary<string, RouteTable>(StringComparer.Ordinal);
+        foreach (ListenerConfig l in config.Listeners)
+        {
+            var domains = new List<(string, VirtualHost)>();
+            foreach (VirtualHostConfig v in l.VirtualHosts)
+            {
+                Route[] compiled = v.Routes
+                    .Select(r => new Route(System.Text.Encoding.UTF8.GetBytes(r.Prefix), clusters[r.Cluster], (long)r.Timeout.TotalMilliseconds))
+                    .ToArray();
+                var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
+                foreach (string d in v.Domains) domains.Add((d, host));
+            }
+            routes[l.Name] = new RouteTable(domains);
+        }
+        return new ProxySnapshot(config, clusters, routes);
+    }
+}

@@ -1,0 +1,51 @@
+// A request's start line, fields and framing, protocol-neutral; pooled and reused across requests.
+namespace FastPath.Http;
+
+internal sealed class HttpRequestHead
+{
+    public readonly HttpHeaderBlock Headers = new();
+
+    public HttpMethod Method;
+    public int MethodStart, MethodLength;
+    public int PathStart, PathLength;       // origin-form target (path and query) as forwarded
+    public int AuthorityStart = -1, AuthorityLength;
+    public HttpVersion Version;
+
+    public BodyFraming Framing;
+    public long ContentLength = -1;
+    public bool KeepAlive;
+    public bool ExpectContinue;
+    public bool IsUpgrade;
+    public int UpgradeIndex = -1;           // header entry of Upgrade, forwarded when IsUpgrade
+    public int RequestIdIndex = -1;         // header entry of a usable x-request-id
+
+    public ReadOnlySpan<byte> MethodBytes => Headers.Slice(MethodStart, MethodLength);
+    public ReadOnlySpan<byte> Path => Headers.Slice(PathStart, PathLength);
+    public ReadOnlySpan<byte> Authority => AuthorityStart < 0 ? default : Headers.Slice(AuthorityStart, AuthorityLength);
+
+    /// <summary>Path without the query, for route matching.</summary>
+    public ReadOnlySpan<byte> PathOnly
+    {
+        get
+        {
+            ReadOnlySpan<byte> p = Path;
+            int q = p.IndexOf((byte)'?');
+            return q < 0 ? p : p[..q];
+        }
+    }
+
+    public bool HasBody => Framing != BodyFraming.None;
+
+    public void Reset()
+    {
+        Headers.Clear();
+        Method = HttpMethod.None;
+        MethodStart = MethodLength = PathStart = PathLength = AuthorityLength = 0;
+        AuthorityStart = -1;
+        Version = HttpVersion.None;
+        Framing = BodyFraming.None;
+        ContentLength = -1;
+        KeepAlive = ExpectContinue = IsUpgrade = false;
+        UpgradeIndex = RequestIdIndex = -1;
+    }
+}

@@ -1,0 +1,216 @@
+// Serialises message heads for the next hop: fields are copied back from the header store, the proxy's own framing
+// and forwarding fields are appended, and each head is written with one GetSpan/Advance pair.
+using System.Buffers;
+using System.Buffers.Text;
+using FastPath.Http;
+
+namespace FastPath.Http1;
+
+/// <summary>What the proxy adds to a forwarded request (all UTF-8 bytes, formatted once per connection or request).</summary>
+internal readonly ref struct ForwardedFields
+{
+    public ReadOnlySpan<byte> ClientAddress { get; init; }
+    public ReadOnlySpan<byte> Scheme { get; init; }
+    public ReadOnlySpan<byte> RequestId { get; init; }
+    public ReadOnlySpan<byte> Via { get; init; }
+    /// <summary>Host to send when the request carried none (HTTP/1.0): the upstream endpoint.</summary>
+    public ReadOnlySpan<byte> FallbackHost { get; init; }
+}
+
+internal static class Http1HeadWriter
+{
+    private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
+    private static ReadOnlySpan<byte> ColonSpace => ": "u8;
+
+    public static void WriteRequestHead(IBufferWriter<byte> writer, HttpRequestHead head, BodyFraming framing, in ForwardedFields fwd)
+    {
+        HttpHeaderBlock block = head.Headers;
+        ReadOnlySpan<byte> host = head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
+
+        int xffLength = 0;
+        int size = head.MethodLength + 1 + head.PathLength + 11;
+        size += 8 + host.Length;
+        for (int i = 0; i < block.Count; i++)
+        {
+            ref HeaderEntry e = ref block[i];
+            if (e.Id == KnownHeader.XForwardedFor) { xffLength += e.ValueLength + 2; continue; }
+            if (e.Skip || e.Id == KnownHeader.Host) continue;
+            size += e.NameLength + e.ValueLength + 4;
+        }
+        size += 19 + xffLength + fwd.ClientAddress.Length;
+        size += 21 + fwd.Scheme.Length;
+        size += 16 + fwd.RequestId.Length;
+        if (fwd.Via.Length > 0) size += 13 + fwd.Via.Length;
+        size += 40; // framing field
+        ReadOnlySpan<byte> upgrade = default;
+        if (head.IsUpgrade)
+        {
+            upgrade = block.Value(block[head.UpgradeIndex]);
+            size += 21 + 11 + upgrade.Length;
+        }
+        size += 2;
+
+        Span<byte> span = writer.GetSpan(size);
+        int at = 0;
+        Put(span, ref at, head.MethodBytes);
+        span[at++] = HttpChars.SP;
+        Put(span, ref at, head.Path);
+        Put(span, ref at, " HTTP/1.1\r\n"u8);
+        Field(span, ref at, KnownHeaders.HostName, host);
+        for (int i = 0; i < block.Count; i++)
+        {
+            ref HeaderEntry e = ref block[i];
+            if (e.Skip || e.Id is KnownHeader.Host or KnownHeader.XForwardedFor) continue;
+            Field(span, ref at, block.Name(e), block.Value(e));
+        }
+
+        // x-forwarded-for: earlier hops first, then the address this proxy saw (Envoy appends the same way).
+        Put(span, ref at, KnownHeaders.XForwardedForName);
+        Put(span, ref at, ColonSpace);
+        for (int i = 0; i < block.Count; i++)
+        {
+            ref HeaderEntry e = ref block[i];
+            if (e.Id != KnownHeader.XForwardedFor) continue;
+            Put(span, ref at, block.Value(e));
+            Put(span, ref at, ", "u8);
+        }
+        Put(span, ref at, fwd.ClientAddress);
+        Put(span, ref at, Crlf);
+
+        Field(span, ref at, KnownHeaders.XForwardedProtoName, fwd.Scheme);
+        Field(span, ref at, KnownHeaders.XRequestIdName, fwd.RequestId);
+        if (fwd.Via.Length > 0) Field(span, ref at, KnownHeaders.ViaName, fwd.Via);
+        WriteFraming(span, ref at, framing, head.ContentLength);
+        if (head.IsUpgrade)
+        {
+            Put(span, ref at, "connection: upgrade\r\n"u8);
+            Field(span, ref at, KnownHeaders.UpgradeName, upgrade);
+        }
+        Put(span, ref at, Crlf);
+        writer.Advance(at);
+    }
+
+    /// <summary>Writes a response head; <paramref name="connection"/> is the Connection field to add, if any.</summary>
+    public static void WriteResponseHead(IBufferWriter<byte> writer, HttpResponseHead head, BodyFraming framing,
+        ReadOnlySpan<byte> connection, bool switchingProtocols)
+    {
+        HttpHeaderBlock block = head.Headers;
+        int size = 13 + head.ReasonLength + 2;
+        for (int i = 0; i < block.Count; i++)
+        {
+            ref HeaderEntry e = ref block[i];
+            if (e.Skip && !(switchingProtocols && e.Id == KnownHeader.Upgrade)) continue;
+            size += e.NameLength + e.ValueLength + 4;
+        }
+        size += 40 + 14 + connection.Length + 2;
+
+        Span<byte> span = writer.GetSpan(size);
+        int at = 0;
+        Put(span, ref at, "HTTP/1.1 "u8);
+        at += WriteStatus(span[at..], head.StatusCode);
+        span[at++] = HttpChars.SP;
+        Put(span, ref at, head.Reason);
+        Put(span, ref at, Crlf);
+        for (int i = 0; i < block.Count; i++)
+        {
+            ref HeaderEntry e = ref block[i];
+            if (e.Skip && !(switchingProtocols && e.Id == KnownHeader.Upgrade)) continue;
+            Field(span, ref at, block.Name(e), block.Value(e));
+        }
+        WriteFraming(span, ref at, framing, head.ContentLength);
+        if (connection.Length > 0) Field(span, ref at, KnownHeaders.ConnectionName, connection);
+        Put(span, ref at, Crlf);
+        writer.Advance(at);
+    }
+
+    /// <summary>A response generated by the proxy itself (errors, admin): short text body, fixed fields.</summary>
+    public static void WriteLocalResponse(IBufferWriter<byte> writer, int status, ReadOnlySpan<byte> reason,
+        ReadOnlySpan<byte> contentType, ReadOnlySpan<byte> body, bool close, bool headOnly = false)
+    {
+        int size = 13 + reason.Length + 2 + 40 + 16 + contentType.Length + 21 + 2 + body.Length;
+        Span<byte> span = writer.GetSpan(size);
+        int at = 0;
+        Put(span, ref at, "HTTP/1.1 "u8);
+        at += WriteStatus(span[at..], status);
+        span[at++] = HttpChars.SP;
+        Put(span, ref at, reason);
+        Put(span, ref at, Crlf);
+        WriteFraming(span, ref at, BodyFraming.ContentLength, body.Length);
+        if (contentType.Length > 0) Field(span, ref at, "content-type"u8, contentType);
+        if (close) Put(span, ref at, "connection: close\r\n"u8);
+        Put(span, ref at, Crlf);
+        if (!headOnly) Put(span, ref at, body);
+        writer.Advance(at);
+    }
+
+    public static void WriteChunkHeader(IBufferWriter<byte> writer, long length)
+    {
+        Span<byte> span = writer.GetSpan(18);
+        Utf8Formatter.TryFormat(length, span, out int n, new StandardFormat('x'));
+        span[n++] = HttpChars.CR;
+        span[n++] = HttpChars.LF;
+        writer.Advance(n);
+    }
+
+    public static void WriteCrlf(IBufferWriter<byte> writer) => writer.Write(Crlf);
+
+    /// <summary>last-chunk, the trailer fields (if any) and the final CRLF.</summary>
+    public static void WriteLastChunk(IBufferWriter<byte> writer, HttpHeaderBlock? trailers)
+    {
+        int size = 5;
+        if (trailers is not null)
+            for (int i = 0; i < trailers.Count; i++)
+            {
+                ref HeaderEntry e = ref trailers[i];
+                if (!e.Skip) size += e.NameLength + e.ValueLength + 4;
+            }
+        Span<byte> span = writer.GetSpan(size);
+        int at = 0;
+        Put(span, ref at, "0\r\n"u8);
+        if (trailers is not null)
+            for (int i = 0; i < trailers.Count; i++)
+            {
+                ref HeaderEntry e = ref trailers[i];
+                if (!e.Skip) Field(span, ref at, trailers.Name(e), trailers.Value(e));
+            }
+        Put(span, ref at, Crlf);
+        writer.Advance(at);
+    }
+
+    private static void WriteFraming(Span<byte> span, ref int at, BodyFraming framing, long contentLength)
+    {
+        if (framing == BodyFraming.ContentLength)
+        {
+            Put(span, ref at, "content-length: "u8);
+            Utf8Formatter.TryFormat(contentLength, span[at..], out int n);
+            at += n;
+            Put(span, ref at, Crlf);
+        }
+        else if (framing == BodyFraming.Chunked)
+        {
+            Put(span, ref at, "transfer-encoding: chunked\r\n"u8);
+        }
+    }
+
+    private static int WriteStatus(Span<byte> span, int status)
+    {
+        span[0] = (byte)('0' + status / 100);
+        span[1] = (byte)('0' + status / 10 % 10);
+        span[2] = (byte)('0' + status % 10);
+        return 3;
+    }
+
+    private static void Field(Span<byte> span, ref int at, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        Put(span, ref at, name);
+        Put(span, ref at, ColonSpace);
+        Put(span, ref at, value);
+        Put(span, ref at, Crlf);
+    }
+
+    private static void Put(Span<byte> span, ref int at, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(span[at..]);
+        at += bytes.Length;
+    }
+}

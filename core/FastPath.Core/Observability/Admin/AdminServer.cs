@@ -1,0 +1,230 @@
+// The admin listener (127.0.0.1 by default): /ready, /stats/prometheus, /config_dump, /clusters, POST /drain.
+// It speaks HTTP/1.1 through the same codec as the data path; it is off the hot path, so it favours clarity.
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using FastPath.Config;
+using FastPath.Filters.Network;
+using FastPath.Http;
+using FastPath.Http1;
+using FastPath.Upstream;
+using FastPath.Upstream.Clusters;
+using Microsoft.AspNetCore.Connections;
+using Prometheus;
+
+namespace FastPath.Observability.Admin;
+
+internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
+{
+    public async Task HandleAsync(ConnectionContext connection)
+    {
+        PipeReader input = connection.Transport.Input;
+        PipeWriter output = connection.Transport.Output;
+        var head = new HttpRequestHead();
+        try
+        {
+            while (true)
+            {
+                head.Reset();
+                var handler = new Http1RequestHandler(head);
+                var state = new Http1HeadParseState();
+                RequestRejectionReason reason;
+                while (true)
+                {
+                    ReadResult result = await input.ReadAsync().ConfigureAwait(false);
+                    ReadOnlySequence<byte> buffer = result.Buffer;
+                    Http1ParseResult parsed = Parse(buffer, ref handler, ref state, out SequencePosition consumed, out reason);
+                    if (parsed == Http1ParseResult.Complete)
+                    {
+                        input.AdvanceTo(consumed);
+                        reason = handler.Complete();
+                        break;
+                    }
+                    if (parsed == Http1ParseResult.Error) break;
+                    input.AdvanceTo(consumed, buffer.End);
+                    if (result.IsCompleted) return;
+                }
+                if (reason != RequestRejectionReason.None || head.HasBody)
+                {
+                    Http1HeadWriter.WriteLocalResponse(output, 400, "Bad Request"u8, "text/plain"u8, "bad request\n"u8, close: true);
+                    await output.FlushAsync().ConfigureAwait(false);
+                    return;
+                }
+                (int status, string contentType, byte[] body) = await RespondAsync(head).ConfigureAwait(false);
+                Http1HeadWriter.WriteLocalResponse(output, status, ProxyErrors.Reason(status),
+                    Encoding.ASCII.GetBytes(contentType), body, close: !head.KeepAlive, headOnly: head.Method == HttpMethod.Head);
+                await output.FlushAsync().ConfigureAwait(false);
+                if (!head.KeepAlive) return;
+            }
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException)
+        {
+        }
+        finally
+        {
+            head.Headers.Release();
+            await input.CompleteAsync().ConfigureAwait(false);
+            await output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static Http1ParseResult Parse(in ReadOnlySequence<byte> buffer, ref Http1RequestHandler handler, ref Http1HeadParseState state,
+        out SequencePosition consumed, out RequestRejectionReason reason)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        Http1ParseResult r = Http1Parser.ParseHead(ref reader, ref handler, ref state, Http1Limits.Default, out reason);
+        consumed = reader.Position;
+        return r;
+    }
+
+    private async Task<(int Status, string ContentType, byte[] Body)> RespondAsync(HttpRequestHead head)
+    {
+        string path = Encoding.ASCII.GetString(head.PathOnly);
+        bool get = head.Method is HttpMethod.Get or HttpMethod.Head;
+        switch (path)
+        {
+            case "/ready" when get:
+                return runtime.Draining ? (503, "text/plain", "DRAINING\n"u8.ToArray()) : (200, "text/plain", "LIVE\n"u8.ToArray());
+            case "/stats/prometheus" when get:
+            {
+                using var stream = new MemoryStream();
+                await Metrics.DefaultRegistry.CollectAndExportAsTextAsync(stream).ConfigureAwait(false);
+                return (200, "text/plain; version=0.0.4; charset=utf-8", stream.ToArray());
+            }
+            case "/config_dump" when get:
+                return (200, "application/json", ConfigDump(runtime.Snapshot));
+            case "/clusters" when get:
+                return (200, "application/json", ClustersDump(runtime.Snapshot));
+            case "/drain" when head.Method == HttpMethod.Post:
+                requestDrain();
+                return (200, "text/plain", "draining\n"u8.ToArray());
+            case "/" when get:
+                return (200, "text/plain", "FastPath admin: /ready /stats/prometheus /config_dump /clusters POST /drain\n"u8.ToArray());
+            default:
+                return (404, "text/plain", "not found\n"u8.ToArray());
+        }
+    }
+
+    internal static byte[] ConfigDump(ProxySnapshot snapshot)
+    {
+        GatewayConfig c = snapshot.Config;
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("version", snapshot.Version);
+            w.WriteString("loaded_at", snapshot.LoadedAt);
+            w.WriteString("source", c.SourcePath);
+            w.WriteStartObject("admin");
+            w.WriteString("address", c.Admin.Address);
+            w.WriteNumber("port", c.Admin.Port);
+            w.WriteEndObject();
+            w.WriteStartObject("limits");
+            LimitsConfig l = c.Limits;
+            w.WriteNumber("max_request_line_bytes", l.MaxRequestLineBytes);
+            w.WriteNumber("max_header_bytes", l.MaxHeaderBytes);
+            w.WriteNumber("max_headers", l.MaxHeaders);
+            w.WriteString("header_read_timeout", Duration(l.HeaderReadTimeout));
+            w.WriteString("idle_timeout", Duration(l.IdleTimeout));
+            w.WriteString("stream_idle_timeout", Duration(l.StreamIdleTimeout));
+            w.WriteNumber("max_connections", l.MaxConnections);
+            w.WriteString("drain_timeout", Duration(l.DrainTimeout));
+            if (l.Via is not null) w.WriteString("via", l.Via);
+            w.WriteEndObject();
+            w.WriteStartObject("access_log");
+            w.WriteString("path", c.AccessLog.Path);
+            w.WriteEndObject();
+            w.WriteStartArray("listeners");
+            foreach (ListenerConfig listener in c.Listeners)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", listener.Name);
+                w.WriteString("address", listener.Address);
+                w.WriteNumber("port", listener.Port);
+                w.WriteStartArray("virtual_hosts");
+                foreach (VirtualHostConfig v in listener.VirtualHosts)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", v.Name);
+                    w.WriteStartArray("domains");
+                    foreach (string d in v.Domains) w.WriteStringValue(d);
+                    w.WriteEndArray();
+                    w.WriteStartArray("routes");
+                    foreach (RouteConfig r in v.Routes)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("prefix", r.Prefix);
+                        w.WriteString("cluster", r.Cluster);
+                        w.WriteString("timeout", Duration(r.Timeout));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("clusters");
+            foreach (ClusterConfig cl in c.Clusters)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", cl.Name);
+                w.WriteString("lb_policy", cl.LbPolicy);
+                w.WriteString("connect_timeout", Duration(cl.ConnectTimeout));
+                w.WriteString("idle_timeout", Duration(cl.IdleTimeout));
+                w.WriteNumber("max_connections_per_endpoint", cl.MaxConnectionsPerEndpoint);
+                w.WriteStartArray("endpoints");
+                foreach (EndpointConfig e in cl.Endpoints)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("address", e.ToString());
+                    w.WriteNumber("weight", e.Weight);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return stream.ToArray();
+    }
+
+    internal static byte[] ClustersDump(ProxySnapshot snapshot)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("clusters");
+            foreach (Cluster cluster in snapshot.Clusters.Values)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", cluster.Name);
+                w.WriteString("lb_policy", cluster.LoadBalancer.Name);
+                w.WriteStartArray("endpoints");
+                foreach (UpstreamEndpoint e in cluster.Endpoints)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("address", e.Name);
+                    w.WriteNumber("weight", e.Weight);
+                    w.WriteString("health", e.Healthy ? "healthy" : "unhealthy");
+                    w.WriteNumber("connections_open", e.Pool.OpenConnections);
+                    w.WriteNumber("connections_idle", e.Pool.IdleConnections);
+                    w.WriteNumber("connections_opened_total", e.Pool.ConnectionsOpened);
+                    w.WriteNumber("connect_failures_total", e.Pool.ConnectFailures);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return stream.ToArray();
+    }
+
+    private static string Duration(TimeSpan t) => t.TotalMilliseconds % 1000 == 0 ? $"{(long)t.TotalSeconds}s" : $"{(long)t.TotalMilliseconds}ms";
+}

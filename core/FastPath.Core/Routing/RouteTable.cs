@@ -1,0 +1,83 @@
+// A listener's compiled routes: virtual host by authority (exact, then longest "*.suffix", then longest "prefix*",
+// then "*", Envoy's order), then the first route whose path prefix matches. Immutable and lock-free to read.
+using System.Text;
+using FastPath.Upstream.Clusters;
+
+namespace FastPath.Routing;
+
+internal sealed class Route(byte[] prefix, Cluster cluster, long timeoutMs)
+{
+    public byte[] Prefix { get; } = prefix;
+    public Cluster Cluster { get; } = cluster;
+    /// <summary>Route timeout in ms (0 = none): from forwarding the request to the response head.</summary>
+    public long TimeoutMs { get; } = timeoutMs;
+}
+
+internal sealed class VirtualHost(string name, Route[] routes)
+{
+    public string Name { get; } = name;
+    public byte[] NameUtf8 { get; } = Encoding.UTF8.GetBytes(name);
+    public Route[] Routes { get; } = routes;
+
+    public Route? Match(ReadOnlySpan<byte> path)
+    {
+        foreach (Route r in Routes)
+            if (path.StartsWith(r.Prefix)) return r;
+        return null;
+    }
+}
+
+internal sealed class RouteTable
+{
+    private const int MaxHostChars = 255;
+
+    private readonly Dictionary<string, VirtualHost> _exact;
+    private readonly Dictionary<string, VirtualHost>.AlternateLookup<ReadOnlySpan<char>> _exactLookup;
+    private readonly (string Suffix, VirtualHost Host)[] _suffixes;   // "*.example.com" stored as ".example.com"
+    private readonly (string Prefix, VirtualHost Host)[] _prefixes;   // "api*" stored as "api"
+    private readonly VirtualHost? _any;
+
+    public RouteTable(IEnumerable<(string Domain, VirtualHost Host)> domains)
+    {
+        _exact = new Dictionary<string, VirtualHost>(StringComparer.Ordinal);
+        var suffixes = new List<(string, VirtualHost)>();
+        var prefixes = new List<(string, VirtualHost)>();
+        foreach ((string domain, VirtualHost host) in domains)
+        {
+            string d = domain.ToLowerInvariant();
+            if (d == "*") _any ??= host;
+            else if (d.StartsWith('*')) suffixes.Add((d[1..], host));
+            else if (d.EndsWith('*')) prefixes.Add((d[..^1], host));
+            else _exact.TryAdd(d, host);
+        }
+        _suffixes = suffixes.OrderByDescending(s => s.Item1.Length).ToArray();
+        _prefixes = prefixes.OrderByDescending(p => p.Item1.Length).ToArray();
+        _exactLookup = _exact.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public VirtualHost? MatchHost(ReadOnlySpan<byte> authority)
+    {
+        if (authority.Length > MaxHostChars) return _any;
+        Span<char> host = stackalloc char[authority.Length];
+        int n = Encoding.ASCII.GetChars(authority, host);
+        host = host[..n];
+        for (int i = 0; i < host.Length; i++) host[i] = char.ToLowerInvariant(host[i]);
+
+        // A port-qualified domain ("example.com:8080") matches first, then the host without its port.
+        VirtualHost? found = Lookup(host);
+        if (found is not null) return found;
+        int colon = host.LastIndexOf(':');
+        if (colon > 0 && host.IndexOf(']') < colon) return Lookup(host[..colon]) ?? _any;
+        return _any;
+    }
+
+    private VirtualHost? Lookup(ReadOnlySpan<char> host)
+    {
+        if (_exactLookup.TryGetValue(host, out VirtualHost? v)) return v;
+        foreach ((string suffix, VirtualHost h) in _suffixes)
+            if (host.Length > suffix.Length && host.EndsWith(suffix, StringComparison.Ordinal)) return h;
+        foreach ((string prefix, VirtualHost h) in _prefixes)
+            if (host.Length > prefix.Length && host.StartsWith(prefix, StringComparison.Ordinal)) return h;
+        return null;
+    }
+}

@@ -1,0 +1,116 @@
+// Builds runtime clusters from config and keeps what must outlive a snapshot: connection pools (so keep-alive
+// connections survive a reload) and stats handles. Pools whose endpoint left the config are drained.
+using System.Net;
+using System.Net.Sockets;
+using FastPath.Config;
+using FastPath.Observability.Stats;
+using FastPath.Transport;
+using FastPath.Upstream.Pools;
+using Prometheus;
+
+namespace FastPath.Upstream.Clusters;
+
+internal sealed class ClusterManager
+{
+    private readonly UpstreamConnector _connector;
+    private readonly Lock _lock = new();
+    private Dictionary<(string Cluster, string Endpoint), Http1ConnectionPool> _pools = [];
+    private readonly Dictionary<string, ClusterStats> _stats = [];
+
+    public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat)
+    {
+        _connector = connector;
+        heartbeat.OnTick(PruneIdle);
+    }
+
+    /// <summary>Builds every cluster of a config; throws ConfigException when an endpoint host cannot be resolved.</summary>
+    public Dictionary<string, Cluster> Build(GatewayConfig config, string file)
+    {
+        var errors = new List<ConfigError>();
+        var resolved = new Dictionary<(string, string), IPEndPoint>();
+        for (int i = 0; i < config.Clusters.Count; i++)
+        {
+            ClusterConfig c = config.Clusters[i];
+            for (int j = 0; j < c.Endpoints.Count; j++)
+            {
+                EndpointConfig e = c.Endpoints[j];
+                if (Resolve(e) is { } ip) resolved[(c.Name, e.ToString())] = ip;
+                else errors.Add(new ConfigError(file, 0, 0, $"clusters[{i}].endpoints[{j}]", $"cannot resolve host '{e.Host}'"));
+            }
+        }
+        if (errors.Count > 0) throw new ConfigException(errors);
+
+        lock (_lock)
+        {
+            var pools = new Dictionary<(string, string), Http1ConnectionPool>();
+            var clusters = new Dictionary<string, Cluster>(StringComparer.Ordinal);
+            foreach (ClusterConfig c in config.Clusters)
+            {
+                if (!_stats.TryGetValue(c.Name, out ClusterStats? stats)) _stats[c.Name] = stats = new ClusterStats(c.Name);
+                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout);
+                var endpoints = new List<UpstreamEndpoint>();
+                foreach (EndpointConfig e in c.Endpoints)
+                {
+                    string name = e.ToString();
+                    IPEndPoint ip = resolved[(c.Name, name)];
+                    if (!_pools.TryGetValue((c.Name, name), out Http1ConnectionPool? pool) || !pool.Address.Equals(ip))
+                    {
+                        pool = new Http1ConnectionPool(name, ip, _connector, settings);
+                        Gauge.Child gauge = stats.UpstreamActive;
+                        pool.OnActiveChanged = delta => gauge.Inc(delta);
+                    }
+                    pool.Settings = settings;
+                    pools[(c.Name, name)] = pool;
+                    endpoints.Add(new UpstreamEndpoint(e.Host, e.Port, e.Weight, ip, pool));
+                }
+                clusters[c.Name] = new Cluster(c, [.. endpoints], stats);
+            }
+            return Commit(pools, clusters);
+        }
+    }
+
+    private Dictionary<string, Cluster> Commit(Dictionary<(string, string), Http1ConnectionPool> pools, Dictionary<string, Cluster> clusters)
+    {
+        foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
+            if (!pools.TryGetValue(old.Key, out Http1ConnectionPool? kept) || !ReferenceEquals(kept, old.Value)) old.Value.Drain();
+        _pools = pools;
+        return clusters;
+    }
+
+    public ClusterStats StatsFor(string cluster)
+    {
+        lock (_lock)
+        {
+            if (!_stats.TryGetValue(cluster, out ClusterStats? stats)) _stats[cluster] = stats = new ClusterStats(cluster);
+            return stats;
+        }
+    }
+
+    public void DrainAll()
+    {
+        lock (_lock) foreach (Http1ConnectionPool p in _pools.Values) p.Drain();
+    }
+
+    private void PruneIdle(long now)
+    {
+        Http1ConnectionPool[] pools;
+        lock (_lock) pools = [.. _pools.Values];
+        foreach (Http1ConnectionPool p in pools) p.PruneIdle(now);
+    }
+
+    private static IPEndPoint? Resolve(EndpointConfig e)
+    {
+        if (IPAddress.TryParse(e.Host, out IPAddress? ip)) return new IPEndPoint(ip, e.Port);
+        try
+        {
+            IPAddress[] addresses = Dns.GetHostAddresses(e.Host);
+            IPAddress? v4 = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork);
+            IPAddress? pick = v4 ?? addresses.FirstOrDefault();
+            return pick is null ? null : new IPEndPoint(pick, e.Port);
+        }
+        catch (SocketException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+// One pooled HTTP/1.1 connection to an upstream endpoint, seen as an IDuplexPipe like the downstream side.
+using System.IO.Pipelines;
+using Microsoft.AspNetCore.Connections;
+
+namespace FastPath.Upstream.Pools;
+
+internal sealed class UpstreamConnection(ConnectionContext context, Http1ConnectionPool pool)
+{
+    private int _closed;
+
+    public ConnectionContext Context { get; } = context;
+    public Http1ConnectionPool Pool { get; } = pool;
+    public PipeReader Input => Context.Transport.Input;
+    public PipeWriter Output => Context.Transport.Output;
+
+    /// <summary>Environment.TickCount64 when it went back to the pool.</summary>
+    public long IdleSince;
+
+    public int RequestCount;
+
+    /// <summary>
+    /// Whether an idle connection can take another request: the origin has neither closed it nor sent bytes no
+    /// request asked for. The socket transport reads in the background, so a FIN is already visible here.
+    /// </summary>
+    public bool IsReusable()
+    {
+        if (Volatile.Read(ref _closed) != 0) return false;
+        if (!Input.TryRead(out ReadResult result)) return true;
+        bool usable = !result.IsCompleted && !result.IsCanceled && result.Buffer.IsEmpty;
+        Input.AdvanceTo(result.Buffer.Start);
+        return usable;
+    }
+
+    public void Close()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0) return;
+        Pool.OnClosed(this);
+        _ = DisposeAsync();
+    }
+
+    private async Task DisposeAsync()
+    {
+        try
+        {
+            await Input.CompleteAsync().ConfigureAwait(false);
+            await Output.CompleteAsync().ConfigureAwait(false);
+            await Context.DisposeAsync().ConfigureAwait(false);
+        }
+        catch
+        {
+            // The socket is going away either way.
+        }
+    }
+}
