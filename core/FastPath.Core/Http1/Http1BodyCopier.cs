@@ -1,5 +1,7 @@
 // Streams one message body from a pipe to a pipe, decoding the incoming framing and writing the outgoing one.
-// Nothing is buffered beyond the pipes' own thresholds, so back-pressure reaches the sender and memory stays flat.
+// Http1BodyForwarder is the synchronous step (what to do with the bytes one read returned); callers own the awaits,
+// so the request path can drive it from its own state machine without allocating another. Nothing is buffered
+// beyond the pipes' thresholds, so back-pressure reaches the sender and memory stays flat.
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
@@ -21,127 +23,119 @@ internal enum BodyCopyStatus : byte
     TimedOut,
 }
 
+internal enum BodyStep : byte
+{
+    NeedMore = 0,
+    Done,
+    Invalid,
+    InputEnded,
+}
+
 internal readonly record struct BodyCopyResult(BodyCopyStatus Status, long Bytes, RequestRejectionReason Reason = RequestRejectionReason.None);
 
-internal static class Http1BodyCopier
+internal struct Http1BodyForwarder
 {
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public static async ValueTask<BodyCopyResult> CopyAsync(PipeReader input, PipeWriter output, BodyFraming inFraming,
-        long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, ReadDeadline deadline, long idleTimeoutMs,
-        Http1Limits limits)
+    private readonly BodyFraming _in;
+    private readonly BodyFraming _out;
+    private readonly HttpHeaderBlock? _trailers;
+    private readonly Http1Limits _limits;
+    private long _remaining;
+    private ChunkedDecoder _chunked;
+    private bool _inTrailers;
+    private Http1HeadParseState _trailerState;
+
+    public Http1BodyForwarder(BodyFraming inFraming, long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, Http1Limits limits)
     {
-        long bytes = 0;
-        long remaining = inFraming == BodyFraming.ContentLength ? contentLength : long.MaxValue;
-        if (inFraming == BodyFraming.None || (inFraming == BodyFraming.ContentLength && remaining == 0))
-        {
-            if (outFraming == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
-            return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, 0)).ConfigureAwait(false);
-        }
+        _in = inFraming;
+        _out = outFraming;
+        _trailers = trailers;
+        _limits = limits;
+        _remaining = inFraming == BodyFraming.ContentLength ? contentLength : long.MaxValue;
+        _trailerState = Http1HeadParseState.ForTrailers;
+    }
 
-        ChunkedDecoder chunked = default;
-        bool inTrailers = false;
-        Http1HeadParseState trailerState = Http1HeadParseState.ForTrailers;
-        deadline.Arm(input, idleTimeoutMs);
-        try
+    /// <summary>Body bytes forwarded so far (decoded, without chunk framing).</summary>
+    public long Bytes { get; private set; }
+
+    public RequestRejectionReason Error { get; private set; }
+
+    /// <summary>True when there is nothing to read: no body, or Content-Length: 0.</summary>
+    public readonly bool IsEmpty => _in == BodyFraming.None || (_in == BodyFraming.ContentLength && _remaining == 0);
+
+    /// <summary>For an empty body: writes what the outgoing framing still needs (a last-chunk when chunked).</summary>
+    public readonly void WriteEmpty(IBufferWriter<byte> output)
+    {
+        if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
+    }
+
+    /// <summary>Forwards what one read returned. On NeedMore the caller advances to consumed, examining everything.</summary>
+    public BodyStep Step(in ReadOnlySequence<byte> buffer, bool isCompleted, IBufferWriter<byte> output, out SequencePosition consumed)
+    {
+        switch (_in)
         {
-            while (true)
+            case BodyFraming.ContentLength:
             {
-                ReadResult read;
-                try
+                long take = Math.Min(_remaining, buffer.Length);
+                ReadOnlySequence<byte> slice = buffer.Slice(0, take);
+                WriteData(output, slice);
+                _remaining -= take;
+                consumed = slice.End;
+                if (_remaining == 0)
                 {
-                    read = await input.ReadAsync().ConfigureAwait(false);
+                    if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
+                    return BodyStep.Done;
                 }
-                catch (Exception)
-                {
-                    return new BodyCopyResult(BodyCopyStatus.InputEnded, bytes);
-                }
-                if (read.IsCanceled) return new BodyCopyResult(BodyCopyStatus.TimedOut, bytes);
-                deadline.Extend(idleTimeoutMs);
-                ReadOnlySequence<byte> buffer = read.Buffer;
-                bool done = false;
-                SequencePosition consumed = buffer.Start;
-                BodyCopyStatus failure = BodyCopyStatus.Ok;
-                RequestRejectionReason reason = RequestRejectionReason.None;
-
-                switch (inFraming)
-                {
-                    case BodyFraming.ContentLength:
-                    {
-                        long take = Math.Min(remaining, buffer.Length);
-                        ReadOnlySequence<byte> slice = buffer.Slice(0, take);
-                        WriteData(output, slice, outFraming);
-                        bytes += take;
-                        remaining -= take;
-                        consumed = slice.End;
-                        if (remaining == 0)
-                        {
-                            if (outFraming == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
-                            done = true;
-                        }
-                        break;
-                    }
-                    case BodyFraming.UntilClose:
-                    {
-                        WriteData(output, buffer, outFraming);
-                        bytes += buffer.Length;
-                        consumed = buffer.End;
-                        if (read.IsCompleted)
-                        {
-                            if (outFraming == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
-                            done = true;
-                        }
-                        break;
-                    }
-                    case BodyFraming.Chunked:
-                    {
-                        var reader = new SequenceReader<byte>(buffer);
-                        while (!done)
-                        {
-                            if (inTrailers)
-                            {
-                                var handler = new Http1TrailerHandler(trailers ?? Scratch);
-                                Http1ParseResult r = Http1Parser.ParseHead(ref reader, ref handler, ref trailerState, in limits, out reason);
-                                if (r == Http1ParseResult.Error) { failure = BodyCopyStatus.InputInvalid; break; }
-                                if (r == Http1ParseResult.Incomplete) break;
-                                if (outFraming == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, trailers);
-                                done = true;
-                                break;
-                            }
-                            ChunkedStep step = chunked.Next(ref reader, out ReadOnlySequence<byte> data);
-                            if (step == ChunkedStep.Data)
-                            {
-                                WriteData(output, data, outFraming);
-                                bytes += data.Length;
-                            }
-                            else if (step == ChunkedStep.Trailers) inTrailers = true;
-                            else if (step == ChunkedStep.Error) { failure = BodyCopyStatus.InputInvalid; reason = chunked.Error; break; }
-                            else break; // NeedMore
-                        }
-                        consumed = reader.Position;
-                        break;
-                    }
-                }
-
-                if (failure != BodyCopyStatus.Ok)
-                {
-                    input.AdvanceTo(consumed);
-                    return new BodyCopyResult(failure, bytes, reason);
-                }
-                if (done)
-                {
-                    input.AdvanceTo(consumed);
-                    return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, bytes)).ConfigureAwait(false);
-                }
-                input.AdvanceTo(consumed, buffer.End);
-                if (read.IsCompleted) return new BodyCopyResult(BodyCopyStatus.InputEnded, bytes);
-
-                BodyCopyResult flushed = await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, bytes)).ConfigureAwait(false);
-                if (flushed.Status != BodyCopyStatus.Ok) return flushed;
+                return isCompleted ? BodyStep.InputEnded : BodyStep.NeedMore;
             }
+            case BodyFraming.UntilClose:
+            {
+                WriteData(output, buffer);
+                consumed = buffer.End;
+                if (!isCompleted) return BodyStep.NeedMore;
+                if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
+                return BodyStep.Done;
+            }
+            case BodyFraming.Chunked:
+                return StepChunked(buffer, isCompleted, output, out consumed);
+            default:
+                consumed = buffer.Start;
+                return BodyStep.Done;
         }
-        finally
+    }
+
+    private BodyStep StepChunked(in ReadOnlySequence<byte> buffer, bool isCompleted, IBufferWriter<byte> output, out SequencePosition consumed)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        while (true)
         {
-            deadline.Disarm();
+            if (_inTrailers)
+            {
+                var handler = new Http1TrailerHandler(_trailers ?? Scratch);
+                Http1ParseResult r = Http1Parser.ParseHead(ref reader, ref handler, ref _trailerState, in _limits, out RequestRejectionReason reason);
+                consumed = reader.Position;
+                if (r == Http1ParseResult.Error)
+                {
+                    Error = reason;
+                    return BodyStep.Invalid;
+                }
+                if (r == Http1ParseResult.Incomplete) return isCompleted ? BodyStep.InputEnded : BodyStep.NeedMore;
+                if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, _trailers);
+                return BodyStep.Done;
+            }
+            ChunkedStep step = _chunked.Next(ref reader, out ReadOnlySequence<byte> data);
+            if (step == ChunkedStep.Data) WriteData(output, data);
+            else if (step == ChunkedStep.Trailers) _inTrailers = true;
+            else if (step == ChunkedStep.Error)
+            {
+                consumed = reader.Position;
+                Error = _chunked.Error;
+                return BodyStep.Invalid;
+            }
+            else
+            {
+                consumed = reader.Position;
+                return isCompleted ? BodyStep.InputEnded : BodyStep.NeedMore;
+            }
         }
     }
 
@@ -158,12 +152,73 @@ internal static class Http1BodyCopier
         }
     }
 
-    private static void WriteData(PipeWriter output, in ReadOnlySequence<byte> data, BodyFraming outFraming)
+    private void WriteData(IBufferWriter<byte> output, in ReadOnlySequence<byte> data)
     {
         if (data.IsEmpty) return;
-        if (outFraming == BodyFraming.Chunked) Http1HeadWriter.WriteChunkHeader(output, data.Length);
-        foreach (ReadOnlyMemory<byte> segment in data) output.Write(segment.Span);
-        if (outFraming == BodyFraming.Chunked) Http1HeadWriter.WriteCrlf(output);
+        Bytes += data.Length;
+        if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteChunkHeader(output, data.Length);
+        if (data.IsSingleSegment) output.Write(data.FirstSpan);
+        else foreach (ReadOnlyMemory<byte> segment in data) output.Write(segment.Span);
+        if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteCrlf(output);
+    }
+}
+
+internal static class Http1BodyCopier
+{
+    /// <summary>
+    /// Copies a whole body as its own task (used for request bodies, which flow while the response is read).
+    /// The deadline is re-armed on every read, so it is an idle timeout, not a total one.
+    /// </summary>
+    public static async Task<BodyCopyResult> CopyAsync(PipeReader input, PipeWriter output, BodyFraming inFraming,
+        long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, ReadDeadline deadline, long idleTimeoutMs,
+        Http1Limits limits)
+    {
+        var forwarder = new Http1BodyForwarder(inFraming, contentLength, outFraming, trailers, limits);
+        if (forwarder.IsEmpty)
+        {
+            forwarder.WriteEmpty(output);
+            return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, 0)).ConfigureAwait(false);
+        }
+
+        deadline.Arm(input, idleTimeoutMs);
+        try
+        {
+            while (true)
+            {
+                ReadResult read;
+                try
+                {
+                    read = await input.ReadAsync().ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    return new BodyCopyResult(BodyCopyStatus.InputEnded, forwarder.Bytes);
+                }
+                if (read.IsCanceled) return new BodyCopyResult(BodyCopyStatus.TimedOut, forwarder.Bytes);
+                deadline.Extend(idleTimeoutMs);
+                ReadOnlySequence<byte> buffer = read.Buffer;
+                BodyStep step = forwarder.Step(buffer, read.IsCompleted, output, out SequencePosition consumed);
+                switch (step)
+                {
+                    case BodyStep.Done:
+                        input.AdvanceTo(consumed);
+                        return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, forwarder.Bytes)).ConfigureAwait(false);
+                    case BodyStep.Invalid:
+                        input.AdvanceTo(consumed);
+                        return new BodyCopyResult(BodyCopyStatus.InputInvalid, forwarder.Bytes, forwarder.Error);
+                    case BodyStep.InputEnded:
+                        input.AdvanceTo(consumed, buffer.End);
+                        return new BodyCopyResult(BodyCopyStatus.InputEnded, forwarder.Bytes);
+                }
+                input.AdvanceTo(consumed, buffer.End);
+                BodyCopyResult flushed = await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, forwarder.Bytes)).ConfigureAwait(false);
+                if (flushed.Status != BodyCopyStatus.Ok) return flushed;
+            }
+        }
+        finally
+        {
+            deadline.Disarm();
+        }
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -1,12 +1,15 @@
 // The terminal network filter for HTTP/1.1 (Envoy's HttpConnectionManager): one per downstream connection. It reads
 // request heads with the Http1 codec, routes each request to a cluster, forwards it over a pooled upstream
 // connection and streams the response back, answering locally (with a response flag) when anything fails.
+//
+// Every await of a keep-alive request without a body sits in RunAsync itself; the steps between awaits are
+// synchronous methods. One async state machine per connection is therefore all a request costs: nested async
+// methods would each box a state machine whenever they suspend (pooling builders only cache a few per core,
+// far fewer than the requests in flight on a busy proxy).
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
-using HttpVersion = FastPath.Http.HttpVersion;
-using System.Runtime.CompilerServices;
 using FastPath.Config;
 using FastPath.Http;
 using FastPath.Http1;
@@ -19,7 +22,7 @@ using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Pools;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.Logging;
+using HttpVersion = FastPath.Http.HttpVersion;
 
 namespace FastPath.Filters.Network;
 
@@ -28,7 +31,9 @@ internal sealed class HttpConnectionManager
     private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
     private static ReadOnlySpan<byte> SchemeHttp => "http"u8;
 
-    private readonly ConnectionContext _context;
+    // Response heads are bounded like request heads: an origin cannot make the proxy buffer without limit.
+    private static readonly Http1Limits ResponseHeadLimits = Http1Limits.Default with { MaxHeaderCount = 1000 };
+
     private readonly ProxyRuntime _runtime;
     private readonly string _listener;
     private readonly PipeReader _input;
@@ -40,7 +45,6 @@ internal sealed class HttpConnectionManager
 
     public HttpConnectionManager(ConnectionContext context, ProxyRuntime runtime, string listener)
     {
-        _context = context;
         _runtime = runtime;
         _listener = listener;
         _input = context.Transport.Input;
@@ -54,6 +58,19 @@ internal sealed class HttpConnectionManager
         if (_idle) _downstreamDeadline.Fire();
     }
 
+    /// <summary>What one request did, for stats and the access log.</summary>
+    private struct RequestOutcome
+    {
+        public int Status;
+        public ProxyError Error;
+        public bool KeepAlive;
+        public long BytesReceived;
+        public long BytesSent;
+        public VirtualHost? VirtualHost;
+        public Cluster? Cluster;
+        public UpstreamEndpoint? Endpoint;
+    }
+
     public async Task RunAsync()
     {
         _runtime.Heartbeat.Register(_downstreamDeadline);
@@ -61,26 +78,296 @@ internal sealed class HttpConnectionManager
         _runtime.Connections.TryAdd(this, 0);
         ProxyMetrics.DownstreamActive.Inc();
         ProxyMetrics.DownstreamTotal.Inc();
+        HttpExchange? exchange = null;
+        UpstreamConnection? upstream = null;
         try
         {
             while (!_runtime.Draining)
             {
                 ProxySnapshot snapshot = _runtime.Snapshot;
-                if (!await WaitForRequestAsync(snapshot).ConfigureAwait(false)) break;
-                HttpExchange exchange = _runtime.Exchanges.Get();
-                bool keepAlive;
-                try
+
+                // 1. Wait, holding no buffer, for the first byte of the next request (idle timeout, drain).
+                _downstreamDeadline.Arm(_input, snapshot.IdleTimeoutMs);
+                _idle = true;
+                if (_runtime.Draining) _downstreamDeadline.Fire();
+                ReadResult read = await _input.ReadAsync().ConfigureAwait(false);
+                _idle = false;
+                _downstreamDeadline.Disarm();
+                if (read.IsCanceled || read.Buffer.IsEmpty) break;
+                _input.AdvanceTo(read.Buffer.Start);
+
+                exchange = _runtime.Exchanges.Get();
+                HttpRequestHead request = exchange.Request;
+                long started = Stopwatch.GetTimestamp();
+                DateTime startUtc = DateTime.UtcNow;
+                var outcome = new RequestOutcome();
+
+                // 2. Request head, under the header-read timeout.
+                var parser = new Http1RequestHandler(request);
+                var parseState = new Http1HeadParseState();
+                RequestRejectionReason rejection;
+                _downstreamDeadline.Arm(_input, snapshot.HeaderReadTimeoutMs);
+                while (true)
                 {
-                    keepAlive = await ProcessRequestAsync(exchange, snapshot).ConfigureAwait(false);
+                    read = await _input.ReadAsync().ConfigureAwait(false);
+                    if (read.IsCanceled)
+                    {
+                        rejection = RequestRejectionReason.InvalidRequestLine;
+                        break;
+                    }
+                    Http1ParseResult parsed = ParseHead(_input, read, ref parser, ref parseState, snapshot.HeadLimits, out rejection);
+                    if (parsed == Http1ParseResult.Complete) rejection = parser.Complete();
+                    if (parsed != Http1ParseResult.Incomplete) break;
+                    if (read.IsCompleted)
+                    {
+                        rejection = RequestRejectionReason.UnexpectedEndOfBody;
+                        break;
+                    }
                 }
-                finally
+                _downstreamDeadline.Disarm();
+                if (rejection != RequestRejectionReason.None)
                 {
-                    _runtime.Exchanges.Return(exchange);
+                    if (rejection == RequestRejectionReason.UnexpectedEndOfBody) break; // closed mid-head: no one to answer
+                    outcome.Error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
+                    outcome.Status = outcome.Error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
+                    WriteLocal(outcome.Status, ProxyErrors.Body(outcome.Error), close: true, headOnly: false);
+                    await _output.FlushAsync().ConfigureAwait(false);
+                    Complete(exchange, ref outcome, started, startUtc);
+                    break;
                 }
-                if (!keepAlive) break;
+
+                // 3. Route: virtual host by authority, then path prefix.
+                snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
+                outcome.VirtualHost = table?.MatchHost(request.Authority);
+                Route? route = outcome.VirtualHost?.Match(request.PathOnly);
+                outcome.Cluster = route?.Cluster;
+                if (route is null) outcome.Error = ProxyError.NoRoute;
+
+                // 4. Forward. A reused connection found dead before any response byte is retried once on a fresh one
+                //    when the request can be sent again safely (the origin may close an idle connection at any time).
+                Task<BodyCopyResult>? upload = null;
+                bool responseStarted = false;
+                for (int attempt = 0; route is not null && attempt < 2; attempt++)
+                {
+                    UpstreamEndpoint? endpoint = route.Cluster.LoadBalancer.Pick(new LoadBalancerContext { Attempt = attempt });
+                    outcome.Endpoint = endpoint;
+                    if (endpoint is null)
+                    {
+                        outcome.Error = ProxyError.NoHealthyUpstream;
+                        break;
+                    }
+                    PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+                    if (lease.Connection is null)
+                    {
+                        outcome.Error = lease.Error;
+                        break;
+                    }
+                    upstream = lease.Connection;
+
+                    WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output);
+                    if (request.HasBody)
+                    {
+                        if (request.ExpectContinue)
+                        {
+                            _output.Write(ContinueResponse);
+                            await _output.FlushAsync().ConfigureAwait(false);
+                        }
+                        upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
+                            request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
+                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits);
+                    }
+                    else
+                    {
+                        FlushResult flushed = await FlushUpstreamAsync(upstream).ConfigureAwait(false);
+                        if (flushed.IsCompleted) outcome.Error = ProxyError.UpstreamReset;
+                    }
+
+                    // 5. Response head, under the route timeout. Interim 1xx answers other than 101 are dropped: the
+                    //    proxy answered Expect itself, and HTTP/1.0 clients cannot receive them.
+                    HttpResponseHead response = exchange.Response;
+                    if (outcome.Error == ProxyError.None)
+                    {
+                        _upstreamDeadline.Arm(upstream.Input, route.TimeoutMs);
+                        var responseParser = new Http1ResponseHandler(response);
+                        var responseState = new Http1HeadParseState();
+                        while (true)
+                        {
+                            try
+                            {
+                                read = await upstream.Input.ReadAsync().ConfigureAwait(false);
+                            }
+                            catch (Exception e) when (IsConnectionError(e))
+                            {
+                                outcome.Error = ProxyError.UpstreamReset;
+                                break;
+                            }
+                            if (read.IsCanceled)
+                            {
+                                outcome.Error = ProxyError.UpstreamTimeout;
+                                break;
+                            }
+                            Http1ParseResult parsed = ParseHead(upstream.Input, read, ref responseParser, ref responseState, ResponseHeadLimits, out _);
+                            if (parsed == Http1ParseResult.Incomplete)
+                            {
+                                if (!read.IsCompleted) continue;
+                                outcome.Error = ProxyError.UpstreamReset;
+                                break;
+                            }
+                            if (parsed == Http1ParseResult.Error || responseParser.Complete(request.Method) != RequestRejectionReason.None)
+                            {
+                                outcome.Error = ProxyError.UpstreamProtocolError;
+                                break;
+                            }
+                            if (response.StatusCode >= 200 || response.StatusCode == 101) break;
+                            response.Reset();
+                            responseParser = new Http1ResponseHandler(response);
+                            responseState = new Http1HeadParseState();
+                        }
+                        _upstreamDeadline.Disarm();
+                    }
+
+                    bool retry = outcome.Error == ProxyError.UpstreamReset && lease.Reused && upload is null
+                                 && HttpMethods.IsIdempotent(request.Method) && attempt == 0;
+                    if (outcome.Error != ProxyError.None)
+                    {
+                        upstream.Close();
+                        upstream = null;
+                        if (retry)
+                        {
+                            outcome.Error = ProxyError.None;
+                            response.Reset();
+                            continue;
+                        }
+                        break;
+                    }
+
+                    // 6. Upgrade: after 101 the connection is a two-way byte relay until either side closes.
+                    if (response.StatusCode == 101 && request.IsUpgrade)
+                    {
+                        if (upload is not null) Apply(await upload.ConfigureAwait(false), ref outcome);
+                        upload = null;
+                        responseStarted = true;
+                        outcome.Status = 101;
+                        Http1HeadWriter.WriteResponseHead(_output, response, BodyFraming.None, "upgrade"u8, switchingProtocols: true);
+                        await _output.FlushAsync().ConfigureAwait(false);
+                        UpstreamConnection tunnel = upstream;
+                        upstream = null;
+                        await RelayAsync(tunnel).ConfigureAwait(false);
+                        outcome.KeepAlive = false;
+                        break;
+                    }
+
+                    // 7. Response head and body to the client.
+                    BodyFraming outFraming = response.Framing switch
+                    {
+                        BodyFraming.None => BodyFraming.None,
+                        BodyFraming.ContentLength => BodyFraming.ContentLength,
+                        _ => request.Version == HttpVersion.Http11 ? BodyFraming.Chunked : BodyFraming.UntilClose,
+                    };
+                    // An origin may answer before reading the whole request body (e.g. 413): what the client still
+                    // sends cannot be told from a next request, so that connection closes.
+                    bool close = !request.KeepAlive || _runtime.Draining || outFraming == BodyFraming.UntilClose
+                                 || (upload is not null && !upload.IsCompleted && response.StatusCode >= 300);
+                    ReadOnlySpan<byte> connection = close ? "close"u8 : request.Version == HttpVersion.Http10 ? "keep-alive"u8 : default;
+                    Http1HeadWriter.WriteResponseHead(_output, response, outFraming, connection, switchingProtocols: false);
+                    responseStarted = true;
+                    outcome.Status = response.StatusCode;
+
+                    var body = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
+                        request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits);
+                    BodyStep step = BodyStep.Done;
+                    if (body.IsEmpty)
+                    {
+                        body.WriteEmpty(_output);
+                    }
+                    else
+                    {
+                        _upstreamDeadline.Arm(upstream.Input, snapshot.StreamIdleTimeoutMs);
+                        while (true)
+                        {
+                            try
+                            {
+                                read = await upstream.Input.ReadAsync().ConfigureAwait(false);
+                            }
+                            catch (Exception e) when (IsConnectionError(e))
+                            {
+                                step = BodyStep.InputEnded;
+                                break;
+                            }
+                            if (read.IsCanceled)
+                            {
+                                outcome.Error = ProxyError.StreamIdleTimeout;
+                                break;
+                            }
+                            _upstreamDeadline.Extend(snapshot.StreamIdleTimeoutMs);
+                            ReadOnlySequence<byte> buffer = read.Buffer;
+                            step = body.Step(buffer, read.IsCompleted, _output, out SequencePosition consumed);
+                            if (step == BodyStep.NeedMore)
+                            {
+                                upstream.Input.AdvanceTo(consumed, buffer.End);
+                                FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
+                                if (f.IsCompleted)
+                                {
+                                    outcome.Error = ProxyError.DownstreamReset;
+                                    break;
+                                }
+                                continue;
+                            }
+                            upstream.Input.AdvanceTo(consumed);
+                            break;
+                        }
+                        _upstreamDeadline.Disarm();
+                        if (outcome.Error == ProxyError.None && step != BodyStep.Done)
+                            outcome.Error = step == BodyStep.Invalid ? ProxyError.UpstreamProtocolError : ProxyError.UpstreamReset;
+                    }
+                    outcome.BytesSent = body.Bytes;
+                    if (outcome.Error == ProxyError.None)
+                    {
+                        FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
+                        if (f.IsCompleted) outcome.Error = ProxyError.DownstreamReset;
+                    }
+
+                    if (upload is not null)
+                    {
+                        // Still reading the body after the whole response: the origin answered early; stop the body.
+                        StopUpload(upload);
+                        Apply(await upload.ConfigureAwait(false), ref outcome);
+                        upload = null;
+                        close |= outcome.Error != ProxyError.None || outcome.BytesReceived < 0;
+                    }
+                    // The client has a partial response it cannot tell from a whole one if anything failed: close.
+                    outcome.KeepAlive = !close && outcome.Error == ProxyError.None;
+                    if (outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
+                    else upstream.Close();
+                    upstream = null;
+                    break;
+                }
+
+                if (upload is not null)
+                {
+                    // The request failed before the response: stop reading the client's body; it cannot be reused.
+                    StopUpload(upload);
+                    Apply(await upload.ConfigureAwait(false), ref outcome);
+                    upload = null;
+                    outcome.KeepAlive = false;
+                }
+                if (outcome.Error != ProxyError.None && !responseStarted)
+                {
+                    // The request body (if any) was not read to its end: the connection cannot carry another request.
+                    bool close = request.HasBody || !request.KeepAlive || _runtime.Draining;
+                    outcome.Status = ProxyErrors.Status(outcome.Error);
+                    WriteLocal(outcome.Status, ProxyErrors.Body(outcome.Error), close, request.Method == HttpMethod.Head);
+                    FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
+                    outcome.KeepAlive = !close && !f.IsCompleted;
+                }
+
+                Complete(exchange, ref outcome, started, startUtc);
+                _runtime.Exchanges.Return(exchange);
+                exchange = null;
+                if (!outcome.KeepAlive) break;
             }
         }
-        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (IsConnectionError(e) || e is OperationCanceledException)
         {
             // The client went away; nothing to answer.
         }
@@ -90,6 +377,8 @@ internal sealed class HttpConnectionManager
         }
         finally
         {
+            upstream?.Close();
+            if (exchange is not null) _runtime.Exchanges.Return(exchange);
             _runtime.Heartbeat.Unregister(_downstreamDeadline);
             _runtime.Heartbeat.Unregister(_upstreamDeadline);
             _runtime.Connections.TryRemove(this, out _);
@@ -98,238 +387,56 @@ internal sealed class HttpConnectionManager
         }
     }
 
-    /// <summary>Waits, holding no buffer, for the first byte of the next request (idle timeout, drain).</summary>
-    private async ValueTask<bool> WaitForRequestAsync(ProxySnapshot snapshot)
+    private static bool IsConnectionError(Exception e) =>
+        e is IOException or ConnectionResetException or ObjectDisposedException or ConnectionAbortedException or InvalidOperationException;
+
+    private static ValueTask<FlushResult> FlushUpstreamAsync(UpstreamConnection upstream)
     {
-        _downstreamDeadline.Arm(_input, snapshot.IdleTimeoutMs);
-        _idle = true;
-        if (_runtime.Draining) _downstreamDeadline.Fire();
         try
         {
-            ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
-            if (result.IsCanceled) return false;
-            bool hasData = !result.Buffer.IsEmpty;
-            _input.AdvanceTo(result.Buffer.Start, hasData ? result.Buffer.Start : result.Buffer.End);
-            return hasData;
+            return upstream.Output.FlushAsync();
         }
-        finally
+        catch (Exception e) when (IsConnectionError(e))
         {
-            _idle = false;
-            _downstreamDeadline.Disarm();
+            return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> ProcessRequestAsync(HttpExchange exchange, ProxySnapshot snapshot)
+    /// <summary>Parses what one read returned and advances the pipe (consumed lines only; all bytes examined).</summary>
+    private static Http1ParseResult ParseHead<THandler>(PipeReader input, in ReadResult read, ref THandler handler,
+        ref Http1HeadParseState state, in Http1Limits limits, out RequestRejectionReason reason)
+        where THandler : struct, IHttp1HeadHandler
     {
-        HttpRequestHead request = exchange.Request;
-        long started = Stopwatch.GetTimestamp();
-        DateTime startUtc = DateTime.UtcNow;
-
-        // 1. Request head, under the header-read timeout.
-        RequestRejectionReason rejection = await ReadRequestHeadAsync(request, snapshot).ConfigureAwait(false);
-        if (rejection != RequestRejectionReason.None)
-        {
-            if (rejection == RequestRejectionReason.UnexpectedEndOfBody) return false; // closed mid-head: no one to answer
-            ProxyError error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
-            int status = error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
-            await SendLocalAsync(status, ProxyErrors.Body(error), close: true, headOnly: false).ConfigureAwait(false);
-            Complete(exchange, snapshot, null, null, status, ProxyErrors.Flag(error), 0, 0, started, startUtc, default);
-            return false;
-        }
-
-        // 2. Route: virtual host by authority, then path prefix.
-        snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
-        VirtualHost? vhost = table?.MatchHost(request.Authority);
-        Route? route = vhost?.Match(request.PathOnly);
-        if (route is null)
-        {
-            return await LocalReplyAsync(exchange, snapshot, vhost, null, ProxyError.NoRoute, started, startUtc).ConfigureAwait(false);
-        }
-        Cluster cluster = route.Cluster;
-
-        // 3. Upstream: pick an endpoint, lease a connection, forward. A reused connection that turns out to be dead
-        //    before a byte of response is retried once on a fresh one when the request can be sent again safely.
-        ForwardOutcome outcome = default;
-        for (int attempt = 0; attempt < 2; attempt++)
-        {
-            UpstreamEndpoint? endpoint = cluster.LoadBalancer.Pick(new LoadBalancerContext { Attempt = attempt });
-            if (endpoint is null)
-                return await LocalReplyAsync(exchange, snapshot, vhost, cluster, ProxyError.NoHealthyUpstream, started, startUtc).ConfigureAwait(false);
-            PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
-            if (lease.Connection is null)
-                return await LocalReplyAsync(exchange, snapshot, vhost, cluster, lease.Error, started, startUtc, endpoint).ConfigureAwait(false);
-
-            outcome = await ForwardAsync(exchange, snapshot, route, endpoint, lease.Connection).ConfigureAwait(false);
-            bool retryable = outcome.Error == ProxyError.UpstreamReset && lease.Reused && !outcome.RequestBodyStarted
-                             && HttpMethods.IsIdempotent(request.Method);
-            if (!retryable || attempt == 1) break;
-            exchange.Response.Reset();
-        }
-
-        if (outcome.Error != ProxyError.None && !outcome.ResponseStarted)
-        {
-            bool closeAfter = outcome.RequestBodyStarted && !outcome.RequestBodyDone;
-            return await LocalReplyAsync(exchange, snapshot, vhost, cluster, outcome.Error, started, startUtc, outcome.Endpoint,
-                forceClose: closeAfter, bytesReceived: outcome.BytesReceived).ConfigureAwait(false);
-        }
-        Complete(exchange, snapshot, vhost, cluster, exchange.Response.StatusCode, ProxyErrors.Flag(outcome.Error),
-            outcome.BytesReceived, outcome.BytesSent, started, startUtc, outcome.Endpoint);
-        return outcome.KeepDownstream;
+        ReadOnlySequence<byte> buffer = read.Buffer;
+        var reader = new SequenceReader<byte>(buffer);
+        Http1ParseResult result = Http1Parser.ParseHead(ref reader, ref handler, ref state, in limits, out reason);
+        if (result == Http1ParseResult.Incomplete) input.AdvanceTo(reader.Position, buffer.End);
+        else input.AdvanceTo(reader.Position);
+        return result;
     }
 
-    private struct ForwardOutcome
+    /// <summary>Ends a request-body copy still waiting on the client (its read is cancelled as if timed out).</summary>
+    private void StopUpload(Task<BodyCopyResult> upload)
     {
-        public ProxyError Error;
-        public bool ResponseStarted;
-        public bool RequestBodyStarted;
-        public bool RequestBodyDone;
-        public bool KeepDownstream;
-        public long BytesReceived;
-        public long BytesSent;
-        public UpstreamEndpoint? Endpoint;
+        if (!upload.IsCompleted) _downstreamDeadline.Fire();
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ForwardOutcome> ForwardAsync(HttpExchange exchange, ProxySnapshot snapshot, Route route,
-        UpstreamEndpoint endpoint, UpstreamConnection upstream)
+    private static void Apply(BodyCopyResult result, ref RequestOutcome outcome)
     {
-        HttpRequestHead request = exchange.Request;
-        HttpResponseHead response = exchange.Response;
-        var outcome = new ForwardOutcome { Endpoint = endpoint };
-        bool upstreamReusable = false;
-        ValueTask<BodyCopyResult> upload = default;
-        bool uploading = false;
-        try
-        {
-            WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output);
-            if (request.HasBody)
-            {
-                outcome.RequestBodyStarted = true;
-                if (request.ExpectContinue)
-                {
-                    _output.Write(ContinueResponse);
-                    await _output.FlushAsync().ConfigureAwait(false);
-                }
-                BodyFraming uploadFraming = request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength;
-                upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength, uploadFraming,
-                    exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits);
-                uploading = true;
-            }
-            else
-            {
-                FlushResult flushed = await upstream.Output.FlushAsync().ConfigureAwait(false);
-                if (flushed.IsCompleted) { outcome.Error = ProxyError.UpstreamReset; return outcome; }
-            }
-
-            // Response head, under the route timeout. 1xx interim answers other than 101 are consumed here: the proxy
-            // answered Expect itself, and HTTP/1.0 clients cannot receive them.
-            ProxyError headError;
-            while (true)
-            {
-                headError = await ReadResponseHeadAsync(upstream, response, request.Method, route.TimeoutMs).ConfigureAwait(false);
-                if (headError != ProxyError.None || response.StatusCode >= 200 || response.StatusCode == 101) break;
-                response.Reset();
-            }
-            if (headError != ProxyError.None)
-            {
-                outcome.Error = headError;
-                if (uploading) outcome = await FinishUploadAsync(upload, outcome, abort: true).ConfigureAwait(false);
-                uploading = false;
-                return outcome;
-            }
-
-            if (response.StatusCode == 101 && request.IsUpgrade)
-            {
-                if (uploading) outcome = await FinishUploadAsync(upload, outcome, abort: false).ConfigureAwait(false);
-                uploading = false;
-                outcome.ResponseStarted = true;
-                await RelayUpgradeAsync(upstream, response).ConfigureAwait(false);
-                outcome.KeepDownstream = false;
-                return outcome;
-            }
-
-            // Response head and body to the client.
-            BodyFraming outFraming = response.Framing switch
-            {
-                BodyFraming.None => BodyFraming.None,
-                BodyFraming.ContentLength => BodyFraming.ContentLength,
-                _ => request.Version == HttpVersion.Http11 ? BodyFraming.Chunked : BodyFraming.UntilClose,
-            };
-            bool closeDownstream = !request.KeepAlive || _runtime.Draining || outFraming == BodyFraming.UntilClose
-                                   || (uploading && !upload.IsCompleted && response.StatusCode >= 300);
-            ReadOnlySpan<byte> connection = closeDownstream ? "close"u8
-                : request.Version == HttpVersion.Http10 ? "keep-alive"u8 : default;
-            Http1HeadWriter.WriteResponseHead(_output, response, outFraming, connection, switchingProtocols: false);
-            outcome.ResponseStarted = true;
-
-            BodyCopyResult download = await Http1BodyCopier.CopyAsync(upstream.Input, _output, response.Framing, response.ContentLength,
-                outFraming, request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, _upstreamDeadline,
-                snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits).ConfigureAwait(false);
-            outcome.BytesSent = download.Bytes;
-            if (download.Status != BodyCopyStatus.Ok)
-            {
-                outcome.Error = download.Status switch
-                {
-                    BodyCopyStatus.OutputFailed => ProxyError.DownstreamReset,
-                    BodyCopyStatus.TimedOut => ProxyError.StreamIdleTimeout,
-                    BodyCopyStatus.InputInvalid => ProxyError.UpstreamProtocolError,
-                    _ => ProxyError.UpstreamReset,
-                };
-                // The client has a partial response it cannot tell from a whole one: the connection must close.
-                if (uploading) outcome = await FinishUploadAsync(upload, outcome, abort: true).ConfigureAwait(false);
-                uploading = false;
-                outcome.KeepDownstream = false;
-                return outcome;
-            }
-
-            if (uploading)
-            {
-                // An origin may answer before reading the whole body (e.g. 413); the rest of the body is then unread
-                // and the client connection cannot be reused.
-                outcome = await FinishUploadAsync(upload, outcome, abort: !upload.IsCompleted).ConfigureAwait(false);
-                uploading = false;
-            }
-            upstreamReusable = response.KeepAlive && (!request.HasBody || outcome.RequestBodyDone);
-            outcome.KeepDownstream = !closeDownstream && (!request.HasBody || outcome.RequestBodyDone);
-            return outcome;
-        }
-        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
-        {
-            if (outcome.Error == ProxyError.None) outcome.Error = outcome.ResponseStarted ? ProxyError.DownstreamReset : ProxyError.UpstreamReset;
-            if (uploading) outcome = await FinishUploadAsync(upload, outcome, abort: true).ConfigureAwait(false);
-            outcome.KeepDownstream = false;
-            return outcome;
-        }
-        finally
-        {
-            _upstreamDeadline.Disarm();
-            if (upstreamReusable) upstream.Pool.Release(upstream);
-            else upstream.Close();
-        }
-    }
-
-    private async ValueTask<ForwardOutcome> FinishUploadAsync(ValueTask<BodyCopyResult> upload, ForwardOutcome outcome, bool abort)
-    {
-        if (abort && !upload.IsCompleted) _downstreamDeadline.Fire();
-        BodyCopyResult result = await upload.ConfigureAwait(false);
         outcome.BytesReceived = result.Bytes;
-        outcome.RequestBodyDone = result.Status == BodyCopyStatus.Ok;
-        if (!outcome.RequestBodyDone)
+        if (result.Status == BodyCopyStatus.Ok) return;
+        outcome.KeepAlive = false;
+        outcome.BytesReceived = -1 - result.Bytes; // marks an incomplete body; fixed up in Complete
+        if (outcome.Error == ProxyError.None)
         {
-            outcome.KeepDownstream = false;
-            if (outcome.Error == ProxyError.None)
+            outcome.Error = result.Status switch
             {
-                outcome.Error = result.Status switch
-                {
-                    BodyCopyStatus.InputInvalid => ProxyError.DownstreamProtocolError,
-                    BodyCopyStatus.OutputFailed => ProxyError.UpstreamReset,
-                    BodyCopyStatus.TimedOut => ProxyError.StreamIdleTimeout,
-                    _ => ProxyError.DownstreamReset,
-                };
-            }
+                BodyCopyStatus.InputInvalid => ProxyError.DownstreamProtocolError,
+                BodyCopyStatus.OutputFailed => ProxyError.UpstreamReset,
+                BodyCopyStatus.TimedOut => ProxyError.StreamIdleTimeout,
+                _ => ProxyError.DownstreamReset,
+            };
         }
-        return outcome;
     }
 
     private void WriteForwardedHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, PipeWriter upstream)
@@ -353,117 +460,26 @@ internal sealed class HttpConnectionManager
             Via = snapshot.Via,
             FallbackHost = endpoint.NameUtf8,
         };
-        BodyFraming framing = request.Framing;
-        Http1HeadWriter.WriteRequestHead(upstream, request, framing, in fwd);
-    }
-
-    private async ValueTask<RequestRejectionReason> ReadRequestHeadAsync(HttpRequestHead request, ProxySnapshot snapshot)
-    {
-        var handler = new Http1RequestHandler(request);
-        var state = new Http1HeadParseState();
-        _downstreamDeadline.Arm(_input, snapshot.HeaderReadTimeoutMs);
-        try
-        {
-            while (true)
-            {
-                ReadResult result = await _input.ReadAsync().ConfigureAwait(false);
-                if (result.IsCanceled) return RequestRejectionReason.InvalidRequestLine; // header-read timeout
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                Http1ParseResult parsed = ParseHead(buffer, ref handler, ref state, snapshot.HeadLimits, out SequencePosition consumed,
-                    out RequestRejectionReason reason);
-                if (parsed == Http1ParseResult.Complete)
-                {
-                    _input.AdvanceTo(consumed);
-                    return handler.Complete();
-                }
-                if (parsed == Http1ParseResult.Error)
-                {
-                    _input.AdvanceTo(consumed);
-                    return reason;
-                }
-                _input.AdvanceTo(consumed, buffer.End);
-                if (result.IsCompleted) return RequestRejectionReason.UnexpectedEndOfBody;
-            }
-        }
-        finally
-        {
-            _downstreamDeadline.Disarm();
-        }
-    }
-
-    private static Http1ParseResult ParseHead<THandler>(in ReadOnlySequence<byte> buffer, ref THandler handler,
-        ref Http1HeadParseState state, in Http1Limits limits, out SequencePosition consumed, out RequestRejectionReason reason)
-        where THandler : struct, IHttp1HeadHandler
-    {
-        var reader = new SequenceReader<byte>(buffer);
-        Http1ParseResult result = Http1Parser.ParseHead(ref reader, ref handler, ref state, in limits, out reason);
-        consumed = reader.Position;
-        return result;
-    }
-
-    private async ValueTask<ProxyError> ReadResponseHeadAsync(UpstreamConnection upstream, HttpResponseHead response,
-        HttpMethod method, long timeoutMs)
-    {
-        var handler = new Http1ResponseHandler(response);
-        var state = new Http1HeadParseState();
-        PipeReader input = upstream.Input;
-        _upstreamDeadline.Arm(input, timeoutMs);
-        try
-        {
-            while (true)
-            {
-                ReadResult result;
-                try
-                {
-                    result = await input.ReadAsync().ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
-                {
-                    return ProxyError.UpstreamReset;
-                }
-                if (result.IsCanceled) return ProxyError.UpstreamTimeout;
-                ReadOnlySequence<byte> buffer = result.Buffer;
-                // Response heads are bounded like request heads: an origin cannot make the proxy buffer without limit.
-                Http1ParseResult parsed = ParseHead(buffer, ref handler, ref state, Http1Limits.Default with { MaxHeaderCount = 1000 },
-                    out SequencePosition consumed, out _);
-                if (parsed == Http1ParseResult.Complete)
-                {
-                    input.AdvanceTo(consumed);
-                    return handler.Complete(method) == RequestRejectionReason.None ? ProxyError.None : ProxyError.UpstreamProtocolError;
-                }
-                if (parsed == Http1ParseResult.Error)
-                {
-                    input.AdvanceTo(consumed);
-                    return ProxyError.UpstreamProtocolError;
-                }
-                input.AdvanceTo(consumed, buffer.End);
-                if (result.IsCompleted) return ProxyError.UpstreamReset;
-            }
-        }
-        finally
-        {
-            _upstreamDeadline.Disarm();
-        }
+        Http1HeadWriter.WriteRequestHead(upstream, request, request.Framing, in fwd);
     }
 
     /// <summary>After 101: bytes both ways until either side closes (WebSocket and other upgrades).</summary>
-    private async Task RelayUpgradeAsync(UpstreamConnection upstream, HttpResponseHead response)
+    private async Task RelayAsync(UpstreamConnection upstream)
     {
-        Http1HeadWriter.WriteResponseHead(_output, response, BodyFraming.None, "upgrade"u8, switchingProtocols: true);
-        await _output.FlushAsync().ConfigureAwait(false);
         Task up = PumpAsync(_input, upstream.Output);
         Task down = PumpAsync(upstream.Input, _output);
         await Task.WhenAny(up, down).ConfigureAwait(false);
         // One side finished: close the other so its pump ends too.
         upstream.Close();
-        await _input.CompleteAsync().ConfigureAwait(false);
+        _downstreamDeadline.Fire();
         await Task.WhenAll(up, down).ConfigureAwait(false);
     }
 
-    private static async Task PumpAsync(PipeReader from, PipeWriter to)
+    private async Task PumpAsync(PipeReader from, PipeWriter to)
     {
         try
         {
+            if (from == _input) _downstreamDeadline.Arm(from, 0);
             while (true)
             {
                 ReadResult result = await from.ReadAsync().ConfigureAwait(false);
@@ -479,29 +495,15 @@ internal sealed class HttpConnectionManager
         }
     }
 
-    private async ValueTask<bool> LocalReplyAsync(HttpExchange exchange, ProxySnapshot snapshot, VirtualHost? vhost, Cluster? cluster,
-        ProxyError error, long started, DateTime startUtc, UpstreamEndpoint? endpoint = null, bool forceClose = false, long bytesReceived = 0)
-    {
-        HttpRequestHead request = exchange.Request;
-        // The request body (if any) was not read: the connection cannot carry another request.
-        bool close = forceClose || request.HasBody || !request.KeepAlive || _runtime.Draining;
-        int status = ProxyErrors.Status(error);
-        await SendLocalAsync(status, ProxyErrors.Body(error), close, request.Method == HttpMethod.Head).ConfigureAwait(false);
-        Complete(exchange, snapshot, vhost, cluster, status, ProxyErrors.Flag(error), bytesReceived, 0, started, startUtc, endpoint);
-        return !close;
-    }
-
-    private ValueTask<FlushResult> SendLocalAsync(int status, ReadOnlySpan<byte> body, bool close, bool headOnly)
-    {
+    private void WriteLocal(int status, ReadOnlySpan<byte> body, bool close, bool headOnly) =>
         Http1HeadWriter.WriteLocalResponse(_output, status, ProxyErrors.Reason(status), "text/plain"u8, body, close, headOnly);
-        return _output.FlushAsync();
-    }
 
-    private void Complete(HttpExchange exchange, ProxySnapshot snapshot, VirtualHost? vhost, Cluster? cluster, int status,
-        ResponseFlags flags, long bytesReceived, long bytesSent, long started, DateTime startUtc, UpstreamEndpoint? endpoint)
+    private void Complete(HttpExchange exchange, ref RequestOutcome outcome, long started, DateTime startUtc)
     {
         double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        (cluster?.Stats ?? _runtime.NoClusterStats).Record(status, ms);
+        if (outcome.BytesReceived < 0) outcome.BytesReceived = -1 - outcome.BytesReceived;
+        (outcome.Cluster?.Stats ?? _runtime.NoClusterStats).Record(outcome.Status, ms);
+        ResponseFlags flags = ProxyErrors.Flag(outcome.Error);
         if (flags != ResponseFlags.None) ProxyMetrics.ResponseFlagsTotal.WithLabels(flags.ToString()).Inc();
 
         AccessLogger? log = _runtime.AccessLog;
@@ -516,14 +518,14 @@ internal sealed class HttpConnectionManager
             Method = request.MethodLength > 0 ? request.MethodBytes : default,
             Path = request.PathLength > 0 ? request.Path : default,
             Authority = request.Authority,
-            Status = status,
+            Status = outcome.Status,
             Flags = flags,
-            BytesReceived = bytesReceived,
-            BytesSent = bytesSent,
-            DurationMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-            UpstreamHost = endpoint is null ? default : endpoint.NameUtf8,
-            Cluster = cluster is null ? default : cluster.NameUtf8,
-            VirtualHost = vhost is null ? default : vhost.NameUtf8,
+            BytesReceived = outcome.BytesReceived,
+            BytesSent = outcome.BytesSent,
+            DurationMs = ms,
+            UpstreamHost = outcome.Endpoint is null ? default : outcome.Endpoint.NameUtf8,
+            Cluster = outcome.Cluster is null ? default : outcome.Cluster.NameUtf8,
+            VirtualHost = outcome.VirtualHost is null ? default : outcome.VirtualHost.NameUtf8,
             RequestId = requestId,
             ClientAddress = _clientAddress,
         };
