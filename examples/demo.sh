@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the gateway example: the sample origins, then fastpath-gateway with no arguments (examples/gateway.yaml).
+#   bash examples/demo.sh           run until Ctrl-C, after showing a few requests
+#   bash examples/demo.sh --smoke   show the requests, check them, stop (used by CI to keep this command true)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
+
+echo "building..."
+dotnet build -c Release -nologo -v q examples/SampleOrigin/SampleOrigin.csproj >/dev/null
+dotnet build -c Release -nologo -v q hosts/FastPath.Gateway/FastPath.Gateway.csproj >/dev/null
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+dotnet examples/SampleOrigin/bin/Release/net10.0/SampleOrigin.dll --listen 9001=api-1,9002=api-2,9003=web &
+pids+=($!)
+log_dir=$(mktemp -d)
+# No arguments: the gateway runs examples/gateway.yaml. Its stdout is the access log (JSON lines).
+dotnet hosts/FastPath.Gateway/bin/Release/net10.0/fastpath-gateway.dll >"$log_dir/access.log" &
+pids+=($!)
+
+for _ in $(seq 1 100); do
+  curl -sf http://127.0.0.1:9901/ready >/dev/null 2>&1 && curl -sf http://127.0.0.1:9003/ >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+echo
+echo "== GET /api/items four times: cluster 'api' splits 3:1 across api-1 and api-2"
+for _ in 1 2 3 4; do curl -s http://127.0.0.1:8080/api/items | head -1; done
+echo "== GET / with Host: shop.example.com -> virtual host 'shop', cluster 'web'"
+curl -s -H 'Host: shop.example.com' http://127.0.0.1:8080/
+echo "== a path no route matches on a host with no catch-all is a 404 with flag NR; upstream errors are 502/503/504"
+echo "== admin: http://127.0.0.1:9901/ready  /stats/prometheus  /config_dump  /clusters"
+curl -s http://127.0.0.1:9901/ready
+sleep 0.3
+echo "== access log ($log_dir/access.log), last line:"
+tail -n 1 "$log_dir/access.log"
+
+if [ "$smoke" = 1 ]; then
+  served=$(for _ in 1 2 3 4; do curl -s http://127.0.0.1:8080/api/items | head -1; done | sort | uniq -c | tr -s ' ')
+  echo "$served" | grep -q '3 hello from api-1' && echo "$served" | grep -q '1 hello from api-2' \
+    || { echo "demo smoke FAILED: expected a 3:1 split, got: $served"; exit 1; }
+  curl -s -H 'Host: shop.example.com' http://127.0.0.1:8080/ | grep -q 'hello from web' || { echo "demo smoke FAILED: shop host"; exit 1; }
+  echo "demo smoke OK"
+  exit 0
+fi
+echo
+echo "gateway on http://127.0.0.1:8080 — try: curl -i http://127.0.0.1:8080/api/hello   (Ctrl-C to stop)"
+wait

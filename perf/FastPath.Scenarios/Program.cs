@@ -1,0 +1,75 @@
+// Entry point of the end-to-end perf scenarios: `origin` serves the fixed-size baseline, `run` measures
+// origin direct, FastPath, HAProxy and nginx under wrk on loopback and gates FastPath against the origin.
+//
+// Usage:
+//   FastPath.Scenarios origin --port 9000 [--body 64]
+//       Kestrel on 127.0.0.1:PORT; GET /16k answers 16 KiB, every other path answers BODY bytes of 'a'.
+//   FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
+//                          [--peers haproxy,nginx] [--scenarios keepalive-small,keepalive-16k,newconn-small]
+//                          [--gate-ratio 0.5] [--quick]
+//       PATH is the gateway executable, or a .dll run with `dotnet`. It is started as
+//       `PATH --listen 127.0.0.1:P --upstream 127.0.0.1:O --admin 127.0.0.1:A` and must answer 200 on /ready.
+//       Proxies are pinned to core 0, origin and wrk to core 1. --quick (CI) means 3 s, 3 repeats,
+//       keepalive-small only and no peers unless named; explicit flags still win. --peers none skips peers.
+//       Writes DIR/results.json and DIR/results.md (default ./perf-results) and prints the markdown.
+//   e.g. dotnet run -c Release --project perf/FastPath.Scenarios -- run --quick \
+//            --gateway hosts/FastPath.Gateway/bin/Release/net10.0/fastpath-gateway.dll
+//
+// Exit codes: 0 GATE OK (or skipped), 1 GATE FAILED, 2 bad usage or a target that could not start or
+// answer in time, 130 interrupted (every child process is stopped first).
+
+using System.Runtime.Versioning;
+using FastPath.Scenarios.Origin;
+using FastPath.Scenarios.Runner;
+
+// /proc, taskset and the peers' Debian paths make the runner Linux-only.
+[assembly: SupportedOSPlatform("linux")]
+
+namespace FastPath.Scenarios;
+
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 2 : 0;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "origin" => await OriginServer.RunAsync(OriginOptions.Parse(args.AsSpan(1))),
+                "run" => await ScenarioRunner.RunAsync(RunOptions.Parse(args.AsSpan(1))),
+                _ => throw new UsageException($"unknown subcommand '{args[0]}'"),
+            };
+        }
+        catch (UsageException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+        catch (ScenarioException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 2;
+        }
+    }
+
+    internal const string Usage = """
+        usage:
+          FastPath.Scenarios origin --port PORT [--body BYTES]
+          FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
+                                 [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
+                                 [--gate-ratio 0.5] [--quick]
+        """;
+}
+
+/// <summary>Bad command line; reported with the usage text.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A target or tool that could not start, answer or finish in time; reported without a stack trace.</summary>
+internal sealed class ScenarioException(string message) : Exception(message);
