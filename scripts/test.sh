@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests (codec tables, config, routing, balancing) and end-to-end tests that drive a real
+# gateway process with real clients and origins (curl, wrk, nghttp2, openssl). Installs those tools first when
+# they are missing and this runs as root (a fresh machine has only the .NET SDK).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+need=()
+for tool in curl:curl wrk:wrk nghttp:nghttp2-client h2load:nghttp2-client openssl:openssl haproxy:haproxy nginx:nginx-light taskset:util-linux ps:procps; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing test tools: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "missing test tools (install them, e.g. sudo apt-get install ${need[*]}); the tests that need them will fail" >&2
+  fi
+fi
+
+dotnet test FastPath.sln -c Release --logger "console;verbosity=normal" "$@"
