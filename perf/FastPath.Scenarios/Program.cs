@@ -15,6 +15,10 @@
 //   e.g. dotnet run -c Release --project perf/FastPath.Scenarios -- run --quick \
 //            --gateway hosts/FastPath.Gateway/bin/Release/net10.0/fastpath-gateway.dll
 //
+//   FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
+//       Opens N keep-alive connections that each make one request and then sit idle; prints the gateway's RSS
+//       growth per connection and, with --gate-bytes, fails above that.
+//
 // Exit codes: 0 GATE OK (or skipped), 1 GATE FAILED, 2 bad usage or a target that could not start or
 // answer in time, 130 interrupted (every child process is stopped first).
 
@@ -43,6 +47,7 @@ internal static class Program
             {
                 "origin" => await OriginServer.RunAsync(OriginOptions.Parse(args.AsSpan(1))),
                 "run" => await ScenarioRunner.RunAsync(RunOptions.Parse(args.AsSpan(1))),
+                "idle" => await IdleConnections.RunAsync(args.AsSpan(1)),
                 _ => throw new UsageException($"unknown subcommand '{args[0]}'"),
             };
         }
@@ -65,6 +70,7 @@ internal static class Program
           FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
                                  [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
                                  [--gate-ratio 0.5] [--quick]
+          FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
         """;
 }
 

@@ -239,7 +239,7 @@ internal static class ScenarioRunner
         return PrometheusText.Sum(text, AllocatedMetric);
     }
 
-    private static async Task WaitFor200Async(HttpClient http, string url, ChildProcess process, TimeSpan timeout, CancellationToken cancellationToken)
+    internal static async Task WaitFor200Async(HttpClient http, string url, ChildProcess process, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
         var last = "no answer";
@@ -363,7 +363,7 @@ internal static class ScenarioRunner
     }
 
     /// <summary>A port the kernel just handed out on loopback; the tiny reuse race is acceptable on a bench box.</summary>
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
