@@ -151,9 +151,10 @@ public sealed class FastPathProxy : IAsyncDisposable
                 lock (_reloadLock) exists = _listeners.ContainsKey((l.Address, l.Port));
                 if (exists) continue;
                 string name = l.Name;
+                string routesKey = ProxySnapshot.ListenerKey(l.Address, l.Port);
                 DownstreamListener listener = await DownstreamListener.StartAsync(_transport,
                     new IPEndPoint(IPAddress.Parse(l.Address), l.Port), name,
-                    c => new HttpConnectionManager(c, _runtime, name).RunAsync(),
+                    c => new HttpConnectionManager(c, _runtime, routesKey).RunAsync(),
                     () => _runtime.Snapshot.Config.Limits.MaxConnections, _logger).ConfigureAwait(false);
                 added.Add(((l.Address, l.Port), listener));
                 ProxyLog.Listening(_logger, listener.EndPoint.ToString(), name);

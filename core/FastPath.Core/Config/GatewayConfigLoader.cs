@@ -28,13 +28,21 @@ public static class GatewayConfigLoader
     {
         var ctx = new Reader(fileName);
         var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(yaml));
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(new Parser(scanner));
         }
         catch (YamlException e)
         {
             throw new ConfigException([new ConfigError(fileName, (int)e.Start.Line, (int)e.Start.Column, "(document)", e.InnerException?.Message ?? e.Message)]);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16 throws this instead of a YamlException for some malformed input (an unclosed flow
+            // sequence such as "port: [8080"); the scanner still knows where it stopped.
+            Mark at = scanner.CurrentPosition;
+            throw new ConfigException([new ConfigError(fileName, (int)at.Line, (int)at.Column, "(document)", "malformed YAML (unclosed bracket or quote?)")]);
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
@@ -42,7 +50,9 @@ public static class GatewayConfigLoader
         }
 
         GatewayConfig config = ctx.ReadRoot(root) with { SourcePath = Path.GetFullPath(fileName) };
-        ctx.Errors.AddRange(GatewayConfigValidator.Validate(config, fileName, ctx.Positions));
+        // A field that could not be read is reported once: the semantic check of its placeholder value adds nothing.
+        var unreadable = ctx.Errors.Select(e => e.Path).ToHashSet(StringComparer.Ordinal);
+        ctx.Errors.AddRange(GatewayConfigValidator.Validate(config, fileName, ctx.Positions).Where(e => !unreadable.Contains(e.Path)));
         if (ctx.Errors.Count > 0) throw new ConfigException(ctx.Errors);
         return config;
     }
@@ -321,7 +331,8 @@ public static class DurationParser
             _ when s.EndsWith('h') => (s[..^1], 3_600_000.0),
             _ => (s, 1000.0),
         };
-        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || n < 0 || double.IsInfinity(n)) return false;
+        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n)
+            || !double.IsFinite(n) || n < 0 || n * scale > TimeSpan.MaxValue.TotalMilliseconds) return false;
         value = TimeSpan.FromMilliseconds(n * scale);
         return true;
     }

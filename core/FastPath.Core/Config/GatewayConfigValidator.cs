@@ -12,8 +12,8 @@ public static class GatewayConfigValidator
         var errors = new List<ConfigError>();
         void Error(string path, string message)
         {
-            Mark mark = positions is not null && positions.TryGetValue(path, out Mark m) ? m : Mark.Empty;
-            errors.Add(new ConfigError(file, (int)mark.Line, (int)mark.Column, path, message));
+            (int line, int column) = Position(positions, path);
+            errors.Add(new ConfigError(file, line, column, path, message));
         }
 
         if (config.Listeners.Count == 0) Error("listeners", "at least one listener is required");
@@ -84,6 +84,23 @@ public static class GatewayConfigValidator
         string log = config.AccessLog.Path;
         if (string.IsNullOrWhiteSpace(log)) Error("access_log.path", "use 'off', 'stdout' or a file path");
         return errors;
+    }
+
+    /// <summary>
+    /// Where a field was read; for a missing field, where its nearest enclosing field was (a cluster without
+    /// endpoints points at the cluster). Line 0 when nothing was read from a file (a config built in code).
+    /// </summary>
+    private static (int Line, int Column) Position(IReadOnlyDictionary<string, Mark>? positions, string path)
+    {
+        if (positions is null) return (0, 0);
+        for (string p = path; p.Length > 0;)
+        {
+            if (positions.TryGetValue(p, out Mark m)) return ((int)m.Line, (int)m.Column);
+            int cut = Math.Max(p.LastIndexOf('.'), p.LastIndexOf('['));
+            if (cut <= 0) break;
+            p = p[..cut];
+        }
+        return (0, 0);
     }
 
     public static bool IsValidDomainPattern(string d)

@@ -29,8 +29,13 @@ internal sealed class ProxySnapshot
     public DateTimeOffset LoadedAt { get; }
     public GatewayConfig Config { get; }
     public Dictionary<string, Cluster> Clusters { get; }
-    /// <summary>Route table per listener name.</summary>
+    /// <summary>
+    /// Route table per listener, keyed by <see cref="ListenerKey"/>: a listener is its address and port (a reload that
+    /// only renames it keeps the socket and its connections), so routes must not be found by name.
+    /// </summary>
     public Dictionary<string, RouteTable> Routes { get; }
+
+    public static string ListenerKey(string address, int port) => $"{address}:{port}";
     public Http1Limits HeadLimits { get; }
     public long HeaderReadTimeoutMs { get; }
     public long IdleTimeoutMs { get; }
@@ -56,7 +61,7 @@ internal sealed class ProxySnapshot
                 var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
                 foreach (string d in v.Domains) domains.Add((d, host));
             }
-            routes[l.Name] = new RouteTable(domains);
+            routes[ListenerKey(l.Address, l.Port)] = new RouteTable(domains);
         }
         return new ProxySnapshot(config, clusters, routes);
     }

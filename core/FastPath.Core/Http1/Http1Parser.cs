@@ -31,6 +31,8 @@ internal readonly record struct Http1Limits(int MaxStartLineBytes, int MaxHeader
 internal struct Http1HeadParseState
 {
     public bool StartLineDone;
+    /// <summary>Empty lines seen before the request line, counted across reads so the bound holds however bytes arrive.</summary>
+    public int LeadingEmptyLines;
     public int HeaderBytes;
     public int HeaderCount;
 
@@ -53,14 +55,13 @@ internal static class Http1Parser
         where THandler : struct, IHttp1HeadHandler
     {
         reason = RequestRejectionReason.None;
-        int leadingEmpty = 0;
         while (true)
         {
             ReadOnlySpan<byte> unread = reader.UnreadSpan;
             int lf = unread.IndexOf(HttpChars.LF);
             if (lf >= 0)
             {
-                reason = ProcessLine(unread[..lf], ref handler, ref state, in limits, ref leadingEmpty, out bool done);
+                reason = ProcessLine(unread[..lf], ref handler, ref state, in limits, out bool done);
                 if (reason != RequestRejectionReason.None) return Http1ParseResult.Error;
                 reader.Advance(lf + 1);
                 if (done) return Http1ParseResult.Complete;
@@ -75,7 +76,10 @@ internal static class Http1Parser
                 {
                     if (pending > limits.MaxStartLineBytes) reason = RequestRejectionReason.RequestLineTooLong;
                 }
-                else if (state.HeaderBytes + pending > limits.MaxHeaderBytes)
+                // A partial line is counted as it will be once its LF arrives (+1); a lone CR is the end of the
+                // head arriving, not a field, so it never trips the limit on its own.
+                else if ((pending > 1 || (pending == 1 && reader.TryPeek(out byte next) && next != HttpChars.CR))
+                         && state.HeaderBytes + pending + 1 > limits.MaxHeaderBytes)
                 {
                     reason = RequestRejectionReason.HeadersTooLarge;
                 }
@@ -87,7 +91,7 @@ internal static class Http1Parser
                 reason = state.StartLineDone ? RequestRejectionReason.HeadersTooLarge : RequestRejectionReason.RequestLineTooLong;
                 return Http1ParseResult.Error;
             }
-            reason = ProcessSplitLine(lineSeq, ref handler, ref state, in limits, ref leadingEmpty, out bool complete);
+            reason = ProcessSplitLine(lineSeq, ref handler, ref state, in limits, out bool complete);
             if (reason != RequestRejectionReason.None) return Http1ParseResult.Error;
             if (complete) return Http1ParseResult.Complete;
         }
@@ -96,7 +100,7 @@ internal static class Http1Parser
     // Slow path: the line straddles segments, so it is copied out once (stack for short lines, pool for long ones).
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static RequestRejectionReason ProcessSplitLine<THandler>(in ReadOnlySequence<byte> lineSeq, ref THandler handler,
-        ref Http1HeadParseState state, in Http1Limits limits, ref int leadingEmpty, out bool complete)
+        ref Http1HeadParseState state, in Http1Limits limits, out bool complete)
         where THandler : struct, IHttp1HeadHandler
     {
         int lineLength = (int)lineSeq.Length;
@@ -105,14 +109,14 @@ internal static class Http1Parser
             ? stackalloc byte[StackLineBytes]
             : (rented = ArrayPool<byte>.Shared.Rent(lineLength));
         lineSeq.CopyTo(copy);
-        RequestRejectionReason reason = ProcessLine(copy[..lineLength], ref handler, ref state, in limits, ref leadingEmpty, out complete);
+        RequestRejectionReason reason = ProcessLine(copy[..lineLength], ref handler, ref state, in limits, out complete);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         return reason;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static RequestRejectionReason ProcessLine<THandler>(ReadOnlySpan<byte> line, ref THandler handler,
-        ref Http1HeadParseState state, in Http1Limits limits, ref int leadingEmpty, out bool complete)
+        ref Http1HeadParseState state, in Http1Limits limits, out bool complete)
         where THandler : struct, IHttp1HeadHandler
     {
         complete = false;
@@ -125,7 +129,7 @@ internal static class Http1Parser
         {
             if (content.Length == 0)
             {
-                return ++leadingEmpty > MaxLeadingEmptyLines ? RequestRejectionReason.InvalidRequestLine : RequestRejectionReason.None;
+                return ++state.LeadingEmptyLines > MaxLeadingEmptyLines ? RequestRejectionReason.InvalidRequestLine : RequestRejectionReason.None;
             }
             if (line.Length + 1 > limits.MaxStartLineBytes) return RequestRejectionReason.RequestLineTooLong;
             state.StartLineDone = true;

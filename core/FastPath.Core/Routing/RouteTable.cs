@@ -63,19 +63,26 @@ internal sealed class RouteTable
         host = host[..n];
         for (int i = 0; i < host.Length; i++) host[i] = char.ToLowerInvariant(host[i]);
 
-        // A port-qualified domain ("example.com:8080") matches first, then the host without its port.
-        VirtualHost? found = Lookup(host);
-        if (found is not null) return found;
+        // Envoy's tier order holds with or without a port: in each tier the authority as sent (a port-qualified
+        // domain such as "example.com:8080") is tried first, then the host without its port.
         int colon = host.LastIndexOf(':');
-        if (colon > 0 && host.IndexOf(']') < colon) return Lookup(host[..colon]) ?? _any;
+        ReadOnlySpan<char> bare = colon > 0 && host.IndexOf(']') < colon ? host[..colon] : default;
+        if (_exactLookup.TryGetValue(host, out VirtualHost? v)) return v;
+        if (!bare.IsEmpty && _exactLookup.TryGetValue(bare, out v)) return v;
+        if ((v = MatchSuffix(host) ?? (bare.IsEmpty ? null : MatchSuffix(bare))) is not null) return v;
+        if ((v = MatchPrefix(host) ?? (bare.IsEmpty ? null : MatchPrefix(bare))) is not null) return v;
         return _any;
     }
 
-    private VirtualHost? Lookup(ReadOnlySpan<char> host)
+    private VirtualHost? MatchSuffix(ReadOnlySpan<char> host)
     {
-        if (_exactLookup.TryGetValue(host, out VirtualHost? v)) return v;
         foreach ((string suffix, VirtualHost h) in _suffixes)
             if (host.Length > suffix.Length && host.EndsWith(suffix, StringComparison.Ordinal)) return h;
+        return null;
+    }
+
+    private VirtualHost? MatchPrefix(ReadOnlySpan<char> host)
+    {
         foreach ((string prefix, VirtualHost h) in _prefixes)
             if (host.Length > prefix.Length && host.StartsWith(prefix, StringComparison.Ordinal)) return h;
         return null;

@@ -99,7 +99,7 @@ internal sealed class HttpConnectionManager
                 exchange = _runtime.Exchanges.Get();
                 HttpRequestHead request = exchange.Request;
                 long started = Stopwatch.GetTimestamp();
-                DateTime startUtc = DateTime.UtcNow;
+                DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
                 var outcome = new RequestOutcome();
 
                 // 2. Request head, under the header-read timeout.
@@ -449,8 +449,8 @@ internal sealed class HttpConnectionManager
         }
         else
         {
-            Guid.NewGuid().TryFormat(exchange.GeneratedRequestId, out int n, "D");
-            requestId = exchange.GeneratedRequestId.AsSpan(0, n);
+            RequestIdGenerator.Write(exchange.GeneratedRequestId);
+            requestId = exchange.GeneratedRequestId;
         }
         var fwd = new ForwardedFields
         {

@@ -11,7 +11,7 @@ internal sealed class HttpExchange
     public readonly HttpResponseHead Response = new();
     public readonly HttpHeaderBlock RequestTrailers = new();
     public readonly HttpHeaderBlock ResponseTrailers = new();
-    public readonly byte[] GeneratedRequestId = new byte[36];
+    public readonly byte[] GeneratedRequestId = new byte[RequestIdGenerator.Length];
 
     public void Reset()
     {

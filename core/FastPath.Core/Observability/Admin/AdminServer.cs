@@ -45,7 +45,8 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                     input.AdvanceTo(consumed, buffer.End);
                     if (result.IsCompleted) return;
                 }
-                if (reason != RequestRejectionReason.None || head.HasBody)
+                // Admin requests carry no body; "Content-Length: 0" (what HttpClient sends with an empty POST) is none.
+                if (reason != RequestRejectionReason.None || (head.HasBody && head.ContentLength != 0))
                 {
                     Http1HeadWriter.WriteLocalResponse(output, 400, "Bad Request"u8, "text/plain"u8, "bad request\n"u8, close: true);
                     await output.FlushAsync().ConfigureAwait(false);
