@@ -23,6 +23,7 @@ public sealed class FastPathProxy : IAsyncDisposable
     private readonly UpstreamConnector _connector;
     private readonly ProxyRuntime _runtime;
     private readonly Lock _reloadLock = new();
+    private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private readonly Dictionary<(string Address, int Port), DownstreamListener> _listeners = [];
     private readonly TaskCompletionSource _drainRequested = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private DownstreamListener? _admin;
@@ -63,6 +64,7 @@ public sealed class FastPathProxy : IAsyncDisposable
         var connector = new UpstreamConnector(loggerFactory);
         var clusters = new ClusterManager(connector, heartbeat);
         ProxySnapshot snapshot = ProxySnapshot.Build(config, clusters);
+        clusters.Activate(snapshot.ClusterSet);
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions
         {
             // An idle connection holds no receive buffer (zero-byte reads before renting memory).
@@ -100,6 +102,20 @@ public sealed class FastPathProxy : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<ConfigError>> ReloadAsync(GatewayConfig config)
     {
+        // One reload at a time: each builds against the pools the previous one activated.
+        await _reloadGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await ReloadCoreAsync(config).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<ConfigError>> ReloadCoreAsync(GatewayConfig config)
+    {
         ProxySnapshot next;
         try
         {
@@ -128,6 +144,7 @@ public sealed class FastPathProxy : IAsyncDisposable
             _runtime.AccessLog = AccessLogger.Create(config.AccessLog.Path);
             if (old is not null) _ = old.DisposeAsync().AsTask();
         }
+        _runtime.Clusters.Activate(next.ClusterSet);
         _runtime.Swap(next);
         ProxyMetrics.ConfigReloads.WithLabels("applied").Inc();
         ProxyLog.ConfigLoaded(_logger, next.Version, config.SourcePath ?? "(command line)");

@@ -29,6 +29,8 @@ internal sealed class ProxySnapshot
     public DateTimeOffset LoadedAt { get; }
     public GatewayConfig Config { get; }
     public Dictionary<string, Cluster> Clusters { get; }
+    /// <summary>The built clusters and pools; ClusterManager.Activate makes them live when this snapshot is.</summary>
+    public ClusterSet ClusterSet { get; private init; } = null!;
     /// <summary>
     /// Route table per listener, keyed by <see cref="ListenerKey"/>: a listener is its address and port (a reload that
     /// only renames it keeps the socket and its connections), so routes must not be found by name.
@@ -47,7 +49,8 @@ internal sealed class ProxySnapshot
         string file = config.SourcePath ?? "(config)";
         List<ConfigError> errors = GatewayConfigValidator.Validate(config, file);
         if (errors.Count > 0) throw new ConfigException(errors);
-        Dictionary<string, Cluster> clusters = clusterManager.Build(config, file);
+        ClusterSet set = clusterManager.Build(config, file);
+        Dictionary<string, Cluster> clusters = set.Clusters;
 
         var routes = new Dictionary<string, RouteTable>(StringComparer.Ordinal);
         foreach (ListenerConfig l in config.Listeners)
@@ -63,6 +66,6 @@ internal sealed class ProxySnapshot
             }
             routes[ListenerKey(l.Address, l.Port)] = new RouteTable(domains);
         }
-        return new ProxySnapshot(config, clusters, routes);
+        return new ProxySnapshot(config, clusters, routes) { ClusterSet = set };
     }
 }

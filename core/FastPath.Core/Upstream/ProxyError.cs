@@ -95,7 +95,7 @@ internal static class ProxyErrors
         ProxyError.UpstreamProtocolError => "upstream sent an invalid response\n"u8,
         ProxyError.UpstreamTimeout => "upstream request timeout\n"u8,
         ProxyError.StreamIdleTimeout => "stream idle timeout\n"u8,
-        ProxyError.DownstreamTimeout => "request header read timeout\n"u8,
+        ProxyError.DownstreamTimeout => "request timeout\n"u8,
         _ => "bad request\n"u8,
     };
 

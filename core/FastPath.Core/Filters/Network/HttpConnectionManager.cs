@@ -34,6 +34,9 @@ internal sealed class HttpConnectionManager
     // Response heads are bounded like request heads: an origin cannot make the proxy buffer without limit.
     private static readonly Http1Limits ResponseHeadLimits = Http1Limits.Default with { MaxHeaderCount = 1000 };
 
+    // How often the response-head wait looks at a request body still being sent (the heartbeat's granularity).
+    private const long UploadPollMs = 100;
+
     private readonly ProxyRuntime _runtime;
     private readonly string _listener;
     private readonly PipeReader _input;
@@ -52,29 +55,21 @@ internal sealed class HttpConnectionManager
         _clientAddress = FormatAddress(context.RemoteEndPoint);
     }
 
+    /// <summary>Called by the heartbeat through ProxyRuntime: one registration per connection covers both deadlines.</summary>
+    public void CheckDeadlines(long now)
+    {
+        _downstreamDeadline.Check(now);
+        _upstreamDeadline.Check(now);
+    }
+
     /// <summary>Closes the connection if it is between requests (drain); busy ones close after their response.</summary>
     public void CloseIfIdle()
     {
         if (_idle) _downstreamDeadline.Fire();
     }
 
-    /// <summary>What one request did, for stats and the access log.</summary>
-    private struct RequestOutcome
-    {
-        public int Status;
-        public ProxyError Error;
-        public bool KeepAlive;
-        public long BytesReceived;
-        public long BytesSent;
-        public VirtualHost? VirtualHost;
-        public Cluster? Cluster;
-        public UpstreamEndpoint? Endpoint;
-    }
-
     public async Task RunAsync()
     {
-        _runtime.Heartbeat.Register(_downstreamDeadline);
-        _runtime.Heartbeat.Register(_upstreamDeadline);
         _runtime.Connections.TryAdd(this, 0);
         ProxyMetrics.DownstreamActive.Inc();
         ProxyMetrics.DownstreamTotal.Inc();
@@ -100,11 +95,10 @@ internal sealed class HttpConnectionManager
                 HttpRequestHead request = exchange.Request;
                 long started = Stopwatch.GetTimestamp();
                 DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
-                var outcome = new RequestOutcome();
+                exchange.Outcome = default;
 
                 // 2. Request head, under the header-read timeout.
-                var parser = new Http1RequestHandler(request);
-                var parseState = new Http1HeadParseState();
+                exchange.RequestParser = new Http1RequestHandler(request);
                 RequestRejectionReason rejection;
                 _downstreamDeadline.Arm(_input, snapshot.HeaderReadTimeoutMs);
                 while (true)
@@ -115,8 +109,8 @@ internal sealed class HttpConnectionManager
                         rejection = RequestRejectionReason.InvalidRequestLine;
                         break;
                     }
-                    Http1ParseResult parsed = ParseHead(_input, read, ref parser, ref parseState, snapshot.HeadLimits, out rejection);
-                    if (parsed == Http1ParseResult.Complete) rejection = parser.Complete();
+                    Http1ParseResult parsed = ParseHead(_input, read, ref exchange.RequestParser, ref exchange.HeadState, snapshot.HeadLimits, out rejection);
+                    if (parsed == Http1ParseResult.Complete) rejection = exchange.RequestParser.Complete();
                     if (parsed != Http1ParseResult.Incomplete) break;
                     if (read.IsCompleted)
                     {
@@ -128,20 +122,20 @@ internal sealed class HttpConnectionManager
                 if (rejection != RequestRejectionReason.None)
                 {
                     if (rejection == RequestRejectionReason.UnexpectedEndOfBody) break; // closed mid-head: no one to answer
-                    outcome.Error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
-                    outcome.Status = outcome.Error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
-                    WriteLocal(outcome.Status, ProxyErrors.Body(outcome.Error), close: true, headOnly: false);
+                    exchange.Outcome.Error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
+                    exchange.Outcome.Status = exchange.Outcome.Error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
+                    WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close: true, headOnly: false);
                     await _output.FlushAsync().ConfigureAwait(false);
-                    Complete(exchange, ref outcome, started, startUtc);
+                    Complete(exchange, started, startUtc);
                     break;
                 }
 
                 // 3. Route: virtual host by authority, then path prefix.
                 snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
-                outcome.VirtualHost = table?.MatchHost(request.Authority);
-                Route? route = outcome.VirtualHost?.Match(request.PathOnly);
-                outcome.Cluster = route?.Cluster;
-                if (route is null) outcome.Error = ProxyError.NoRoute;
+                exchange.Outcome.VirtualHost = table?.MatchHost(request.Authority);
+                Route? route = exchange.Outcome.VirtualHost?.Match(request.PathOnly);
+                exchange.Outcome.Cluster = route?.Cluster;
+                if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
 
                 // 4. Forward. A reused connection found dead before any response byte is retried once on a fresh one
                 //    when the request can be sent again safely (the origin may close an idle connection at any time).
@@ -150,19 +144,20 @@ internal sealed class HttpConnectionManager
                 for (int attempt = 0; route is not null && attempt < 2; attempt++)
                 {
                     UpstreamEndpoint? endpoint = route.Cluster.LoadBalancer.Pick(new LoadBalancerContext { Attempt = attempt });
-                    outcome.Endpoint = endpoint;
+                    exchange.Outcome.Endpoint = endpoint;
                     if (endpoint is null)
                     {
-                        outcome.Error = ProxyError.NoHealthyUpstream;
+                        exchange.Outcome.Error = ProxyError.NoHealthyUpstream;
                         break;
                     }
                     PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
                     if (lease.Connection is null)
                     {
-                        outcome.Error = lease.Error;
+                        exchange.Outcome.Error = lease.Error;
                         break;
                     }
                     upstream = lease.Connection;
+                    bool reused = lease.Reused;
 
                     WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output);
                     if (request.HasBody)
@@ -179,62 +174,85 @@ internal sealed class HttpConnectionManager
                     else
                     {
                         FlushResult flushed = await FlushUpstreamAsync(upstream).ConfigureAwait(false);
-                        if (flushed.IsCompleted) outcome.Error = ProxyError.UpstreamReset;
+                        if (flushed.IsCompleted) exchange.Outcome.Error = ProxyError.UpstreamReset;
                     }
 
-                    // 5. Response head, under the route timeout. Interim 1xx answers other than 101 are dropped: the
-                    //    proxy answered Expect itself, and HTTP/1.0 clients cannot receive them.
+                    // 5. Response head, under the route timeout. As in Envoy, the route timeout starts once the request
+                    //    is complete: while the body still flows, the read wakes every UploadPollMs to see whether the
+                    //    upload ended (then the timeout starts) or failed (then the exchange ends at once with its
+                    //    error instead of waiting for an origin that will never answer). Interim 1xx answers other
+                    //    than 101 are dropped: the proxy answered Expect itself, and HTTP/1.0 clients cannot take them.
                     HttpResponseHead response = exchange.Response;
-                    if (outcome.Error == ProxyError.None)
+                    if (exchange.Outcome.Error == ProxyError.None)
                     {
-                        _upstreamDeadline.Arm(upstream.Input, route.TimeoutMs);
-                        var responseParser = new Http1ResponseHandler(response);
-                        var responseState = new Http1HeadParseState();
+                        bool uploading = upload is not null;
+                        exchange.ResponseParser = new Http1ResponseHandler(response);
+                        exchange.HeadState = default;
                         while (true)
                         {
+                            if (uploading && upload!.IsCompleted)
+                            {
+                                BodyCopyResult sent = upload.Result;
+                                if (sent.Status != BodyCopyStatus.Ok)
+                                {
+                                    Apply(sent, ref exchange.Outcome);
+                                    break;
+                                }
+                                uploading = false;
+                                _upstreamDeadline.Arm(upstream.Input, route.TimeoutMs);
+                            }
+                            else if (!_upstreamDeadline.IsArmed)
+                            {
+                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : route.TimeoutMs);
+                            }
                             try
                             {
                                 read = await upstream.Input.ReadAsync().ConfigureAwait(false);
                             }
                             catch (Exception e) when (IsConnectionError(e))
                             {
-                                outcome.Error = ProxyError.UpstreamReset;
+                                exchange.Outcome.Error = ProxyError.UpstreamReset;
                                 break;
                             }
                             if (read.IsCanceled)
                             {
-                                outcome.Error = ProxyError.UpstreamTimeout;
-                                break;
+                                if (!uploading)
+                                {
+                                    exchange.Outcome.Error = ProxyError.UpstreamTimeout;
+                                    break;
+                                }
+                                upstream.Input.AdvanceTo(read.Buffer.Start);
+                                continue; // the deadline fired (disarming itself): the top of the loop decides what next
                             }
-                            Http1ParseResult parsed = ParseHead(upstream.Input, read, ref responseParser, ref responseState, ResponseHeadLimits, out _);
+                            Http1ParseResult parsed = ParseHead(upstream.Input, read, ref exchange.ResponseParser, ref exchange.HeadState, ResponseHeadLimits, out _);
                             if (parsed == Http1ParseResult.Incomplete)
                             {
                                 if (!read.IsCompleted) continue;
-                                outcome.Error = ProxyError.UpstreamReset;
+                                exchange.Outcome.Error = ProxyError.UpstreamReset;
                                 break;
                             }
-                            if (parsed == Http1ParseResult.Error || responseParser.Complete(request.Method) != RequestRejectionReason.None)
+                            if (parsed == Http1ParseResult.Error || exchange.ResponseParser.Complete(request.Method) != RequestRejectionReason.None)
                             {
-                                outcome.Error = ProxyError.UpstreamProtocolError;
+                                exchange.Outcome.Error = ProxyError.UpstreamProtocolError;
                                 break;
                             }
                             if (response.StatusCode >= 200 || response.StatusCode == 101) break;
                             response.Reset();
-                            responseParser = new Http1ResponseHandler(response);
-                            responseState = new Http1HeadParseState();
+                            exchange.ResponseParser = new Http1ResponseHandler(response);
+                            exchange.HeadState = default;
                         }
                         _upstreamDeadline.Disarm();
                     }
 
-                    bool retry = outcome.Error == ProxyError.UpstreamReset && lease.Reused && upload is null
+                    bool retry = exchange.Outcome.Error == ProxyError.UpstreamReset && reused && upload is null
                                  && HttpMethods.IsIdempotent(request.Method) && attempt == 0;
-                    if (outcome.Error != ProxyError.None)
+                    if (exchange.Outcome.Error != ProxyError.None)
                     {
                         upstream.Close();
                         upstream = null;
                         if (retry)
                         {
-                            outcome.Error = ProxyError.None;
+                            exchange.Outcome.Error = ProxyError.None;
                             response.Reset();
                             continue;
                         }
@@ -244,16 +262,16 @@ internal sealed class HttpConnectionManager
                     // 6. Upgrade: after 101 the connection is a two-way byte relay until either side closes.
                     if (response.StatusCode == 101 && request.IsUpgrade)
                     {
-                        if (upload is not null) Apply(await upload.ConfigureAwait(false), ref outcome);
+                        if (upload is not null) Apply(await upload.ConfigureAwait(false), ref exchange.Outcome);
                         upload = null;
                         responseStarted = true;
-                        outcome.Status = 101;
+                        exchange.Outcome.Status = 101;
                         Http1HeadWriter.WriteResponseHead(_output, response, BodyFraming.None, "upgrade"u8, switchingProtocols: true);
                         await _output.FlushAsync().ConfigureAwait(false);
                         UpstreamConnection tunnel = upstream;
                         upstream = null;
                         await RelayAsync(tunnel).ConfigureAwait(false);
-                        outcome.KeepAlive = false;
+                        exchange.Outcome.KeepAlive = false;
                         break;
                     }
 
@@ -271,14 +289,14 @@ internal sealed class HttpConnectionManager
                     ReadOnlySpan<byte> connection = close ? "close"u8 : request.Version == HttpVersion.Http10 ? "keep-alive"u8 : default;
                     Http1HeadWriter.WriteResponseHead(_output, response, outFraming, connection, switchingProtocols: false);
                     responseStarted = true;
-                    outcome.Status = response.StatusCode;
+                    exchange.Outcome.Status = response.StatusCode;
 
-                    var body = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
+                    exchange.ResponseBody = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
                         request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits);
                     BodyStep step = BodyStep.Done;
-                    if (body.IsEmpty)
+                    if (exchange.ResponseBody.IsEmpty)
                     {
-                        body.WriteEmpty(_output);
+                        exchange.ResponseBody.WriteEmpty(_output);
                     }
                     else
                     {
@@ -296,19 +314,19 @@ internal sealed class HttpConnectionManager
                             }
                             if (read.IsCanceled)
                             {
-                                outcome.Error = ProxyError.StreamIdleTimeout;
+                                exchange.Outcome.Error = ProxyError.StreamIdleTimeout;
                                 break;
                             }
                             _upstreamDeadline.Extend(snapshot.StreamIdleTimeoutMs);
                             ReadOnlySequence<byte> buffer = read.Buffer;
-                            step = body.Step(buffer, read.IsCompleted, _output, out SequencePosition consumed);
+                            step = exchange.ResponseBody.Step(buffer, read.IsCompleted, _output, out SequencePosition consumed);
                             if (step == BodyStep.NeedMore)
                             {
                                 upstream.Input.AdvanceTo(consumed, buffer.End);
                                 FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                                 if (f.IsCompleted)
                                 {
-                                    outcome.Error = ProxyError.DownstreamReset;
+                                    exchange.Outcome.Error = ProxyError.DownstreamReset;
                                     break;
                                 }
                                 continue;
@@ -317,27 +335,27 @@ internal sealed class HttpConnectionManager
                             break;
                         }
                         _upstreamDeadline.Disarm();
-                        if (outcome.Error == ProxyError.None && step != BodyStep.Done)
-                            outcome.Error = step == BodyStep.Invalid ? ProxyError.UpstreamProtocolError : ProxyError.UpstreamReset;
+                        if (exchange.Outcome.Error == ProxyError.None && step != BodyStep.Done)
+                            exchange.Outcome.Error = step == BodyStep.Invalid ? ProxyError.UpstreamProtocolError : ProxyError.UpstreamReset;
                     }
-                    outcome.BytesSent = body.Bytes;
-                    if (outcome.Error == ProxyError.None)
+                    exchange.Outcome.BytesSent = exchange.ResponseBody.Bytes;
+                    if (exchange.Outcome.Error == ProxyError.None)
                     {
                         FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
-                        if (f.IsCompleted) outcome.Error = ProxyError.DownstreamReset;
+                        if (f.IsCompleted) exchange.Outcome.Error = ProxyError.DownstreamReset;
                     }
 
                     if (upload is not null)
                     {
                         // Still reading the body after the whole response: the origin answered early; stop the body.
                         StopUpload(upload);
-                        Apply(await upload.ConfigureAwait(false), ref outcome);
+                        Apply(await upload.ConfigureAwait(false), ref exchange.Outcome);
                         upload = null;
-                        close |= outcome.Error != ProxyError.None || outcome.BytesReceived < 0;
+                        close |= exchange.Outcome.Error != ProxyError.None || exchange.Outcome.BytesReceived < 0;
                     }
                     // The client has a partial response it cannot tell from a whole one if anything failed: close.
-                    outcome.KeepAlive = !close && outcome.Error == ProxyError.None;
-                    if (outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
+                    exchange.Outcome.KeepAlive = !close && exchange.Outcome.Error == ProxyError.None;
+                    if (exchange.Outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
                     else upstream.Close();
                     upstream = null;
                     break;
@@ -347,24 +365,25 @@ internal sealed class HttpConnectionManager
                 {
                     // The request failed before the response: stop reading the client's body; it cannot be reused.
                     StopUpload(upload);
-                    Apply(await upload.ConfigureAwait(false), ref outcome);
+                    Apply(await upload.ConfigureAwait(false), ref exchange.Outcome);
                     upload = null;
-                    outcome.KeepAlive = false;
+                    exchange.Outcome.KeepAlive = false;
                 }
-                if (outcome.Error != ProxyError.None && !responseStarted)
+                if (exchange.Outcome.Error != ProxyError.None && !responseStarted)
                 {
                     // The request body (if any) was not read to its end: the connection cannot carry another request.
                     bool close = request.HasBody || !request.KeepAlive || _runtime.Draining;
-                    outcome.Status = ProxyErrors.Status(outcome.Error);
-                    WriteLocal(outcome.Status, ProxyErrors.Body(outcome.Error), close, request.Method == HttpMethod.Head);
+                    exchange.Outcome.Status = ProxyErrors.Status(exchange.Outcome.Error);
+                    WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close, request.Method == HttpMethod.Head);
                     FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
-                    outcome.KeepAlive = !close && !f.IsCompleted;
+                    exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }
 
-                Complete(exchange, ref outcome, started, startUtc);
+                Complete(exchange, started, startUtc);
+                bool keepAlive = exchange.Outcome.KeepAlive;
                 _runtime.Exchanges.Return(exchange);
                 exchange = null;
-                if (!outcome.KeepAlive) break;
+                if (!keepAlive) break;
             }
         }
         catch (Exception e) when (IsConnectionError(e) || e is OperationCanceledException)
@@ -379,8 +398,6 @@ internal sealed class HttpConnectionManager
         {
             upstream?.Close();
             if (exchange is not null) _runtime.Exchanges.Return(exchange);
-            _runtime.Heartbeat.Unregister(_downstreamDeadline);
-            _runtime.Heartbeat.Unregister(_upstreamDeadline);
             _runtime.Connections.TryRemove(this, out _);
             ProxyMetrics.DownstreamActive.Dec();
             await CloseAsync().ConfigureAwait(false);
@@ -433,7 +450,7 @@ internal sealed class HttpConnectionManager
             {
                 BodyCopyStatus.InputInvalid => ProxyError.DownstreamProtocolError,
                 BodyCopyStatus.OutputFailed => ProxyError.UpstreamReset,
-                BodyCopyStatus.TimedOut => ProxyError.StreamIdleTimeout,
+                BodyCopyStatus.TimedOut => ProxyError.DownstreamTimeout,
                 _ => ProxyError.DownstreamReset,
             };
         }
@@ -498,12 +515,13 @@ internal sealed class HttpConnectionManager
     private void WriteLocal(int status, ReadOnlySpan<byte> body, bool close, bool headOnly) =>
         Http1HeadWriter.WriteLocalResponse(_output, status, ProxyErrors.Reason(status), "text/plain"u8, body, close, headOnly);
 
-    private void Complete(HttpExchange exchange, ref RequestOutcome outcome, long started, DateTime startUtc)
+    private void Complete(HttpExchange exchange, long started, DateTime startUtc)
     {
+        ref RequestOutcome outcome = ref exchange.Outcome;
         double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        if (outcome.BytesReceived < 0) outcome.BytesReceived = -1 - outcome.BytesReceived;
-        (outcome.Cluster?.Stats ?? _runtime.NoClusterStats).Record(outcome.Status, ms);
-        ResponseFlags flags = ProxyErrors.Flag(outcome.Error);
+        if (exchange.Outcome.BytesReceived < 0) exchange.Outcome.BytesReceived = -1 - exchange.Outcome.BytesReceived;
+        (exchange.Outcome.Cluster?.Stats ?? _runtime.NoClusterStats).Record(exchange.Outcome.Status, ms);
+        ResponseFlags flags = ProxyErrors.Flag(exchange.Outcome.Error);
         if (flags != ResponseFlags.None) ProxyMetrics.ResponseFlagsTotal.WithLabels(flags.ToString()).Inc();
 
         AccessLogger? log = _runtime.AccessLog;
@@ -518,14 +536,14 @@ internal sealed class HttpConnectionManager
             Method = request.MethodLength > 0 ? request.MethodBytes : default,
             Path = request.PathLength > 0 ? request.Path : default,
             Authority = request.Authority,
-            Status = outcome.Status,
+            Status = exchange.Outcome.Status,
             Flags = flags,
-            BytesReceived = outcome.BytesReceived,
-            BytesSent = outcome.BytesSent,
+            BytesReceived = exchange.Outcome.BytesReceived,
+            BytesSent = exchange.Outcome.BytesSent,
             DurationMs = ms,
-            UpstreamHost = outcome.Endpoint is null ? default : outcome.Endpoint.NameUtf8,
-            Cluster = outcome.Cluster is null ? default : outcome.Cluster.NameUtf8,
-            VirtualHost = outcome.VirtualHost is null ? default : outcome.VirtualHost.NameUtf8,
+            UpstreamHost = exchange.Outcome.Endpoint is null ? default : exchange.Outcome.Endpoint.NameUtf8,
+            Cluster = exchange.Outcome.Cluster is null ? default : exchange.Outcome.Cluster.NameUtf8,
+            VirtualHost = exchange.Outcome.VirtualHost is null ? default : exchange.Outcome.VirtualHost.NameUtf8,
             RequestId = requestId,
             ClientAddress = _clientAddress,
         };

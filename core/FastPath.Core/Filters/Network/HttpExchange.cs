@@ -1,6 +1,10 @@
 // Per-request state (request head, response head, trailers, request id), pooled so a keep-alive request allocates
 // nothing, and held only while a request is in flight: an idle connection owns none of it.
 using FastPath.Http;
+using FastPath.Http1;
+using FastPath.Routing;
+using FastPath.Upstream;
+using FastPath.Upstream.Clusters;
 using Microsoft.Extensions.ObjectPool;
 
 namespace FastPath.Filters.Network;
@@ -13,12 +17,25 @@ internal sealed class HttpExchange
     public readonly HttpHeaderBlock ResponseTrailers = new();
     public readonly byte[] GeneratedRequestId = new byte[RequestIdGenerator.Length];
 
+    // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
+    // every connection holds for its whole life, idle or not.
+    public RequestOutcome Outcome;
+    public Http1RequestHandler RequestParser;
+    public Http1ResponseHandler ResponseParser;
+    public Http1HeadParseState HeadState;
+    public Http1BodyForwarder ResponseBody;
+
     public void Reset()
     {
         Request.Reset();
         Response.Reset();
         RequestTrailers.Clear();
         ResponseTrailers.Clear();
+        Outcome = default;
+        RequestParser = default;
+        ResponseParser = default;
+        HeadState = default;
+        ResponseBody = default;
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>
@@ -35,3 +52,17 @@ internal sealed class HttpExchange
     /// <summary>Capacity covers the requests in flight at once; beyond it exchanges are simply collected.</summary>
     public static ObjectPool<HttpExchange> CreatePool() => new DefaultObjectPool<HttpExchange>(new Policy(), 4096);
 }
+
+    /// <summary>What one request did, for stats and the access log.</summary>
+internal struct RequestOutcome
+{
+    public int Status;
+    public ProxyError Error;
+    public bool KeepAlive;
+    public long BytesReceived;
+    public long BytesSent;
+    public VirtualHost? VirtualHost;
+    public Cluster? Cluster;
+    public UpstreamEndpoint? Endpoint;
+}
+

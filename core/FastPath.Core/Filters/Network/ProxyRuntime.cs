@@ -24,6 +24,10 @@ internal sealed class ProxyRuntime
         AccessLog = accessLog;
         Logger = logger;
         NoClusterStats = clusters.StatsFor("");
+        heartbeat.OnTick(now =>
+        {
+            foreach (KeyValuePair<HttpConnectionManager, byte> c in Connections) c.Key.CheckDeadlines(now);
+        });
     }
 
     public ProxySnapshot Snapshot => Volatile.Read(ref _snapshot);

@@ -23,8 +23,13 @@ internal sealed class ClusterManager
         heartbeat.OnTick(PruneIdle);
     }
 
-    /// <summary>Builds every cluster of a config; throws ConfigException when an endpoint host cannot be resolved.</summary>
-    public Dictionary<string, Cluster> Build(GatewayConfig config, string file)
+    /// <summary>
+    /// Builds every cluster of a config without side effects: pools of endpoints that stay are reused, new ones are
+    /// created but not yet tracked. Nothing changes for the running config until <see cref="Activate"/>, so a
+    /// config rejected later (a listener that cannot bind) leaves pools and settings as they were. Throws
+    /// ConfigException when an endpoint host cannot be resolved.
+    /// </summary>
+    public ClusterSet Build(GatewayConfig config, string file)
     {
         var errors = new List<ConfigError>();
         var resolved = new Dictionary<(string, string), IPEndPoint>();
@@ -42,11 +47,11 @@ internal sealed class ClusterManager
 
         lock (_lock)
         {
-            var pools = new Dictionary<(string, string), Http1ConnectionPool>();
+            var pools = new Dictionary<(string, string), (Http1ConnectionPool Pool, PoolSettings Settings)>();
             var clusters = new Dictionary<string, Cluster>(StringComparer.Ordinal);
             foreach (ClusterConfig c in config.Clusters)
             {
-                if (!_stats.TryGetValue(c.Name, out ClusterStats? stats)) _stats[c.Name] = stats = new ClusterStats(c.Name);
+                ClusterStats stats = StatsForLocked(c.Name);
                 var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout);
                 var endpoints = new List<UpstreamEndpoint>();
                 foreach (EndpointConfig e in c.Endpoints)
@@ -59,31 +64,37 @@ internal sealed class ClusterManager
                         Gauge.Child gauge = stats.UpstreamActive;
                         pool.OnActiveChanged = delta => gauge.Inc(delta);
                     }
-                    pool.Settings = settings;
-                    pools[(c.Name, name)] = pool;
+                    pools[(c.Name, name)] = (pool, settings);
                     endpoints.Add(new UpstreamEndpoint(e.Host, e.Port, e.Weight, ip, pool));
                 }
                 clusters[c.Name] = new Cluster(c, [.. endpoints], stats);
             }
-            return Commit(pools, clusters);
+            return new ClusterSet(clusters, pools);
         }
     }
 
-    private Dictionary<string, Cluster> Commit(Dictionary<(string, string), Http1ConnectionPool> pools, Dictionary<string, Cluster> clusters)
+    /// <summary>Makes a built set the live one: new settings apply, pools no longer referenced are drained.</summary>
+    public void Activate(ClusterSet set)
     {
-        foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
-            if (!pools.TryGetValue(old.Key, out Http1ConnectionPool? kept) || !ReferenceEquals(kept, old.Value)) old.Value.Drain();
-        _pools = pools;
-        return clusters;
+        lock (_lock)
+        {
+            foreach (KeyValuePair<(string, string), (Http1ConnectionPool Pool, PoolSettings Settings)> p in set.Pools)
+                p.Value.Pool.Settings = p.Value.Settings;
+            foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
+                if (!set.Pools.TryGetValue(old.Key, out var kept) || !ReferenceEquals(kept.Pool, old.Value)) old.Value.Drain();
+            _pools = set.Pools.ToDictionary(p => p.Key, p => p.Value.Pool);
+        }
     }
 
     public ClusterStats StatsFor(string cluster)
     {
-        lock (_lock)
-        {
-            if (!_stats.TryGetValue(cluster, out ClusterStats? stats)) _stats[cluster] = stats = new ClusterStats(cluster);
-            return stats;
-        }
+        lock (_lock) return StatsForLocked(cluster);
+    }
+
+    private ClusterStats StatsForLocked(string cluster)
+    {
+        if (!_stats.TryGetValue(cluster, out ClusterStats? stats)) _stats[cluster] = stats = new ClusterStats(cluster);
+        return stats;
     }
 
     public void DrainAll()
@@ -114,3 +125,8 @@ internal sealed class ClusterManager
         }
     }
 }
+
+/// <summary>Clusters built from one config, with the pools they use, ready to be activated.</summary>
+internal sealed record ClusterSet(
+    Dictionary<string, Cluster> Clusters,
+    Dictionary<(string Cluster, string Endpoint), (Http1ConnectionPool Pool, PoolSettings Settings)> Pools);

@@ -1,0 +1,84 @@
+// Builds gateway YAML files for tests: one listener with a catch-all virtual host, routes by prefix, clusters, limits
+// and an access log. The listener port is filled in by GatewayProcess when it starts the process.
+using System.Text;
+
+namespace FastPath.EndToEnd.Testing;
+
+public sealed class GatewayYaml
+{
+    private readonly List<(string Prefix, string Cluster, string? Timeout)> _routes = [];
+    private readonly List<(string Name, string[] Endpoints, string[] Extra)> _clusters = [];
+    private readonly List<(string Key, string Value)> _limits = [];
+
+    /// <summary>Set by GatewayProcess before the file is written; rewrites of the file keep it.</summary>
+    public int ListenPort { get; set; }
+    /// <summary>0 lets the gateway pick; the tests read the bound port from its start-up line.</summary>
+    public int AdminPort { get; set; }
+    public string? AccessLogPath { get; set; }
+    public string ListenerName { get; set; } = "main";
+    /// <summary>More listeners (same routes) on fixed ports, besides the main one.</summary>
+    public List<(string Name, int Port)> ExtraListeners { get; } = [];
+
+    public GatewayYaml Route(string prefix, string cluster, string? timeout = null)
+    {
+        _routes.Add((prefix, cluster, timeout));
+        return this;
+    }
+
+    /// <param name="endpoints">"host:port", or a flow mapping such as "{address: 127.0.0.1:9000, weight: 3}".</param>
+    /// <param name="extra">Additional cluster fields as "key: value" lines (e.g. "connect_timeout: 1s").</param>
+    public GatewayYaml Cluster(string name, string[] endpoints, params string[] extra)
+    {
+        _clusters.Add((name, endpoints, extra));
+        return this;
+    }
+
+    public GatewayYaml Cluster(string name, string endpoint) => Cluster(name, [endpoint]);
+
+    public GatewayYaml Limit(string key, string value)
+    {
+        _limits.Add((key, value));
+        return this;
+    }
+
+    /// <summary>Repoints every route to another cluster (what an operator does in a reload).</summary>
+    public GatewayYaml SwitchRoutes(string fromCluster, string toCluster)
+    {
+        for (int i = 0; i < _routes.Count; i++)
+            if (_routes[i].Cluster == fromCluster) _routes[i] = _routes[i] with { Cluster = toCluster };
+        return this;
+    }
+
+    public string Render()
+    {
+        var s = new StringBuilder();
+        s.Append("admin:\n  address: 127.0.0.1\n  port: ").Append(AdminPort).Append('\n');
+        if (_limits.Count > 0)
+        {
+            s.Append("limits:\n");
+            foreach ((string k, string v) in _limits) s.Append("  ").Append(k).Append(": ").Append(v).Append('\n');
+        }
+        if (AccessLogPath is not null) s.Append("access_log:\n  path: ").Append(AccessLogPath).Append('\n');
+        s.Append("listeners:\n");
+        foreach ((string name, int port) in ExtraListeners.Prepend((ListenerName, ListenPort)))
+        {
+            s.Append("  - name: ").Append(name).Append("\n    address: 127.0.0.1\n    port: ").Append(port).Append('\n');
+            s.Append("    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n        routes:\n");
+            foreach ((string prefix, string cluster, string? timeout) in _routes)
+            {
+                s.Append("          - prefix: ").Append(prefix).Append("\n            cluster: ").Append(cluster).Append('\n');
+                if (timeout is not null) s.Append("            timeout: ").Append(timeout).Append('\n');
+            }
+        }
+        s.Append("clusters:\n");
+        foreach ((string name, string[] endpoints, string[] extra) in _clusters)
+        {
+            s.Append("  - name: ").Append(name).Append('\n');
+            s.Append("    endpoints: [").Append(string.Join(", ", endpoints.Select(e => e.StartsWith('{') ? e : $"\"{e}\""))).Append("]\n");
+            foreach (string line in extra) s.Append("    ").Append(line).Append('\n');
+        }
+        return s.ToString();
+    }
+
+    public override string ToString() => Render();
+}
