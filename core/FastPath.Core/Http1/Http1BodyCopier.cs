@@ -171,7 +171,7 @@ internal static class Http1BodyCopier
     /// </summary>
     public static async Task<BodyCopyResult> CopyAsync(PipeReader input, PipeWriter output, BodyFraming inFraming,
         long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, ReadDeadline deadline, long idleTimeoutMs,
-        Http1Limits limits)
+        Http1Limits limits, System.Net.Sockets.Socket? inputSocket = null)
     {
         var forwarder = new Http1BodyForwarder(inFraming, contentLength, outFraming, trailers, limits);
         if (forwarder.IsEmpty)
@@ -211,6 +211,9 @@ internal static class Http1BodyCopier
                         return new BodyCopyResult(BodyCopyStatus.InputEnded, forwarder.Bytes);
                 }
                 input.AdvanceTo(consumed, buffer.End);
+                // More input already waits in the kernel: read it first, so it leaves in one send (SocketBacklog).
+                if (output.CanGetUnflushedBytes && output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes
+                    && SocketBacklog.HasBufferedBytes(inputSocket)) continue;
                 BodyCopyResult flushed = await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, forwarder.Bytes)).ConfigureAwait(false);
                 if (flushed.Status != BodyCopyStatus.Ok) return flushed;
             }

@@ -37,6 +37,7 @@ internal sealed class HttpConnectionManager
     // How often the response-head wait looks at a request body still being sent (the heartbeat's granularity).
     private const long UploadPollMs = 100;
 
+
     private readonly ProxyRuntime _runtime;
     private readonly string _listener;
     private readonly PipeReader _input;
@@ -44,6 +45,7 @@ internal sealed class HttpConnectionManager
     private readonly ReadDeadline _downstreamDeadline = new();
     private readonly ReadDeadline _upstreamDeadline = new();
     private readonly byte[] _clientAddress;
+    private readonly System.Net.Sockets.Socket? _socket;
     private volatile bool _idle;
 
     public HttpConnectionManager(ConnectionContext context, ProxyRuntime runtime, string listener)
@@ -53,6 +55,7 @@ internal sealed class HttpConnectionManager
         _input = context.Transport.Input;
         _output = context.Transport.Output;
         _clientAddress = FormatAddress(context.RemoteEndPoint);
+        _socket = SocketBacklog.SocketOf(context);
     }
 
     /// <summary>Called by the heartbeat through ProxyRuntime: one registration per connection covers both deadlines.</summary>
@@ -169,7 +172,7 @@ internal sealed class HttpConnectionManager
                         }
                         upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
                             request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
-                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits);
+                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket);
                     }
                     else
                     {
@@ -323,6 +326,9 @@ internal sealed class HttpConnectionManager
                             if (step == BodyStep.NeedMore)
                             {
                                 upstream.Input.AdvanceTo(consumed, buffer.End);
+                                // More of the body is already in the socket: read it before sending, so the client
+                                // gets one send for what arrived together (bounded by MaxUnflushedBytes).
+                                if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream.HasBufferedBytes()) continue;
                                 FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                                 if (f.IsCompleted)
                                 {

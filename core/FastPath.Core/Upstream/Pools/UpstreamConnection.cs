@@ -1,6 +1,7 @@
 // One pooled HTTP/1.1 connection to an upstream endpoint, seen as an IDuplexPipe like the downstream side.
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
+using FastPath.Transport;
 
 namespace FastPath.Upstream.Pools;
 
@@ -17,6 +18,11 @@ internal sealed class UpstreamConnection(ConnectionContext context, Http1Connect
     public long IdleSince;
 
     public int RequestCount;
+
+    private readonly System.Net.Sockets.Socket? _socket = SocketBacklog.SocketOf(context);
+
+    /// <summary>Whether the kernel holds response bytes not yet read (see <see cref="SocketBacklog"/>).</summary>
+    public bool HasBufferedBytes() => SocketBacklog.HasBufferedBytes(_socket);
 
     /// <summary>
     /// Whether an idle connection can take another request: the origin has neither closed it nor sent bytes no
