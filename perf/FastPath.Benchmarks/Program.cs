@@ -14,7 +14,8 @@ using FastPath.Benchmarks;
 if (args.Length > 0 && args[0] == "--gate")
 {
     IConfig config = DefaultConfig.Instance
-        .AddJob(Job.Default.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(1).WithInvocationCount(16384).WithUnrollFactor(16))
+        // Enough warm-up (~0.5 s) for tiered compilation to reach tier 1: shorter, and the times are tier-0 times.
+        .AddJob(Job.Default.WithWarmupCount(8).WithIterationCount(5).WithLaunchCount(1).WithInvocationCount(65536).WithUnrollFactor(16))
         .AddDiagnoser(MemoryDiagnoser.Default)
         .AddFilter(new BenchmarkDotNet.Filters.AllCategoriesFilter([Categories.ZeroAlloc]))
         .WithOptions(ConfigOptions.DisableOptimizationsValidator);

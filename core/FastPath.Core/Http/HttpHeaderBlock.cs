@@ -2,6 +2,7 @@
 // same bytes back out, and no string is made for a header on the proxy path.
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace FastPath.Http;
@@ -21,6 +22,8 @@ internal sealed class HttpHeaderBlock
 {
     private const int InitialBytes = 2048;
     private const int InitialEntries = 32;
+    // Colon and optional whitespace between a parsed name and its value.
+    private const int MaxJoinedGap = 16;
 
     private byte[] _bytes = [];
     private int _used;
@@ -60,12 +63,32 @@ internal sealed class HttpHeaderBlock
 
     public ref HeaderEntry Add(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, KnownHeader id)
     {
+        ref HeaderEntry e = ref NextEntry(name.Length, value.Length, id);
+        e.NameStart = Store(name);
+        e.ValueStart = Store(value);
+        return ref e;
+    }
+
+    /// <summary>
+    /// Adds a field the parser cut from one line: <paramref name="name"/> and <paramref name="value"/> must be slices
+    /// of the same buffer ("name: value"), so the line is copied once instead of twice.
+    /// </summary>
+    public ref HeaderEntry AddParsed(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, KnownHeader id)
+    {
+        nint gap = Unsafe.ByteOffset(ref MemoryMarshal.GetReference(name), ref MemoryMarshal.GetReference(value));
+        if (gap < name.Length || gap > name.Length + MaxJoinedGap) return ref Add(name, value, id);
+        ref HeaderEntry e = ref NextEntry(name.Length, value.Length, id);
+        e.NameStart = Store(MemoryMarshal.CreateReadOnlySpan(ref MemoryMarshal.GetReference(name), (int)gap + value.Length));
+        e.ValueStart = e.NameStart + (int)gap;
+        return ref e;
+    }
+
+    private ref HeaderEntry NextEntry(int nameLength, int valueLength, KnownHeader id)
+    {
         if (_count == _entries.Length) GrowEntries();
         ref HeaderEntry e = ref _entries[_count++];
-        e.NameStart = Store(name);
-        e.NameLength = name.Length;
-        e.ValueStart = Store(value);
-        e.ValueLength = value.Length;
+        e.NameLength = nameLength;
+        e.ValueLength = valueLength;
         e.Id = id;
         e.Skip = false;
         return ref e;

@@ -133,7 +133,7 @@ internal readonly struct Http1TrailerHandler(HttpHeaderBlock block) : IHttp1Head
     public RequestRejectionReason OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
         KnownHeader id = KnownHeaders.Lookup(name);
-        ref HeaderEntry e = ref block.Add(name, value, id);
+        ref HeaderEntry e = ref block.AddParsed(name, value, id);
         if (id is KnownHeader.ContentLength or KnownHeader.Host or KnownHeader.Trailer || KnownHeaders.IsHopByHop(id)) e.Skip = true;
         return RequestRejectionReason.None;
     }

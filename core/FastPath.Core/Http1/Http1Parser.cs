@@ -18,6 +18,7 @@ internal interface IHttp1HeadHandler
 {
     RequestRejectionReason OnStartLine(ReadOnlySpan<byte> line);
 
+    /// <summary>A validated field; <paramref name="name"/> and <paramref name="value"/> are slices of one line buffer.</summary>
     RequestRejectionReason OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value);
 }
 
@@ -150,17 +151,26 @@ internal static class Http1Parser
         byte first = content[0];
         if (first == HttpChars.SP || first == HttpChars.HTAB) return RequestRejectionReason.ObsoleteLineFolding;
 
-        int colon = content.IndexOf(HttpChars.Colon);
-        if (colon <= 0) return RequestRejectionReason.InvalidHeaderName;
+        // One scan finds the end of the name and validates it: in a valid line the first non-tchar is the colon.
+        int colon = content.IndexOfAnyExcept(HttpChars.TChar);
+        if (colon <= 0 || content[colon] != HttpChars.Colon) return RejectFieldName(content);
         ReadOnlySpan<byte> name = content[..colon];
-        byte last = name[^1];
-        // RFC 9112 §5.1: no whitespace between field name and colon; a proxy MUST reject it.
-        if (last == HttpChars.SP || last == HttpChars.HTAB) return RequestRejectionReason.WhitespaceBeforeColon;
-        if (name.IndexOfAnyExcept(HttpChars.TChar) >= 0) return RequestRejectionReason.InvalidHeaderName;
 
         ReadOnlySpan<byte> value = HttpChars.TrimOws(content[(colon + 1)..]);
         if (value.IndexOfAny(HttpChars.InvalidFieldValue) >= 0) return RequestRejectionReason.InvalidHeaderValue;
         return handler.OnHeader(name, value);
+    }
+
+    // Cold path: says precisely why a field name is bad.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static RequestRejectionReason RejectFieldName(ReadOnlySpan<byte> content)
+    {
+        int colon = content.IndexOf(HttpChars.Colon);
+        if (colon <= 0) return RequestRejectionReason.InvalidHeaderName;
+        byte last = content[colon - 1];
+        // RFC 9112 §5.1: no whitespace between field name and colon; a proxy MUST reject it.
+        if (last == HttpChars.SP || last == HttpChars.HTAB) return RequestRejectionReason.WhitespaceBeforeColon;
+        return RequestRejectionReason.InvalidHeaderName;
     }
 
     /// <summary>Parses a Content-Length value: digits only, no sign, no overflow; a list of equal values is one value.</summary>

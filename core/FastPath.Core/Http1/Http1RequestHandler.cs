@@ -93,7 +93,7 @@ internal struct Http1RequestHandler(HttpRequestHead head) : IHttp1HeadHandler
     {
         KnownHeader id = KnownHeaders.Lookup(name);
         HttpHeaderBlock block = _head.Headers;
-        ref HeaderEntry entry = ref block.Add(name, value, id);
+        ref HeaderEntry entry = ref block.AddParsed(name, value, id);
         switch (id)
         {
             case KnownHeader.None:

@@ -44,7 +44,7 @@ internal struct Http1ResponseHandler(HttpResponseHead head) : IHttp1HeadHandler
     public RequestRejectionReason OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
         KnownHeader id = KnownHeaders.Lookup(name);
-        ref HeaderEntry entry = ref _head.Headers.Add(name, value, id);
+        ref HeaderEntry entry = ref _head.Headers.AddParsed(name, value, id);
         switch (id)
         {
             case KnownHeader.ContentLength:
