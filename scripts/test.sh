@@ -20,4 +20,14 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-dotnet test FastPath.sln -c Release --logger "console;verbosity=normal" "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test FastPath.sln -c Release "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run, summed over the test projects ("Passed!  - Failed: 0, Passed: 927, ...").
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then echo "no test ran"; status=1; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"
