@@ -123,4 +123,32 @@ public sealed class RequestBodyFailureTests
         await WaitForAsync(() => origin.InFlight == 0, TimeSpan.FromSeconds(3));
         Assert.Equal(0, origin.InFlight);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RequestTimeout_SteadyButSlowUpload_408AtTheBound_OriginRequestEnds()
+    {
+        // Every byte arrives well within stream_idle_timeout, but the whole request takes longer than
+        // request_timeout: the bound is on the request, not on each read (Envoy's request_timeout).
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", origin.Address).Limit("request_timeout", "1s").Limit("stream_idle_timeout", "10s"), accessLog: true);
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+        client.Timeout = TimeSpan.FromSeconds(10);
+
+        var sw = Stopwatch.StartNew();
+        await client.SendAsync("POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\n\r\n");
+        Task<RawResponse> response = client.ReadResponseAsync();
+        for (int i = 0; i < 40 && !response.IsCompleted; i++)
+        {
+            try { await client.SendAsync(new byte[100]); } catch (IOException) { break; } catch (System.Net.Sockets.SocketException) { break; }
+            await Task.Delay(100);
+        }
+        RawResponse r = await response;
+
+        Assert.Equal(408, r.Status);
+        Assert.InRange(sw.Elapsed.TotalSeconds, 0.9, 3.5);
+        await WaitForAsync(() => origin.InFlight == 0, TimeSpan.FromSeconds(5));
+        Assert.Equal(0, origin.InFlight);
+        Assert.Equal(200, (await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/next"))).Status);
+    }
 }

@@ -71,6 +71,11 @@ public sealed record LimitsConfig
     public TimeSpan HeaderReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>A downstream connection with no request in flight is closed after this.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Whole-request bound: from a request's first byte until its body has been received; zero disables it (Envoy's
+    /// request_timeout, also off by default). Expiry answers 408 and closes the connection.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.Zero;
     /// <summary>No byte of a body in either direction for this long ends the request (Envoy: stream idle timeout).</summary>
     public TimeSpan StreamIdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
     public int MaxConnections { get; init; } = 100_000;

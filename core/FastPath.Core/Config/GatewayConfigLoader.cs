@@ -99,7 +99,7 @@ public static class GatewayConfigLoader
         {
             var l = new LimitsConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "max_request_line_bytes", "max_header_bytes", "max_headers",
-                         "header_read_timeout", "idle_timeout", "stream_idle_timeout", "max_connections", "drain_timeout", "via"))
+                         "header_read_timeout", "request_timeout", "idle_timeout", "stream_idle_timeout", "max_connections", "drain_timeout", "via"))
             {
                 string p = $"{path}.{key}";
                 l = key switch
@@ -108,6 +108,7 @@ public static class GatewayConfigLoader
                     "max_header_bytes" => l with { MaxHeaderBytes = Int(value, p, 256, 1 << 20) },
                     "max_headers" => l with { MaxHeaders = Int(value, p, 1, 10_000) },
                     "header_read_timeout" => l with { HeaderReadTimeout = Duration(value, p) },
+                    "request_timeout" => l with { RequestTimeout = Duration(value, p) },
                     "idle_timeout" => l with { IdleTimeout = Duration(value, p) },
                     "stream_idle_timeout" => l with { StreamIdleTimeout = Duration(value, p) },
                     "max_connections" => l with { MaxConnections = Int(value, p, 1, 10_000_000) },

@@ -75,6 +75,7 @@ public static class GatewayConfigValidator
 
         LimitsConfig lim = config.Limits;
         if (lim.HeaderReadTimeout <= TimeSpan.Zero) Error("limits.header_read_timeout", "must be greater than zero");
+        if (lim.RequestTimeout < TimeSpan.Zero) Error("limits.request_timeout", "must not be negative (0 disables it)");
         if (lim.IdleTimeout <= TimeSpan.Zero) Error("limits.idle_timeout", "must be greater than zero");
         if (lim.StreamIdleTimeout <= TimeSpan.Zero) Error("limits.stream_idle_timeout", "must be greater than zero");
         if (lim.Via is { } via && (via.Length == 0 || via.Any(ch => ch < 0x21 || ch > 0x7e)))

@@ -20,6 +20,7 @@ internal sealed class ProxySnapshot
         LimitsConfig l = config.Limits;
         HeadLimits = new Http1Limits(l.MaxRequestLineBytes, l.MaxHeaderBytes, l.MaxHeaders);
         HeaderReadTimeoutMs = (long)l.HeaderReadTimeout.TotalMilliseconds;
+        RequestTimeoutMs = (long)l.RequestTimeout.TotalMilliseconds;
         IdleTimeoutMs = (long)l.IdleTimeout.TotalMilliseconds;
         StreamIdleTimeoutMs = (long)l.StreamIdleTimeout.TotalMilliseconds;
         Via = l.Via is null ? null : System.Text.Encoding.ASCII.GetBytes("1.1 " + l.Via);
@@ -40,6 +41,7 @@ internal sealed class ProxySnapshot
     public static string ListenerKey(string address, int port) => $"{address}:{port}";
     public Http1Limits HeadLimits { get; }
     public long HeaderReadTimeoutMs { get; }
+    public long RequestTimeoutMs { get; }
     public long IdleTimeoutMs { get; }
     public long StreamIdleTimeoutMs { get; }
     public byte[]? Via { get; }

@@ -7,6 +7,7 @@ namespace FastPath.Transport;
 internal sealed class ReadDeadline
 {
     private long _deadline = long.MaxValue;
+    private long _cap = long.MaxValue;
     private PipeReader? _reader;
     private volatile bool _timedOut;
 
@@ -16,14 +17,24 @@ internal sealed class ReadDeadline
     {
         _reader = reader;
         _timedOut = false;
-        Volatile.Write(ref _deadline, timeoutMs <= 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs);
+        Volatile.Write(ref _deadline, Compute(timeoutMs));
     }
 
     /// <summary>Keeps the reader, moves the deadline (progress on a stream re-arms its idle timer).</summary>
-    public void Extend(long timeoutMs) =>
-        Volatile.Write(ref _deadline, timeoutMs <= 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs);
+    public void Extend(long timeoutMs) => Volatile.Write(ref _deadline, Compute(timeoutMs));
+
+    /// <summary>
+    /// An absolute bound (Environment.TickCount64) no arming can pass: a whole-request timeout over the per-read
+    /// ones. long.MaxValue removes it.
+    /// </summary>
+    public void SetCap(long capTicks) => _cap = capTicks;
+
+    private long Compute(long timeoutMs) => Math.Min(timeoutMs <= 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs, _cap);
 
     public void Disarm() => Volatile.Write(ref _deadline, long.MaxValue);
+
+    /// <summary>Whether this deadline ended its read at the cap rather than a per-read timeout (for diagnostics).</summary>
+    public bool CapReached => _cap != long.MaxValue && Environment.TickCount64 >= _cap;
 
     /// <summary>Whether the deadline is set at all (idle connections between requests also count as armed).</summary>
     public bool IsArmed => Volatile.Read(ref _deadline) != long.MaxValue;

@@ -17,6 +17,7 @@ public class GatewayConfigLoaderTests
           max_header_bytes: 32768
           max_headers: 64
           header_read_timeout: 5s
+          request_timeout: 30s
           idle_timeout: 2m
           stream_idle_timeout: 1h
           max_connections: 5000
@@ -88,6 +89,7 @@ public class GatewayConfigLoaderTests
             MaxHeaderBytes = 32768,
             MaxHeaders = 64,
             HeaderReadTimeout = TimeSpan.FromSeconds(5),
+            RequestTimeout = TimeSpan.FromSeconds(30),
             IdleTimeout = TimeSpan.FromMinutes(2),
             StreamIdleTimeout = TimeSpan.FromHours(1),
             MaxConnections = 5000,

@@ -97,6 +97,8 @@ internal sealed class HttpConnectionManager
                 exchange = _runtime.Exchanges.Get();
                 HttpRequestHead request = exchange.Request;
                 long started = Stopwatch.GetTimestamp();
+                // request_timeout bounds every client read of this request (head and body); 0 leaves it off.
+                if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
                 DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
                 exchange.Outcome = default;
 
@@ -271,6 +273,7 @@ internal sealed class HttpConnectionManager
                         exchange.Outcome.Status = 101;
                         Http1HeadWriter.WriteResponseHead(_output, response, BodyFraming.None, "upgrade"u8, switchingProtocols: true);
                         await _output.FlushAsync().ConfigureAwait(false);
+                        _downstreamDeadline.SetCap(long.MaxValue); // the request is complete; the tunnel is not bounded by it
                         UpstreamConnection tunnel = upstream;
                         upstream = null;
                         await RelayAsync(tunnel).ConfigureAwait(false);
@@ -386,6 +389,7 @@ internal sealed class HttpConnectionManager
                 }
 
                 Complete(exchange, started, startUtc);
+                _downstreamDeadline.SetCap(long.MaxValue);
                 bool keepAlive = exchange.Outcome.KeepAlive;
                 _runtime.Exchanges.Return(exchange);
                 exchange = null;

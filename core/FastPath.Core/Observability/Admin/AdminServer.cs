@@ -127,6 +127,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
             w.WriteNumber("max_header_bytes", l.MaxHeaderBytes);
             w.WriteNumber("max_headers", l.MaxHeaders);
             w.WriteString("header_read_timeout", Duration(l.HeaderReadTimeout));
+            w.WriteString("request_timeout", Duration(l.RequestTimeout));
             w.WriteString("idle_timeout", Duration(l.IdleTimeout));
             w.WriteString("stream_idle_timeout", Duration(l.StreamIdleTimeout));
             w.WriteNumber("max_connections", l.MaxConnections);
