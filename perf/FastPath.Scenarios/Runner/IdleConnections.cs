@@ -30,14 +30,8 @@ internal static class IdleConnections
             var origin = ChildProcess.Start("origin", self, [.. selfPrefix, "origin", "--port", Text(originPort), "--body", "64"]);
             await ScenarioRunner.WaitFor200Async(http, $"http://127.0.0.1:{originPort}/small", origin, TimeSpan.FromSeconds(15), CancellationToken.None);
 
-            int port = ScenarioRunner.FreePort(), admin = ScenarioRunner.FreePort();
-            gatewayPath = Path.GetFullPath(gatewayPath);
-            bool isDll = gatewayPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
-            var gatewayArgs = new List<string>();
-            if (isDll) gatewayArgs.Add(gatewayPath);
-            gatewayArgs.AddRange(["--listen", $"127.0.0.1:{port}", "--upstream", $"127.0.0.1:{originPort}", "--admin", $"127.0.0.1:{admin}"]);
-            var gateway = ChildProcess.Start("fastpath", isDll ? Tools.DotnetHost() : gatewayPath, gatewayArgs);
-            await ScenarioRunner.WaitFor200Async(http, $"http://127.0.0.1:{admin}/ready", gateway, TimeSpan.FromSeconds(30), CancellationToken.None);
+            (ChildProcess gateway, int port, _) = await ScenarioRunner.StartGatewayProcessAsync(
+                Path.GetFullPath(gatewayPath), originPort, core: null, http, CancellationToken.None);
 
             // Warm the path (JIT, pools) with a few connections' worth of requests, then take the baseline.
             for (int i = 0; i < 200; i++) (await http.GetAsync($"http://127.0.0.1:{port}/small")).Dispose();

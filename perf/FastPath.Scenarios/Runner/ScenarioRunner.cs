@@ -125,14 +125,27 @@ internal static class ScenarioRunner
 
     private static async Task<Target> StartGatewayAsync(RunOptions options, HttpClient http, int originPort, CancellationToken cancellationToken)
     {
+        (ChildProcess gateway, int port, int admin) = await StartGatewayProcessAsync(options.GatewayPath, originPort, ProxyCore, http, cancellationToken);
+        // Ready is the gateway's own claim; a proxied request proves the route to the origin works too.
+        await WaitFor200Async(http, $"http://127.0.0.1:{port}/small", gateway, ReadyTimeout, cancellationToken);
+        return new Target(FastPathTarget, port, gateway, admin);
+    }
+
+    /// <summary>
+    /// Starts the gateway in quick mode in front of the origin (pinned to CORE when given) and waits for /ready.
+    /// A .dll is run with dotnet.
+    /// </summary>
+    internal static async Task<(ChildProcess Gateway, int Port, int AdminPort)> StartGatewayProcessAsync(
+        string gatewayPath, int originPort, int? core, HttpClient http, CancellationToken cancellationToken)
+    {
         var port = FreePort();
         var admin = FreePort();
-        var isDll = options.GatewayPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
-        var command = isDll ? Tools.DotnetHost() : options.GatewayPath;
+        var isDll = gatewayPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var command = isDll ? Tools.DotnetHost() : gatewayPath;
         var args = new List<string>();
         if (isDll)
         {
-            args.Add(options.GatewayPath);
+            args.Add(gatewayPath);
         }
 
         args.AddRange(["--listen", $"127.0.0.1:{port}", "--upstream", $"127.0.0.1:{originPort}", "--admin", $"127.0.0.1:{admin}"]);
@@ -146,11 +159,11 @@ internal static class ScenarioRunner
             ["DOTNET_GCgen0size"] = null,
             ["COMPlus_GCgen0size"] = null,
         };
-        var gateway = ChildProcess.StartPinned(FastPathTarget, ProxyCore, command, args, environment);
+        var gateway = core is int c
+            ? ChildProcess.StartPinned(FastPathTarget, c, command, args, environment)
+            : ChildProcess.Start(FastPathTarget, command, args, environment);
         await WaitFor200Async(http, $"http://127.0.0.1:{admin}/ready", gateway, GatewayReadyTimeout, cancellationToken);
-        // Ready is the gateway's own claim; a proxied request proves the route to the origin works too.
-        await WaitFor200Async(http, $"http://127.0.0.1:{port}/small", gateway, ReadyTimeout, cancellationToken);
-        return new Target(FastPathTarget, port, gateway, admin);
+        return (gateway, port, admin);
     }
 
     private static async Task<List<TargetResult>> RunScenarioAsync(

@@ -9,9 +9,9 @@ namespace FastPath.Core.Tests.Http1;
 
 public class ChunkedDecoderTests
 {
-    public static TheoryData<string, Segmentation> ValidCases() => Cross(ChunkedBodyCases.Valid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> ValidCases() => CaseRunner.EveryWay(ChunkedBodyCases.Valid.Select(c => c.Name));
 
-    public static TheoryData<string, Segmentation> InvalidCases() => Cross(ChunkedBodyCases.Invalid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> InvalidCases() => CaseRunner.EveryWay(ChunkedBodyCases.Invalid.Select(c => c.Name));
 
     public static TheoryData<string> ValidCaseNames() => new(ChunkedBodyCases.Valid.Select(c => c.Name));
 
@@ -80,14 +80,5 @@ public class ChunkedDecoderTests
         Assert.Equal("789abcdef", Bytes.Text(data.ToArray()));
         Assert.Equal(ChunkedStep.Trailers, decoder.Next(ref reader, out _));
         Assert.Equal(RequestRejectionReason.None, decoder.Error);
-    }
-
-    private static TheoryData<string, Segmentation> Cross(IEnumerable<string> names)
-    {
-        var data = new TheoryData<string, Segmentation>();
-        foreach (string name in names)
-            foreach (Segmentation mode in Enum.GetValues<Segmentation>())
-                data.Add(name, mode);
-        return data;
     }
 }

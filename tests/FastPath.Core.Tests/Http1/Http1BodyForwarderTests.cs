@@ -9,9 +9,9 @@ namespace FastPath.Core.Tests.Http1;
 
 public class Http1BodyForwarderTests
 {
-    public static TheoryData<string, Segmentation> ValidCases() => Cross(ChunkedBodyCases.Valid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> ValidCases() => CaseRunner.EveryWay(ChunkedBodyCases.Valid.Select(c => c.Name));
 
-    public static TheoryData<string, Segmentation> InvalidCases() => Cross(ChunkedBodyCases.Invalid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> InvalidCases() => CaseRunner.EveryWay(ChunkedBodyCases.Invalid.Select(c => c.Name));
 
     public static TheoryData<Segmentation> Modes() => new(Enum.GetValues<Segmentation>());
 
@@ -133,14 +133,5 @@ public class Http1BodyForwarderTests
         }
         return new ForwardOutcome(step, forwarder.Error, step == BodyStep.Done ? consumed : -1, forwarder.Bytes,
             Bytes.Text(output.WrittenSpan), HeadParseDriver.DescribeFields(trailers));
-    }
-
-    private static TheoryData<string, Segmentation> Cross(IEnumerable<string> names)
-    {
-        var data = new TheoryData<string, Segmentation>();
-        foreach (string name in names)
-            foreach (Segmentation mode in Enum.GetValues<Segmentation>())
-                data.Add(name, mode);
-        return data;
     }
 }

@@ -10,9 +10,9 @@ namespace FastPath.Core.Tests.Http1;
 
 public class Http1RequestHandlerTests
 {
-    public static TheoryData<string, Segmentation> ValidCases() => Cross(Http1RequestCases.Valid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> ValidCases() => CaseRunner.EveryWay(Http1RequestCases.Valid.Select(c => c.Name));
 
-    public static TheoryData<string, Segmentation> InvalidCases() => Cross(Http1RequestCases.Invalid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> InvalidCases() => CaseRunner.EveryWay(Http1RequestCases.Invalid.Select(c => c.Name));
 
     public static TheoryData<string> ValidCaseNames() => new(Http1RequestCases.Valid.Select(c => c.Name));
 
@@ -197,14 +197,5 @@ public class Http1RequestHandlerTests
             Assert.True(skip == e.Skip, $"field {name}: skip {e.Skip}, expected {skip}\n{describe}");
             from = found + 1;
         }
-    }
-
-    private static TheoryData<string, Segmentation> Cross(IEnumerable<string> names)
-    {
-        var data = new TheoryData<string, Segmentation>();
-        foreach (string name in names)
-            foreach (Segmentation mode in Enum.GetValues<Segmentation>())
-                data.Add(name, mode);
-        return data;
     }
 }

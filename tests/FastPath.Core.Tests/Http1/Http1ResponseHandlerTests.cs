@@ -8,9 +8,9 @@ namespace FastPath.Core.Tests.Http1;
 
 public class Http1ResponseHandlerTests
 {
-    public static TheoryData<string, Segmentation> ValidCases() => Cross(Http1ResponseCases.Valid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> ValidCases() => CaseRunner.EveryWay(Http1ResponseCases.Valid.Select(c => c.Name));
 
-    public static TheoryData<string, Segmentation> InvalidCases() => Cross(Http1ResponseCases.Invalid.Select(c => c.Name));
+    public static TheoryData<string, Segmentation> InvalidCases() => CaseRunner.EveryWay(Http1ResponseCases.Invalid.Select(c => c.Name));
 
     [Theory]
     [MemberData(nameof(ValidCases))]
@@ -94,14 +94,5 @@ public class Http1ResponseHandlerTests
         Assert.Equal(Http1ParseResult.Complete, outcome.Result);
         Assert.Equal(BodyFraming.None, head.Framing);
         Assert.True(head.KeepAlive);
-    }
-
-    private static TheoryData<string, Segmentation> Cross(IEnumerable<string> names)
-    {
-        var data = new TheoryData<string, Segmentation>();
-        foreach (string name in names)
-            foreach (Segmentation mode in Enum.GetValues<Segmentation>())
-                data.Add(name, mode);
-        return data;
     }
 }

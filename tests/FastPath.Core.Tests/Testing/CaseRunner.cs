@@ -6,6 +6,16 @@ namespace FastPath.Core.Tests.Testing;
 
 internal static class CaseRunner
 {
+    /// <summary>Theory rows: every named case crossed with every way of segmenting its input.</summary>
+    public static TheoryData<string, Segmentation> EveryWay(IEnumerable<string> names)
+    {
+        var data = new TheoryData<string, Segmentation>();
+        foreach (string name in names)
+            foreach (Segmentation mode in Enum.GetValues<Segmentation>())
+                data.Add(name, mode);
+        return data;
+    }
+
     /// <summary>
     /// Calls <paramref name="check"/> for each input of <paramref name="mode"/> with a per-worker state from
     /// <paramref name="newState"/>; returns the message of the failing input that comes first, or null.
