@@ -35,50 +35,51 @@ internal static class KnownHeaders
     public static ReadOnlySpan<byte> XRequestIdName => "x-request-id"u8;
     public static ReadOnlySpan<byte> ViaName => "via"u8;
 
-    /// <summary>Identifies a header name by length first, then one case-insensitive compare.</summary>
+    /// <summary>
+    /// Identifies a header name by length and first letter, then at most one case-insensitive compare: most
+    /// unknown names of a known name's length differ in their first letter and cost two integer compares.
+    /// </summary>
     public static KnownHeader Lookup(ReadOnlySpan<byte> name)
     {
-        switch (name.Length)
+        if (name.IsEmpty) return KnownHeader.None;
+        KnownHeader id = (name.Length, name[0] | 0x20) switch
         {
-            case 2:
-                if (Ascii.EqualsIgnoreCase(name, "te"u8)) return KnownHeader.TE;
-                break;
-            case 3:
-                if (Ascii.EqualsIgnoreCase(name, "via"u8)) return KnownHeader.Via;
-                break;
-            case 4:
-                if (Ascii.EqualsIgnoreCase(name, "host"u8)) return KnownHeader.Host;
-                break;
-            case 6:
-                if (Ascii.EqualsIgnoreCase(name, "expect"u8)) return KnownHeader.Expect;
-                break;
-            case 7:
-                if (Ascii.EqualsIgnoreCase(name, "upgrade"u8)) return KnownHeader.Upgrade;
-                if (Ascii.EqualsIgnoreCase(name, "trailer"u8)) return KnownHeader.Trailer;
-                break;
-            case 10:
-                if (Ascii.EqualsIgnoreCase(name, "connection"u8)) return KnownHeader.Connection;
-                if (Ascii.EqualsIgnoreCase(name, "keep-alive"u8)) return KnownHeader.KeepAlive;
-                break;
-            case 12:
-                if (Ascii.EqualsIgnoreCase(name, "x-request-id"u8)) return KnownHeader.XRequestId;
-                break;
-            case 14:
-                if (Ascii.EqualsIgnoreCase(name, "content-length"u8)) return KnownHeader.ContentLength;
-                break;
-            case 15:
-                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-for"u8)) return KnownHeader.XForwardedFor;
-                break;
-            case 16:
-                if (Ascii.EqualsIgnoreCase(name, "proxy-connection"u8)) return KnownHeader.ProxyConnection;
-                break;
-            case 17:
-                if (Ascii.EqualsIgnoreCase(name, "transfer-encoding"u8)) return KnownHeader.TransferEncoding;
-                if (Ascii.EqualsIgnoreCase(name, "x-forwarded-proto"u8)) return KnownHeader.XForwardedProto;
-                break;
-        }
-        return KnownHeader.None;
+            (2, 't') => KnownHeader.TE,
+            (3, 'v') => KnownHeader.Via,
+            (4, 'h') => KnownHeader.Host,
+            (6, 'e') => KnownHeader.Expect,
+            (7, 'u') => KnownHeader.Upgrade,
+            (7, 't') => KnownHeader.Trailer,
+            (10, 'c') => KnownHeader.Connection,
+            (10, 'k') => KnownHeader.KeepAlive,
+            (12, 'x') => KnownHeader.XRequestId,
+            (14, 'c') => KnownHeader.ContentLength,
+            (15, 'x') => KnownHeader.XForwardedFor,
+            (16, 'p') => KnownHeader.ProxyConnection,
+            (17, 't') => KnownHeader.TransferEncoding,
+            (17, 'x') => KnownHeader.XForwardedProto,
+            _ => KnownHeader.None,
+        };
+        return id != KnownHeader.None && Ascii.EqualsIgnoreCase(name, Name(id)) ? id : KnownHeader.None;
     }
+
+    private static ReadOnlySpan<byte> Name(KnownHeader id) => id switch
+    {
+        KnownHeader.TE => "te"u8,
+        KnownHeader.Via => "via"u8,
+        KnownHeader.Host => "host"u8,
+        KnownHeader.Expect => "expect"u8,
+        KnownHeader.Upgrade => "upgrade"u8,
+        KnownHeader.Trailer => "trailer"u8,
+        KnownHeader.Connection => "connection"u8,
+        KnownHeader.KeepAlive => "keep-alive"u8,
+        KnownHeader.XRequestId => "x-request-id"u8,
+        KnownHeader.ContentLength => "content-length"u8,
+        KnownHeader.XForwardedFor => "x-forwarded-for"u8,
+        KnownHeader.ProxyConnection => "proxy-connection"u8,
+        KnownHeader.TransferEncoding => "transfer-encoding"u8,
+        _ => "x-forwarded-proto"u8,
+    };
 
     /// <summary>
     /// Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded; the proxy writes its own framing and

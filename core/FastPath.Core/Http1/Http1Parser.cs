@@ -59,6 +59,18 @@ internal static class Http1Parser
         while (true)
         {
             ReadOnlySpan<byte> unread = reader.UnreadSpan;
+            // Fast path: one vectorised scan finds the line's end and proves it clean, since in a well-formed line
+            // the first control byte is the CR of its CRLF. Anything else takes the path below, which says why.
+            int ctl = unread.IndexOfAny(HttpChars.InvalidFieldValue);
+            if (ctl >= 0 && unread[ctl] == HttpChars.CR && (uint)(ctl + 1) < (uint)unread.Length && unread[ctl + 1] == HttpChars.LF)
+            {
+                reason = ProcessLine(unread[..(ctl + 1)], ref handler, ref state, in limits, out bool clean, controlsChecked: true);
+                if (reason != RequestRejectionReason.None) return Http1ParseResult.Error;
+                reader.Advance(ctl + 2);
+                if (clean) return Http1ParseResult.Complete;
+                continue;
+            }
+
             int lf = unread.IndexOf(HttpChars.LF);
             if (lf >= 0)
             {
@@ -117,7 +129,7 @@ internal static class Http1Parser
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static RequestRejectionReason ProcessLine<THandler>(ReadOnlySpan<byte> line, ref THandler handler,
-        ref Http1HeadParseState state, in Http1Limits limits, out bool complete)
+        ref Http1HeadParseState state, in Http1Limits limits, out bool complete, bool controlsChecked = false)
         where THandler : struct, IHttp1HeadHandler
     {
         complete = false;
@@ -157,7 +169,7 @@ internal static class Http1Parser
         ReadOnlySpan<byte> name = content[..colon];
 
         ReadOnlySpan<byte> value = HttpChars.TrimOws(content[(colon + 1)..]);
-        if (value.IndexOfAny(HttpChars.InvalidFieldValue) >= 0) return RequestRejectionReason.InvalidHeaderValue;
+        if (!controlsChecked && value.IndexOfAny(HttpChars.InvalidFieldValue) >= 0) return RequestRejectionReason.InvalidHeaderValue;
         return handler.OnHeader(name, value);
     }
 

@@ -1,5 +1,6 @@
 // Server role: turns a request line and fields into an HttpRequestHead, and decides the request's framing and
 // connection semantics with the strict reading a proxy needs (RFC 9112 §3, §6, §9; RFC 9110 §7.6.1).
+using System.Buffers;
 using System.Text;
 using FastPath.Http;
 
@@ -13,6 +14,7 @@ internal struct Http1RequestHandler(HttpRequestHead head) : IHttp1HeadHandler
     private bool _chunkedFinal;
     private bool _otherCoding;
     private bool _chunkedNotLast;
+    private bool _hasConnection;
 
     public RequestRejectionReason OnStartLine(ReadOnlySpan<byte> line)
     {
@@ -134,6 +136,10 @@ internal struct Http1RequestHandler(HttpRequestHead head) : IHttp1HeadHandler
             case KnownHeader.XForwardedProto:
                 entry.Skip = true;
                 return RequestRejectionReason.None;
+            case KnownHeader.Connection:
+                _hasConnection = true;
+                entry.Skip = true;
+                return RequestRejectionReason.None;
             default:
                 if (KnownHeaders.IsHopByHop(id)) entry.Skip = true;
                 return RequestRejectionReason.None;
@@ -175,7 +181,7 @@ internal struct Http1RequestHandler(HttpRequestHead head) : IHttp1HeadHandler
         }
 
         bool close = false, keepAlive = false, upgrade = false;
-        for (int i = 0; i < block.Count; i++)
+        for (int i = 0; _hasConnection && i < block.Count; i++)
         {
             ref HeaderEntry e = ref block[i];
             if (e.Id == KnownHeader.Connection) ApplyConnectionTokens(block, block.Value(e), ref close, ref keepAlive, ref upgrade);
@@ -224,16 +230,9 @@ internal struct Http1RequestHandler(HttpRequestHead head) : IHttp1HeadHandler
         }
     }
 
-    private static bool IsValidAuthority(ReadOnlySpan<byte> value)
-    {
-        // reg-name / IP-literal with optional port; anything else (spaces, '/', '@', controls) is refused.
-        foreach (byte b in value)
-        {
-            if (!(char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'.' or (byte)'_' or (byte)'~' or (byte)':'
-                  or (byte)'[' or (byte)']' or (byte)'%' or (byte)'!' or (byte)'$' or (byte)'&' or (byte)'\'' or (byte)'('
-                  or (byte)')' or (byte)'*' or (byte)'+' or (byte)',' or (byte)';' or (byte)'='))
-                return false;
-        }
-        return true;
-    }
+    // reg-name / IP-literal with optional port; anything else (spaces, '/', '@', controls) is refused.
+    private static readonly SearchValues<byte> AuthorityChars =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:[]%!$&'()*+,;="u8);
+
+    private static bool IsValidAuthority(ReadOnlySpan<byte> value) => value.IndexOfAnyExcept(AuthorityChars) < 0;
 }
