@@ -20,4 +20,30 @@ public sealed class LoadBalancingTests
         Assert.InRange(light.RequestCount, 20, 30);
         Assert.Equal(100, heavy.RequestCount + light.RequestCount);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task PeakEwma_SlowEndpoint_GetsFewRequests()
+    {
+        // One endpoint answers after 200 ms, the other at once: round robin would split 20/20; peak-EWMA learns the
+        // latency from the first answers and steers almost everything to the fast endpoint.
+        int slowRequests = 0;
+        await using var slow = new RawOrigin(async c =>
+        {
+            while (await c.ReadHeadAsync() is not null)
+            {
+                Interlocked.Increment(ref slowRequests);
+                await Task.Delay(200, c.Token);
+                await c.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nslow\n");
+            }
+        });
+        await using OriginServer fast = await OriginServer.StartAsync("fast");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [slow.Address, fast.Address], "lb_policy: peak_ewma"));
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        for (int i = 0; i < 40; i++) Assert.Equal(200, (await client.RoundTripAsync(RawHttpConnection.Get($"/e/{i}"))).Status);
+
+        Assert.Equal(40, Volatile.Read(ref slowRequests) + fast.RequestCount);
+        Assert.InRange(Volatile.Read(ref slowRequests), 1, 8);
+    }
 }

@@ -51,6 +51,26 @@ public sealed record ClusterConfig
     public int MaxConnectionsPerEndpoint { get; init; } = 1024;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public string LbPolicy { get; init; } = "round_robin";
+    /// <summary>What ring_hash and maglev hash; null hashes nothing, so those policies pick at random (as Envoy does).</summary>
+    public HashPolicyConfig? HashPolicy { get; init; }
+    /// <summary>ring_hash's minimum ring size (Envoy: minimum_ring_size); more points spread load more evenly.</summary>
+    public int RingSize { get; init; } = 1024;
+}
+
+public enum HashPolicyKind
+{
+    None,
+    Header,
+    SourceIp,
+    QueryParameter,
+    Cookie,
+}
+
+/// <summary>One request field whose hash keys consistent load balancing; Name is empty for SourceIp.</summary>
+public sealed record HashPolicyConfig
+{
+    public HashPolicyKind Kind { get; init; }
+    public string Name { get; init; } = "";
 }
 
 public sealed record EndpointConfig

@@ -180,7 +180,7 @@ public static class GatewayConfigLoader
         {
             var c = new ClusterConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
-                         "max_connections_per_endpoint", "idle_timeout", "lb_policy"))
+                         "max_connections_per_endpoint", "idle_timeout", "lb_policy", "hash_policy", "ring_size"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -190,10 +190,46 @@ public static class GatewayConfigLoader
                     "connect_timeout" => c with { ConnectTimeout = Duration(value, p) },
                     "max_connections_per_endpoint" => c with { MaxConnectionsPerEndpoint = Int(value, p, 1, 1_000_000) },
                     "idle_timeout" => c with { IdleTimeout = Duration(value, p) },
+                    "hash_policy" => c with { HashPolicy = ReadHashPolicy(value, p) },
+                    // Envoy's bounds for minimum_ring_size: 8M points is already 96 MB per cluster.
+                    "ring_size" => c with { RingSize = Int(value, p, 1, 8 * 1024 * 1024) },
                     _ => c with { LbPolicy = Scalar(value, p) ?? "" },
                 };
             }
             return c;
+        }
+
+        /// <summary>Exactly one of header: NAME, source_ip: true, query_parameter: NAME, cookie: NAME.</summary>
+        private HashPolicyConfig? ReadHashPolicy(YamlNode node, string path)
+        {
+            HashPolicyConfig? policy = null;
+            int seen = 0;
+            foreach ((string key, YamlNode value) in Fields(node, path, "header", "source_ip", "query_parameter", "cookie"))
+            {
+                string p = $"{path}.{key}";
+                if (++seen > 1)
+                {
+                    Error(value, p, "a hash policy hashes one field: set only one of header, source_ip, query_parameter, cookie");
+                    continue;
+                }
+                if (key == "source_ip")
+                {
+                    string? s = Scalar(value, p);
+                    if (s is not null && s != "true") Error(value, p, $"expected true (to hash the client address), got '{s}'");
+                    policy = new HashPolicyConfig { Kind = HashPolicyKind.SourceIp };
+                    continue;
+                }
+                HashPolicyKind kind = key switch
+                {
+                    "header" => HashPolicyKind.Header,
+                    "query_parameter" => HashPolicyKind.QueryParameter,
+                    _ => HashPolicyKind.Cookie,
+                };
+                policy = new HashPolicyConfig { Kind = kind, Name = Scalar(value, p) ?? "" };
+            }
+            // Only for an empty mapping: a misspelt key has already been reported as an unknown field.
+            if (node is YamlMappingNode { Children.Count: 0 }) Error(node, path, "set one of header, source_ip, query_parameter, cookie");
+            return policy;
         }
 
         private EndpointConfig ReadEndpoint(YamlNode node, string path)

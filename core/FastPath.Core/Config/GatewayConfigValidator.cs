@@ -5,7 +5,10 @@ namespace FastPath.Config;
 
 public static class GatewayConfigValidator
 {
-    public static readonly IReadOnlySet<string> LbPolicies = new HashSet<string> { "round_robin" };
+    public static readonly IReadOnlySet<string> LbPolicies = new HashSet<string>
+    {
+        "round_robin", "random", "least_request", "peak_ewma", "ring_hash", "maglev",
+    };
 
     public static List<ConfigError> Validate(GatewayConfig config, string file, IReadOnlyDictionary<string, Mark>? positions = null)
     {
@@ -27,6 +30,20 @@ public static class GatewayConfigValidator
             if (c.Endpoints.Count == 0) Error($"{p}.endpoints", "a cluster needs at least one endpoint");
             if (!LbPolicies.Contains(c.LbPolicy)) Error($"{p}.lb_policy", $"unknown policy '{c.LbPolicy}' (supported: {string.Join(", ", LbPolicies)})");
             if (c.ConnectTimeout <= TimeSpan.Zero) Error($"{p}.connect_timeout", "must be greater than zero");
+            if (c.HashPolicy is { Kind: not HashPolicyKind.SourceIp } hp)
+            {
+                string hpPath = hp.Kind switch
+                {
+                    HashPolicyKind.Header => $"{p}.hash_policy.header",
+                    HashPolicyKind.QueryParameter => $"{p}.hash_policy.query_parameter",
+                    _ => $"{p}.hash_policy.cookie",
+                };
+                // Header and cookie names are RFC 9110/6265 tokens; a name that cannot occur on the wire would hash
+                // nothing, and every request would silently fall back to a random pick.
+                if (hp.Kind is HashPolicyKind.Header or HashPolicyKind.Cookie ? !IsToken(hp.Name) : hp.Name.Length == 0)
+                    Error(hpPath, $"invalid name '{hp.Name}'");
+            }
+            if (c.RingSize is < 1 or > 8 * 1024 * 1024) Error($"{p}.ring_size", "must be 1-8388608");
             for (int j = 0; j < c.Endpoints.Count; j++)
             {
                 EndpointConfig e = c.Endpoints[j];
@@ -103,6 +120,10 @@ public static class GatewayConfigValidator
         }
         return (0, 0);
     }
+
+    /// <summary>RFC 9110 section 5.6.2 token: visible ASCII except delimiters.</summary>
+    public static bool IsToken(string s) =>
+        s.Length > 0 && s.All(ch => ch is > ' ' and < (char)0x7f && !"\"(),/:;<=>?@[\\]{}".Contains(ch));
 
     public static bool IsValidDomainPattern(string d)
     {

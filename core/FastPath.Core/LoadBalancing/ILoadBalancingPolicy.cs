@@ -7,6 +7,11 @@ namespace FastPath.LoadBalancing;
 internal readonly struct LoadBalancerContext
 {
     public ulong HashKey { get; init; }
+    /// <summary>
+    /// False when the cluster has no hash_policy or the request lacks the hashed field: consistent policies then pick
+    /// at random, as Envoy does, rather than sending every such request to the owner of hash 0.
+    /// </summary>
+    public bool HasHashKey { get; init; }
     public int Attempt { get; init; }
 }
 
@@ -18,11 +23,37 @@ internal interface ILoadBalancingPolicy
     UpstreamEndpoint? Pick(in LoadBalancerContext context);
 }
 
+/// <summary>Build-time knobs; Random and Time are replaced by seeded or manual ones in tests and benchmarks.</summary>
+internal sealed record LoadBalancerOptions
+{
+    public int MinRingSize { get; init; } = RingHashPolicy.DefaultMinRingSize;
+    public IRandomSource? Random { get; init; }
+    public TimeProvider? Time { get; init; }
+}
+
 internal static class LoadBalancingPolicies
 {
-    public static ILoadBalancingPolicy Create(string name, UpstreamEndpoint[] endpoints) => name switch
+    public static ILoadBalancingPolicy Create(string name, UpstreamEndpoint[] endpoints, LoadBalancerOptions? options = null)
     {
-        "round_robin" => new WeightedRoundRobinPolicy(endpoints),
-        _ => throw new ArgumentException($"unknown load-balancing policy '{name}'", nameof(name)),
-    };
+        options ??= new LoadBalancerOptions();
+        return name switch
+        {
+            "round_robin" => new WeightedRoundRobinPolicy(endpoints),
+            "random" => new RandomPolicy(endpoints, options.Random),
+            "least_request" => new LeastRequestPolicy(endpoints, options.Random),
+            "peak_ewma" => new PeakEwmaPolicy(endpoints, options.Random, options.Time),
+            "ring_hash" => new RingHashPolicy(endpoints, options.MinRingSize, options.Random),
+            "maglev" => new MaglevPolicy(endpoints, options.Random),
+            _ => throw new ArgumentException($"unknown load-balancing policy '{name}'", nameof(name)),
+        };
+    }
+
+    internal static bool AnyHealthy(UpstreamEndpoint[] endpoints)
+    {
+        foreach (UpstreamEndpoint e in endpoints)
+        {
+            if (e.Healthy) return true;
+        }
+        return false;
+    }
 }

@@ -1,6 +1,7 @@
 // One upstream host in a cluster: its address, weight, health and the connection pool that reaches it.
 using System.Net;
 using System.Text;
+using FastPath.LoadBalancing;
 using FastPath.Upstream.Pools;
 
 namespace FastPath.Upstream;
@@ -29,4 +30,13 @@ internal sealed class UpstreamEndpoint
 
     /// <summary>Health as last observed; active health checks and outlier detection (a later issue) write it.</summary>
     public volatile bool Healthy = true;
+
+    /// <summary>
+    /// Requests in flight to this endpoint, for least_request and peak_ewma; the request path changes it with
+    /// Interlocked.Increment/Decrement around each forwarded request. A field so it can be passed by ref.
+    /// </summary>
+    public int ActiveRequests;
+
+    /// <summary>Peak-EWMA of response latency, for peak_ewma; the request path records each response's latency.</summary>
+    public readonly EwmaLatency Latency = new();
 }

@@ -216,7 +216,7 @@ public class GatewayConfigLoaderTests
     [InlineData("connect_timeout: 10 seconds", "clusters[0].connect_timeout")]
     [InlineData("connect_timeout: -1s", "clusters[0].connect_timeout")]
     [InlineData("max_connections_per_endpoint: 0", "clusters[0].max_connections_per_endpoint")]
-    [InlineData("lb_policy: random", "clusters[0].lb_policy")]
+    [InlineData("lb_policy: fastest", "clusters[0].lb_policy")]
     [InlineData("endpoints: [\"127.0.0.1\"]", "clusters[0].endpoints[0]")]
     [InlineData("endpoints: [\"127.0.0.1:0\"]", "clusters[0].endpoints[0]")]
     [InlineData("endpoints: [\"bad host:80\"]", "clusters[0].endpoints[0]")]

@@ -46,7 +46,7 @@ public class GatewayConfigValidatorTests
             Clusters =
             [
                 Valid.Clusters[0],
-                Valid.Clusters[0] with { LbPolicy = "least_request", ConnectTimeout = TimeSpan.Zero },
+                Valid.Clusters[0] with { LbPolicy = "fastest", ConnectTimeout = TimeSpan.Zero },
                 new ClusterConfig { Name = "", Endpoints = [new EndpointConfig { Host = "bad host", Port = 0 }] },
             ],
             Limits = new LimitsConfig { Via = "two words", IdleTimeout = TimeSpan.Zero },

@@ -47,6 +47,7 @@ internal sealed class HttpConnectionManager
     private readonly byte[] _clientAddress;
     private readonly System.Net.Sockets.Socket? _socket;
     private volatile bool _idle;
+    private UpstreamEndpoint? _activeEndpoint;
 
     public HttpConnectionManager(ConnectionContext context, ProxyRuntime runtime, string listener)
     {
@@ -163,8 +164,10 @@ internal sealed class HttpConnectionManager
                     }
                     upstream = lease.Connection;
                     bool reused = lease.Reused;
+                    BeginAttempt(endpoint);
 
                     WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output);
+                    long sentAt = Stopwatch.GetTimestamp();
                     if (request.HasBody)
                     {
                         if (request.ExpectContinue)
@@ -241,7 +244,13 @@ internal sealed class HttpConnectionManager
                                 exchange.Outcome.Error = ProxyError.UpstreamProtocolError;
                                 break;
                             }
-                            if (response.StatusCode >= 200 || response.StatusCode == 101) break;
+                            if (response.StatusCode >= 200 || response.StatusCode == 101)
+                            {
+                                // Time to the response head feeds peak-EWMA balancing (Linkerd's latency signal).
+                                long now = Stopwatch.GetTimestamp();
+                                endpoint.Latency.Record(Stopwatch.GetElapsedTime(sentAt, now).TotalMilliseconds, now);
+                                break;
+                            }
                             response.Reset();
                             exchange.ResponseParser = new Http1ResponseHandler(response);
                             exchange.HeadState = default;
@@ -257,6 +266,7 @@ internal sealed class HttpConnectionManager
                         upstream = null;
                         if (retry)
                         {
+                            EndAttempt();
                             exchange.Outcome.Error = ProxyError.None;
                             response.Reset();
                             continue;
@@ -370,6 +380,7 @@ internal sealed class HttpConnectionManager
                     break;
                 }
 
+                EndAttempt();
                 if (upload is not null)
                 {
                     // The request failed before the response: stop reading the client's body; it cannot be reused.
@@ -406,12 +417,28 @@ internal sealed class HttpConnectionManager
         }
         finally
         {
+            EndAttempt();
             upstream?.Close();
             if (exchange is not null) _runtime.Exchanges.Return(exchange);
             _runtime.Connections.TryRemove(this, out _);
             ProxyMetrics.DownstreamActive.Dec();
             await CloseAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Counts the request against its endpoint while an upstream exchange is in flight (least-request and
+    /// peak-EWMA balancing read the count).</summary>
+    private void BeginAttempt(UpstreamEndpoint endpoint)
+    {
+        Interlocked.Increment(ref endpoint.ActiveRequests);
+        _activeEndpoint = endpoint;
+    }
+
+    private void EndAttempt()
+    {
+        if (_activeEndpoint is not { } endpoint) return;
+        Interlocked.Decrement(ref endpoint.ActiveRequests);
+        _activeEndpoint = null;
     }
 
     private static bool IsConnectionError(Exception e) =>

@@ -14,7 +14,7 @@ internal sealed class Cluster
         Name = config.Name;
         NameUtf8 = Encoding.UTF8.GetBytes(config.Name);
         Endpoints = endpoints;
-        LoadBalancer = LoadBalancingPolicies.Create(config.LbPolicy, endpoints);
+        LoadBalancer = LoadBalancingPolicies.Create(config.LbPolicy, endpoints, new LoadBalancerOptions { MinRingSize = config.RingSize });
         Stats = stats;
     }
 

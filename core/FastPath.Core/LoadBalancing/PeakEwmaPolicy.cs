@@ -1,0 +1,39 @@
+// Peak-EWMA by power of two choices (Linkerd's default balancer): of two candidates drawn by weight, pick the lower
+// latency estimate x (requests in flight + 1). Latency reacts to a slow endpoint before its queue builds up, which
+// least_request alone only notices once requests pile up.
+using FastPath.Upstream;
+
+namespace FastPath.LoadBalancing;
+
+internal sealed class PeakEwmaPolicy : ILoadBalancingPolicy
+{
+    private readonly UpstreamEndpoint[] _endpoints;
+    private readonly WeightedSampler _sampler;
+    private readonly IRandomSource _random;
+    private readonly TimeProvider _time;
+
+    public PeakEwmaPolicy(UpstreamEndpoint[] endpoints, IRandomSource? random = null, TimeProvider? time = null)
+    {
+        _endpoints = endpoints;
+        _sampler = new WeightedSampler(endpoints);
+        _random = random ?? ThreadLocalRandom.Instance;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public string Name => "peak_ewma";
+
+    public UpstreamEndpoint? Pick(in LoadBalancerContext context)
+    {
+        int a = _sampler.PickHealthy(_random, exclude: -1);
+        if (a < 0) return null;
+        int b = _sampler.PickHealthy(_random, exclude: a);
+        if (b < 0) return _endpoints[a];
+        long now = _time.GetTimestamp();
+        UpstreamEndpoint first = _endpoints[a], second = _endpoints[b];
+        // Ties keep the weighted first candidate, as in least_request.
+        return Cost(second, now) < Cost(first, now) ? second : first;
+    }
+
+    internal static double Cost(UpstreamEndpoint e, long now) =>
+        e.Latency.Cost(now) * (Volatile.Read(ref e.ActiveRequests) + 1);
+}

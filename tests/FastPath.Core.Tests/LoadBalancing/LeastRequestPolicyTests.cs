@@ -1,0 +1,77 @@
+// LeastRequestPolicy: two candidates drawn by weight, the one with fewer requests in flight wins; ties keep the first,
+// so an idle cluster is balanced by weight.
+using FastPath.LoadBalancing;
+using static FastPath.Core.Tests.LoadBalancing.LoadBalancingTestKit;
+
+namespace FastPath.Core.Tests.LoadBalancing;
+
+public class LeastRequestPolicyTests
+{
+    [Theory]
+    [InlineData(new[] { 1, 2, 3, 4 })]
+    [InlineData(new[] { 5, 1, 1 })]
+    public void Pick_NoRequestsInFlight_SharesFollowWeights(int[] weights)
+    {
+        var endpoints = Endpoints(weights);
+        var policy = new LeastRequestPolicy(endpoints, new SeededRandom(11));
+
+        AssertWeighted(Counts(policy, endpoints, _ => default), weights);
+    }
+
+    [Fact]
+    public void Pick_OneEndpointBusy_GetsAlmostNoPicks()
+    {
+        var endpoints = Endpoints(1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        for (int i = 0; i < endpoints.Length; i++) endpoints[i].ActiveRequests = i % 3;
+        endpoints[4].ActiveRequests = 100;
+        var policy = new LeastRequestPolicy(endpoints, new SeededRandom(12));
+
+        int[] counts = Counts(policy, endpoints, _ => default);
+
+        Assert.True(counts[4] < Picks * 5 / 100, $"busy endpoint got {counts[4]} of {Picks}");
+    }
+
+    [Fact]
+    public void Pick_HeaviestEndpointBusy_StillAvoided()
+    {
+        // Weight draws candidates, load decides: the heaviest endpoint loses every comparison while it is busy.
+        var endpoints = Endpoints(1, 2, 3, 4);
+        endpoints[3].ActiveRequests = 100;
+        var policy = new LeastRequestPolicy(endpoints, new SeededRandom(13));
+
+        int[] counts = Counts(policy, endpoints, _ => default);
+
+        Assert.True(counts[3] < Picks * 5 / 100, $"busy endpoint got {counts[3]} of {Picks}");
+    }
+
+    [Fact]
+    public void Pick_RequestsInFlightTracked_LoadEvensOut()
+    {
+        // Drive the counter as the request path will: picks that are never completed pile up evenly.
+        var endpoints = Endpoints(1, 1, 1, 1);
+        var policy = new LeastRequestPolicy(endpoints, new SeededRandom(14));
+        for (int i = 0; i < 4000; i++) Interlocked.Increment(ref policy.Pick(default)!.ActiveRequests);
+
+        Assert.All(endpoints, e => Assert.InRange(e.ActiveRequests, 900, 1100));
+    }
+
+    [Fact]
+    public void Pick_UnhealthyEndpoints_SkippedAndNullWhenNoneHealthy()
+    {
+        var endpoints = Endpoints(1, 2, 3, 4, 5);
+        AssertSkipsUnhealthy(new LeastRequestPolicy(endpoints, new SeededRandom(15)), endpoints, _ => default);
+    }
+
+    [Fact]
+    public void Pick_OneEndpoint_ReturnsIt()
+    {
+        var endpoints = Endpoints(3);
+        Assert.Same(endpoints[0], new LeastRequestPolicy(endpoints, new SeededRandom(16)).Pick(default));
+    }
+
+    [Fact]
+    public void Pick_AfterWarmUp_AllocatesNothing()
+    {
+        Assert.Equal(0, AllocatedBytesPerPicks(new LeastRequestPolicy(Endpoints(1, 2, 3, 4)), Keys(Picks)));
+    }
+}
