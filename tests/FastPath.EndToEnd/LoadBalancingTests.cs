@@ -43,7 +43,9 @@ public sealed class LoadBalancingTests
 
         for (int i = 0; i < 40; i++) Assert.Equal(200, (await client.RoundTripAsync(RawHttpConnection.Get($"/e/{i}"))).Status);
 
+        // The first pick between two unmeasured endpoints is a coin toss, so the slow one may get none at all;
+        // round robin would give it 20.
         Assert.Equal(40, Volatile.Read(ref slowRequests) + fast.RequestCount);
-        Assert.InRange(Volatile.Read(ref slowRequests), 1, 8);
+        Assert.InRange(Volatile.Read(ref slowRequests), 0, 8);
     }
 }
