@@ -1,5 +1,10 @@
-// A deadline on one pipe read, checked by the Heartbeat: arming it is two field writes, so per-request timeouts cost
-// no timer and no allocation. On expiry the pending read is cancelled and the reader sees IsCanceled.
+// A deadline on one pipe read, checked by the Heartbeat: arming it is a few field writes, so per-request timeouts
+// cost no timer and no allocation. On expiry the pending read is cancelled and the reader sees IsCanceled.
+//
+// The heartbeat runs on its own thread, so it can fire just after a read completed with data and just before the
+// reader disarms. The pipe then holds a cancellation nobody asked for, and the next phase's first read (a response
+// body after its head, say) would end as if timed out. Firing and disarming therefore take the object's lock, and
+// a disarm that finds it was fired clears the pending cancellation before any later read can see it.
 using System.IO.Pipelines;
 
 namespace FastPath.Transport;
@@ -10,14 +15,19 @@ internal sealed class ReadDeadline
     private long _cap = long.MaxValue;
     private PipeReader? _reader;
     private volatile bool _timedOut;
+    private bool _fired;
 
     public bool TimedOut => _timedOut;
 
     public void Arm(PipeReader reader, long timeoutMs)
     {
-        _reader = reader;
-        _timedOut = false;
-        Volatile.Write(ref _deadline, Compute(timeoutMs));
+        lock (this)
+        {
+            ClearStaleCancellation();
+            _reader = reader;
+            _timedOut = false;
+            Volatile.Write(ref _deadline, Compute(timeoutMs));
+        }
     }
 
     /// <summary>Keeps the reader, moves the deadline (progress on a stream re-arms its idle timer).</summary>
@@ -31,10 +41,15 @@ internal sealed class ReadDeadline
 
     private long Compute(long timeoutMs) => Math.Min(timeoutMs <= 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs, _cap);
 
-    public void Disarm() => Volatile.Write(ref _deadline, long.MaxValue);
-
-    /// <summary>Whether this deadline ended its read at the cap rather than a per-read timeout (for diagnostics).</summary>
-    public bool CapReached => _cap != long.MaxValue && Environment.TickCount64 >= _cap;
+    /// <summary>Ends the phase. Call it only when no read is pending on the reader (the phase's reads are done).</summary>
+    public void Disarm()
+    {
+        lock (this)
+        {
+            Volatile.Write(ref _deadline, long.MaxValue);
+            ClearStaleCancellation();
+        }
+    }
 
     /// <summary>Whether the deadline is set at all (idle connections between requests also count as armed).</summary>
     public bool IsArmed => Volatile.Read(ref _deadline) != long.MaxValue;
@@ -42,16 +57,51 @@ internal sealed class ReadDeadline
     public void Check(long now)
     {
         if (now < Volatile.Read(ref _deadline)) return;
+        lock (this)
+        {
+            if (now < Volatile.Read(ref _deadline)) return; // disarmed or re-armed meanwhile
+            Cancel();
+        }
+    }
+
+    /// <summary>Forces the pending read to end now, as a timeout would (ending an upload or a tunnel).</summary>
+    public void Fire()
+    {
+        lock (this) Cancel();
+    }
+
+    /// <summary>Fires only while armed: drain closes a connection that is waiting for its next request, no other.</summary>
+    public void FireIfArmed()
+    {
+        lock (this)
+        {
+            if (Volatile.Read(ref _deadline) != long.MaxValue) Cancel();
+        }
+    }
+
+    private void Cancel()
+    {
         _timedOut = true;
+        _fired = true;
         Volatile.Write(ref _deadline, long.MaxValue);
         _reader?.CancelPendingRead();
     }
 
-    /// <summary>Forces the pending read to end now, as a timeout would (used by drain to close idle connections).</summary>
-    public void Fire()
+    // If a cancellation was issued in the phase that is ending, the pipe may still hold it (the read it was meant
+    // for had already completed): a TryRead observes and so clears it, and nothing is consumed.
+    private void ClearStaleCancellation()
     {
-        _timedOut = true;
-        Volatile.Write(ref _deadline, long.MaxValue);
-        _reader?.CancelPendingRead();
+        if (!_fired) return;
+        _fired = false;
+        PipeReader? reader = _reader;
+        if (reader is null) return;
+        try
+        {
+            if (reader.TryRead(out ReadResult result)) reader.AdvanceTo(result.Buffer.Start);
+        }
+        catch (InvalidOperationException)
+        {
+            // The reader was completed, or a read is in progress elsewhere: nothing stale can reach a later read.
+        }
     }
 }

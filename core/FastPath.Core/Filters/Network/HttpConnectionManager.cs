@@ -69,7 +69,7 @@ internal sealed class HttpConnectionManager
     /// <summary>Closes the connection if it is between requests (drain); busy ones close after their response.</summary>
     public void CloseIfIdle()
     {
-        if (_idle) _downstreamDeadline.Fire();
+        if (_idle) _downstreamDeadline.FireIfArmed();
     }
 
     public async Task RunAsync()
