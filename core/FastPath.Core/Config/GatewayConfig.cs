@@ -49,6 +49,11 @@ public sealed record ClusterConfig
     public IReadOnlyList<EndpointConfig> Endpoints { get; init; } = [];
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public int MaxConnectionsPerEndpoint { get; init; } = 1024;
+    /// <summary>
+    /// Requests that may wait for a connection when an endpoint's pool is full (Envoy's max_pending_requests); each
+    /// waits at most connect_timeout. Beyond it, or after the wait, 503 with flag UO.
+    /// </summary>
+    public int MaxPendingRequests { get; init; } = 1024;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public string LbPolicy { get; init; } = "round_robin";
     /// <summary>What ring_hash and maglev hash; null hashes nothing, so those policies pick at random (as Envoy does).</summary>

@@ -180,7 +180,7 @@ public static class GatewayConfigLoader
         {
             var c = new ClusterConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
-                         "max_connections_per_endpoint", "idle_timeout", "lb_policy", "hash_policy", "ring_size"))
+                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -189,6 +189,7 @@ public static class GatewayConfigLoader
                     "endpoints" => c with { Endpoints = List(value, p, ReadEndpoint) },
                     "connect_timeout" => c with { ConnectTimeout = Duration(value, p) },
                     "max_connections_per_endpoint" => c with { MaxConnectionsPerEndpoint = Int(value, p, 1, 1_000_000) },
+                    "max_pending_requests" => c with { MaxPendingRequests = Int(value, p, 0, 1_000_000) },
                     "idle_timeout" => c with { IdleTimeout = Duration(value, p) },
                     "hash_policy" => c with { HashPolicy = ReadHashPolicy(value, p) },
                     // Envoy's bounds for minimum_ring_size: 8M points is already 96 MB per cluster.

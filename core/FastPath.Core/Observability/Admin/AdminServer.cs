@@ -177,6 +177,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                 w.WriteString("connect_timeout", Duration(cl.ConnectTimeout));
                 w.WriteString("idle_timeout", Duration(cl.IdleTimeout));
                 w.WriteNumber("max_connections_per_endpoint", cl.MaxConnectionsPerEndpoint);
+                w.WriteNumber("max_pending_requests", cl.MaxPendingRequests);
                 w.WriteStartArray("endpoints");
                 foreach (EndpointConfig e in cl.Endpoints)
                 {

@@ -52,7 +52,7 @@ internal sealed class ClusterManager
             foreach (ClusterConfig c in config.Clusters)
             {
                 ClusterStats stats = StatsForLocked(c.Name);
-                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout);
+                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests);
                 var endpoints = new List<UpstreamEndpoint>();
                 foreach (EndpointConfig e in c.Endpoints)
                 {

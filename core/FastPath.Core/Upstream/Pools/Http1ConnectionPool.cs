@@ -1,5 +1,6 @@
 // Keep-alive connections to one endpoint: the most recently used idle connection is reused first (it is the one
-// least likely to have been closed by the origin); new ones are opened up to a cap, with a connect timeout.
+// least likely to have been closed by the origin); new ones are opened up to a cap, with a connect timeout; past
+// the cap, requests queue (bounded) for a released connection, as Envoy's pending requests do.
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -13,6 +14,7 @@ internal sealed class Http1ConnectionPool
 {
     private readonly Lock _lock = new();
     private readonly Stack<UpstreamConnection> _idle = new();
+    private readonly Queue<PoolWaiter> _waiters = new();
     private readonly UpstreamConnector _connector;
     private int _open;
     private int _openTotal;
@@ -54,10 +56,53 @@ internal sealed class Http1ConnectionPool
         if (Interlocked.Increment(ref _open) > Settings.MaxConnections)
         {
             Interlocked.Decrement(ref _open);
-            return new ValueTask<PoolLease>(new PoolLease(null, ProxyError.UpstreamOverflow, false));
+            return WaitForConnectionAsync();
         }
         OnActiveChanged?.Invoke(1);
         return ConnectAsync();
+    }
+
+    // The pool is full: queue (bounded by MaxPending) until a connection is released or a slot frees, at most
+    // connect_timeout, as Envoy's pending requests do. Only saturated pools come here, so it may allocate.
+    private async ValueTask<PoolLease> WaitForConnectionAsync()
+    {
+        var waiter = new PoolWaiter();
+        lock (_lock)
+        {
+            // Re-check under the lock: a release between the caller's checks and here went to the idle stack.
+            if (_idle.Count > 0) return new PoolLease(_idle.Pop(), ProxyError.None, true);
+            if (_waiters.Count >= Settings.MaxPending) return new PoolLease(null, ProxyError.UpstreamOverflow, false);
+            _waiters.Enqueue(waiter);
+        }
+        UpstreamConnection? connection;
+        try
+        {
+            connection = await waiter.Task.WaitAsync(Settings.ConnectTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            if (waiter.TryAbandon()) return new PoolLease(null, ProxyError.UpstreamOverflow, false);
+            connection = await waiter.Task.ConfigureAwait(false); // served just as the wait ran out
+        }
+        if (connection is null) return await AcquireAsync().ConfigureAwait(false); // a slot freed: take it
+        if (connection.IsReusable()) return new PoolLease(connection, ProxyError.None, true);
+        connection.Close();
+        return await AcquireAsync().ConfigureAwait(false);
+    }
+
+    private PoolWaiter? NextWaiterLocked()
+    {
+        while (_waiters.TryDequeue(out PoolWaiter? w))
+            if (w.TryServe()) return w;
+        return null;
+    }
+
+    /// <summary>A connection slot came free (closed or failed to open): the first waiter may open one.</summary>
+    private void OnSlotFreed()
+    {
+        PoolWaiter? w;
+        lock (_lock) w = NextWaiterLocked();
+        w?.Complete(null);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -74,6 +119,7 @@ internal sealed class Http1ConnectionPool
             Interlocked.Increment(ref _connectFailures);
             Interlocked.Decrement(ref _open);
             OnActiveChanged?.Invoke(-1);
+            OnSlotFreed();
             return new PoolLease(null, ProxyError.UpstreamConnectFailure, false);
         }
     }
@@ -83,21 +129,25 @@ internal sealed class Http1ConnectionPool
     {
         connection.IdleSince = Environment.TickCount64;
         connection.RequestCount++;
+        PoolWaiter? waiter;
         lock (_lock)
         {
-            if (!Draining)
+            if (Draining) waiter = null;
+            else if ((waiter = NextWaiterLocked()) is null)
             {
                 _idle.Push(connection);
                 return;
             }
         }
-        connection.Close();
+        if (waiter is not null) waiter.Complete(connection); // handed straight to a request waiting for one
+        else connection.Close();
     }
 
     internal void OnClosed(UpstreamConnection connection)
     {
         Interlocked.Decrement(ref _open);
         OnActiveChanged?.Invoke(-1);
+        OnSlotFreed();
     }
 
     public bool Draining { get; private set; }
@@ -129,4 +179,23 @@ internal sealed class Http1ConnectionPool
     }
 }
 
-internal sealed record PoolSettings(int MaxConnections, TimeSpan ConnectTimeout, TimeSpan IdleTimeout);
+internal sealed record PoolSettings(int MaxConnections, TimeSpan ConnectTimeout, TimeSpan IdleTimeout, int MaxPending = 1024);
+
+/// <summary>
+/// A request waiting for a connection of a full pool. It is served once: with a released connection, or with
+/// null meaning "a slot is free, open one"; or it gives up at its timeout (whichever wins the state change).
+/// </summary>
+internal sealed class PoolWaiter
+{
+    private const int Waiting = 0, Served = 1, Abandoned = 2;
+    private readonly TaskCompletionSource<UpstreamConnection?> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _state;
+
+    public Task<UpstreamConnection?> Task => _result.Task;
+
+    public bool TryServe() => Interlocked.CompareExchange(ref _state, Served, Waiting) == Waiting;
+
+    public bool TryAbandon() => Interlocked.CompareExchange(ref _state, Abandoned, Waiting) == Waiting;
+
+    public void Complete(UpstreamConnection? connection) => _result.TrySetResult(connection);
+}
