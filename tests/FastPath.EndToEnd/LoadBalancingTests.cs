@@ -48,4 +48,35 @@ public sealed class LoadBalancingTests
         Assert.Equal(40, Volatile.Read(ref slowRequests) + fast.RequestCount);
         Assert.InRange(Volatile.Read(ref slowRequests), 0, 8);
     }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData("ring_hash")]
+    [InlineData("maglev")]
+    public async Task ConsistentHash_OnHeader_SameUserSameOrigin_UsersSpread(string policy)
+    {
+        await using OriginServer a = await OriginServer.StartAsync("a");
+        await using OriginServer b = await OriginServer.StartAsync("b");
+        await using OriginServer c = await OriginServer.StartAsync("c");
+        OriginServer[] origins = [a, b, c];
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [a.Address, b.Address, c.Address], $"lb_policy: {policy}", "hash_policy: {header: x-user}"));
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        var servedBy = new Dictionary<string, HashSet<string>>();
+        for (int user = 0; user < 12; user++)
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                RawResponse r = await client.RoundTripAsync(RawHttpConnection.Get($"/u/{i}", $"X-User: user-{user}"));
+                Assert.Equal(200, r.Status);
+                string origin = r.BodyText.Contains("origin=a", StringComparison.Ordinal) ? "a" : r.BodyText.Contains("origin=b", StringComparison.Ordinal) ? "b" : "c";
+                if (!servedBy.TryGetValue($"user-{user}", out HashSet<string>? set)) servedBy[$"user-{user}"] = set = [];
+                set.Add(origin);
+            }
+        }
+
+        Assert.All(servedBy.Values, set => Assert.Single(set));   // every user sticks to one origin
+        Assert.True(servedBy.Values.Select(s => s.Single()).Distinct().Count() >= 2, "12 users should not all hash to one of three origins");
+        Assert.Equal(60, origins.Sum(o => o.RequestCount));
+    }
 }

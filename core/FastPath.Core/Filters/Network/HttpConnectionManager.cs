@@ -147,9 +147,13 @@ internal sealed class HttpConnectionManager
                 //    when the request can be sent again safely (the origin may close an idle connection at any time).
                 Task<BodyCopyResult>? upload = null;
                 bool responseStarted = false;
+                ulong hashKey = 0;
+                bool hasHashKey = route is not null && route.Cluster.HashKind != HashPolicyKind.None
+                                  && RequestHashKey.TryCompute(route.Cluster, request, _clientAddress, out hashKey);
                 for (int attempt = 0; route is not null && attempt < 2; attempt++)
                 {
-                    UpstreamEndpoint? endpoint = route.Cluster.LoadBalancer.Pick(new LoadBalancerContext { Attempt = attempt });
+                    UpstreamEndpoint? endpoint = route.Cluster.LoadBalancer.Pick(
+                        new LoadBalancerContext { Attempt = attempt, HashKey = hashKey, HasHashKey = hasHashKey });
                     exchange.Outcome.Endpoint = endpoint;
                     if (endpoint is null)
                     {

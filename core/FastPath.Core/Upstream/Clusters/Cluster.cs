@@ -16,7 +16,14 @@ internal sealed class Cluster
         Endpoints = endpoints;
         LoadBalancer = LoadBalancingPolicies.Create(config.LbPolicy, endpoints, new LoadBalancerOptions { MinRingSize = config.RingSize });
         Stats = stats;
+        HashKind = config.HashPolicy?.Kind ?? HashPolicyKind.None;
+        // Header names compare case-insensitively; cookie and query-parameter names are case-sensitive.
+        HashName = Encoding.ASCII.GetBytes(HashKind == HashPolicyKind.Header ? config.HashPolicy!.Name.ToLowerInvariant() : config.HashPolicy?.Name ?? "");
     }
+
+    /// <summary>Which request field keys consistent hashing (ring_hash, maglev); None: a random key per request.</summary>
+    public HashPolicyKind HashKind { get; }
+    public byte[] HashName { get; }
 
     public ClusterConfig Config { get; }
     public string Name { get; }
