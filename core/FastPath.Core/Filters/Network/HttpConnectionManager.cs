@@ -91,9 +91,10 @@ internal sealed class HttpConnectionManager
                 if (_runtime.Draining) _downstreamDeadline.Fire();
                 ReadResult read = await _input.ReadAsync().ConfigureAwait(false);
                 _idle = false;
+                bool arrived = !read.IsCanceled && !read.Buffer.IsEmpty;
+                _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
                 _downstreamDeadline.Disarm();
-                if (read.IsCanceled || read.Buffer.IsEmpty) break;
-                _input.AdvanceTo(read.Buffer.Start);
+                if (!arrived) break;
 
                 exchange = _runtime.Exchanges.Get();
                 HttpRequestHead request = exchange.Request;
@@ -112,6 +113,7 @@ internal sealed class HttpConnectionManager
                     read = await _input.ReadAsync().ConfigureAwait(false);
                     if (read.IsCanceled)
                     {
+                        _input.AdvanceTo(read.Buffer.Start);
                         rejection = RequestRejectionReason.InvalidRequestLine;
                         break;
                     }
