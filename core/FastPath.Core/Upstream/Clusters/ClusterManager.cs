@@ -15,6 +15,9 @@ internal sealed class ClusterManager
     private readonly UpstreamConnector _connector;
     private readonly Lock _lock = new();
     private Dictionary<(string Cluster, string Endpoint), Http1ConnectionPool> _pools = [];
+    // Live endpoints, reused by the next build when nothing about them changed: their requests-in-flight counts and
+    // latency history (what least_request and peak_ewma decide on) then survive a reload, which in a mesh is frequent.
+    private Dictionary<(string Cluster, string Endpoint), UpstreamEndpoint> _endpoints = [];
     private readonly Dictionary<string, ClusterStats> _stats = [];
 
     public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat)
@@ -65,7 +68,10 @@ internal sealed class ClusterManager
                         pool.OnActiveChanged = delta => gauge.Inc(delta);
                     }
                     pools[(c.Name, name)] = (pool, settings);
-                    endpoints.Add(new UpstreamEndpoint(e.Host, e.Port, e.Weight, ip, pool));
+                    endpoints.Add(_endpoints.TryGetValue((c.Name, name), out UpstreamEndpoint? live)
+                                  && ReferenceEquals(live.Pool, pool) && live.Weight == e.Weight && live.Host == e.Host
+                        ? live
+                        : new UpstreamEndpoint(e.Host, e.Port, e.Weight, ip, pool));
                 }
                 clusters[c.Name] = new Cluster(c, [.. endpoints], stats);
             }
@@ -83,6 +89,10 @@ internal sealed class ClusterManager
             foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
                 if (!set.Pools.TryGetValue(old.Key, out var kept) || !ReferenceEquals(kept.Pool, old.Value)) old.Value.Drain();
             _pools = set.Pools.ToDictionary(p => p.Key, p => p.Value.Pool);
+            var endpoints = new Dictionary<(string, string), UpstreamEndpoint>();
+            foreach (Cluster c in set.Clusters.Values)
+                foreach (UpstreamEndpoint e in c.Endpoints) endpoints[(c.Name, e.Name)] = e; // a repeated address keeps one
+            _endpoints = endpoints;
         }
     }
 
