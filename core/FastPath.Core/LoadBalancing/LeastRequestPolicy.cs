@@ -22,10 +22,7 @@ internal sealed class LeastRequestPolicy : ILoadBalancingPolicy
 
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
-        int a = _sampler.PickHealthy(_random, exclude: -1);
-        if (a < 0) return null;
-        // Distinct candidates: a loaded endpoint is never compared with itself, so it loses every comparison.
-        int b = _sampler.PickHealthy(_random, exclude: a);
+        if (!_sampler.TryPickTwo(_random, out int a, out int b)) return null;
         if (b < 0) return _endpoints[a];
         UpstreamEndpoint first = _endpoints[a], second = _endpoints[b];
         // A tie keeps the first candidate, which was drawn by weight: on an idle cluster picks follow the weights.

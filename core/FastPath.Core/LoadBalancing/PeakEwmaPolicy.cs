@@ -24,9 +24,7 @@ internal sealed class PeakEwmaPolicy : ILoadBalancingPolicy
 
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
-        int a = _sampler.PickHealthy(_random, exclude: -1);
-        if (a < 0) return null;
-        int b = _sampler.PickHealthy(_random, exclude: a);
+        if (!_sampler.TryPickTwo(_random, out int a, out int b)) return null;
         if (b < 0) return _endpoints[a];
         long now = _time.GetTimestamp();
         UpstreamEndpoint first = _endpoints[a], second = _endpoints[b];

@@ -28,6 +28,18 @@ internal sealed class WeightedSampler
     public static ulong WeightOf(UpstreamEndpoint e) => (ulong)Math.Max(1, e.Weight);
 
     /// <summary>
+    /// Two distinct healthy candidates drawn by weight, for power-of-two-choices policies: false when none is
+    /// healthy; <paramref name="second"/> is -1 when only one is. Distinct, so a loaded endpoint is never compared
+    /// with itself and loses every comparison.
+    /// </summary>
+    public bool TryPickTwo(IRandomSource random, out int first, out int second)
+    {
+        first = PickHealthy(random, exclude: -1);
+        second = first < 0 ? -1 : PickHealthy(random, exclude: first);
+        return first >= 0;
+    }
+
+    /// <summary>
     /// The index of a healthy endpoint drawn in proportion to weight, never <paramref name="exclude"/> (-1 for none),
     /// or -1 when no other endpoint is healthy.
     /// </summary>
