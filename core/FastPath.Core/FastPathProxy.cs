@@ -123,9 +123,7 @@ public sealed class FastPathProxy : IAsyncDisposable
         }
         catch (ConfigException e)
         {
-            ProxyMetrics.ConfigReloads.WithLabels("rejected").Inc();
-            ProxyLog.ConfigRejected(_logger, e.Message);
-            return e.Errors;
+            return RejectReload(e.Errors);
         }
         try
         {
@@ -133,10 +131,7 @@ public sealed class FastPathProxy : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or AddressInUseException or System.Net.Sockets.SocketException)
         {
-            ProxyMetrics.ConfigReloads.WithLabels("rejected").Inc();
-            var error = new ConfigError(config.SourcePath ?? "(config)", 0, 0, "listeners", $"cannot bind: {e.Message}");
-            ProxyLog.ConfigRejected(_logger, error.ToString());
-            return [error];
+            return RejectReload([new ConfigError(config.SourcePath ?? "(config)", 0, 0, "listeners", $"cannot bind: {e.Message}")]);
         }
         if (config.AccessLog.Path != _runtime.Snapshot.Config.AccessLog.Path)
         {
@@ -149,6 +144,14 @@ public sealed class FastPathProxy : IAsyncDisposable
         ProxyMetrics.ConfigReloads.WithLabels("applied").Inc();
         ProxyLog.ConfigLoaded(_logger, next.Version, config.SourcePath ?? "(command line)");
         return [];
+    }
+
+    /// <summary>Counts and logs a reload that was refused; the running config stays in force.</summary>
+    internal IReadOnlyList<ConfigError> RejectReload(IReadOnlyList<ConfigError> errors)
+    {
+        ProxyMetrics.ConfigReloads.WithLabels("rejected").Inc();
+        ProxyLog.ConfigRejected(_logger, string.Join(Environment.NewLine, errors));
+        return errors;
     }
 
     private async Task ReconcileListenersAsync(GatewayConfig config)

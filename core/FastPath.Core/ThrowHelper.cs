@@ -8,7 +8,4 @@ internal static class ThrowHelper
 {
     [DoesNotReturn, StackTraceHidden]
     public static void ThrowArgumentOutOfRange() => throw new ArgumentOutOfRangeException("index");
-
-    [DoesNotReturn, StackTraceHidden]
-    public static void ThrowInvalidOperation(string message) => throw new InvalidOperationException(message);
 }

@@ -58,7 +58,6 @@ using ILoggerFactory loggerFactory = LoggerFactory.Create(b => b
     .AddFilter("Microsoft", LogLevel.Warning)
     .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
     .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-ILogger logger = loggerFactory.CreateLogger("FastPath.Gateway");
 
 FastPathProxy proxy;
 try
@@ -79,7 +78,7 @@ catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException
 
 await using (proxy)
 {
-    using ConfigFileWatcher? watcher = configPath is null ? null : new ConfigFileWatcher(configPath, proxy, logger);
+    using ConfigFileWatcher? watcher = configPath is null ? null : new ConfigFileWatcher(configPath, proxy);
     var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     void OnStop(PosixSignalContext c)
     {

@@ -1,5 +1,4 @@
 // Reloads the config file when it changes on disk (debounced: editors write in several steps) or on demand (SIGHUP).
-using Microsoft.Extensions.Logging;
 
 namespace FastPath.Config;
 
@@ -8,16 +7,14 @@ public sealed class ConfigFileWatcher : IDisposable
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(250);
     private readonly string _path;
     private readonly FastPathProxy _proxy;
-    private readonly ILogger _logger;
     private readonly FileSystemWatcher _watcher;
     private readonly Timer _timer;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
-    public ConfigFileWatcher(string path, FastPathProxy proxy, ILogger logger)
+    public ConfigFileWatcher(string path, FastPathProxy proxy)
     {
         _path = Path.GetFullPath(path);
         _proxy = proxy;
-        _logger = logger;
         _timer = new Timer(_ => _ = ReloadAsync(), null, Timeout.Infinite, Timeout.Infinite);
         _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!, Path.GetFileName(_path))
         {
@@ -44,9 +41,7 @@ public sealed class ConfigFileWatcher : IDisposable
             }
             catch (ConfigException e)
             {
-                _logger.LogError("Configuration reload rejected; the running configuration stays in force:\n{Errors}", e.Message);
-                Observability.Stats.ProxyMetrics.ConfigReloads.WithLabels("rejected").Inc();
-                return e.Errors;
+                return _proxy.RejectReload(e.Errors);
             }
             return await _proxy.ReloadAsync(config).ConfigureAwait(false);
         }

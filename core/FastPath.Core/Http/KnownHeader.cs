@@ -26,8 +26,6 @@ internal static class KnownHeaders
 {
     // Lowercase on the wire for everything we add ourselves: HTTP/2 requires it and HTTP/1.1 does not care.
     public static ReadOnlySpan<byte> HostName => "host"u8;
-    public static ReadOnlySpan<byte> ContentLengthName => "content-length"u8;
-    public static ReadOnlySpan<byte> TransferEncodingName => "transfer-encoding"u8;
     public static ReadOnlySpan<byte> ConnectionName => "connection"u8;
     public static ReadOnlySpan<byte> UpgradeName => "upgrade"u8;
     public static ReadOnlySpan<byte> XForwardedForName => "x-forwarded-for"u8;

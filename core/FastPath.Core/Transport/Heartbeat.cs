@@ -1,15 +1,14 @@
-// One timer for every deadline in the process (Kestrel's Heartbeat idea): a tick walks the registered deadlines, so
-// connections and requests pay nothing for having timeouts.
-using System.Collections.Concurrent;
-
+// One timer for every deadline in the process (Kestrel's Heartbeat idea): each tick runs the handlers registered at
+// start-up (ProxyRuntime checks every connection's deadlines, ClusterManager prunes idle pools), so connections and
+// requests pay nothing for having timeouts.
 namespace FastPath.Transport;
 
 internal sealed class Heartbeat : IDisposable
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
-    private readonly ConcurrentDictionary<ReadDeadline, byte> _deadlines = new();
-    private readonly List<Action<long>> _tickHandlers = [];
+    private readonly Lock _registration = new();
+    private Action<long>[] _tickHandlers = [];
     private readonly Timer _timer;
 
     public Heartbeat()
@@ -17,23 +16,16 @@ internal sealed class Heartbeat : IDisposable
         _timer = new Timer(static s => ((Heartbeat)s!).Tick(), this, Interval, Interval);
     }
 
-    public void Register(ReadDeadline deadline) => _deadlines.TryAdd(deadline, 0);
-
-    public void Unregister(ReadDeadline deadline) => _deadlines.TryRemove(deadline, out _);
-
-    /// <summary>Work done once per tick besides deadlines (pool pruning); registered at start-up only.</summary>
+    /// <summary>Work done once per tick; registered at start-up only (copy-on-write, so a tick takes no lock).</summary>
     public void OnTick(Action<long> handler)
     {
-        lock (_tickHandlers) _tickHandlers.Add(handler);
+        lock (_registration) _tickHandlers = [.. _tickHandlers, handler];
     }
 
     private void Tick()
     {
         long now = Environment.TickCount64;
-        foreach (KeyValuePair<ReadDeadline, byte> pair in _deadlines) pair.Key.Check(now);
-        Action<long>[] handlers;
-        lock (_tickHandlers) handlers = [.. _tickHandlers];
-        foreach (Action<long> h in handlers)
+        foreach (Action<long> h in Volatile.Read(ref _tickHandlers))
         {
             try { h(now); } catch { /* a failing handler must not stop the heartbeat */ }
         }

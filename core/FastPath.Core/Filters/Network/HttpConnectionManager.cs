@@ -102,7 +102,6 @@ internal sealed class HttpConnectionManager
                 // request_timeout bounds every client read of this request (head and body); 0 leaves it off.
                 if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
                 DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
-                exchange.Outcome = default;
 
                 // 2. Request head, under the header-read timeout.
                 exchange.RequestParser = new Http1RequestHandler(request);

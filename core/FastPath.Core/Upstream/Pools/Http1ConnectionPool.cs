@@ -128,7 +128,6 @@ internal sealed class Http1ConnectionPool
     public void Release(UpstreamConnection connection)
     {
         connection.IdleSince = Environment.TickCount64;
-        connection.RequestCount++;
         PoolWaiter? waiter;
         lock (_lock)
         {

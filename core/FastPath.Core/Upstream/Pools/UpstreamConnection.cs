@@ -17,8 +17,6 @@ internal sealed class UpstreamConnection(ConnectionContext context, Http1Connect
     /// <summary>Environment.TickCount64 when it went back to the pool.</summary>
     public long IdleSince;
 
-    public int RequestCount;
-
     private readonly System.Net.Sockets.Socket? _socket = SocketBacklog.SocketOf(context);
 
     /// <summary>Whether the kernel holds response bytes not yet read (see <see cref="SocketBacklog"/>).</summary>
