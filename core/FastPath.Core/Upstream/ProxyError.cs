@@ -15,6 +15,14 @@ internal enum ProxyError : byte
     DownstreamProtocolError,
     DownstreamTimeout,
     StreamIdleTimeout,
+    /// <summary>A route or filter answered itself (direct response, redirect, CORS preflight); status set by it.</summary>
+    LocalReply,
+    /// <summary>Fault injection aborted the request (flag FI); the status comes from the fault config.</summary>
+    FaultAbort,
+    /// <summary>A local rate limit refused the request: 429 (flag RL).</summary>
+    RateLimited,
+    /// <summary>The last retry failed too; reported with the last attempt's status (flag URX).</summary>
+    RetryLimitExceeded,
 }
 
 /// <summary>Envoy's response flags, so access logs read the same to people who know Envoy.</summary>
@@ -33,6 +41,10 @@ internal enum ResponseFlags : ushort
     DPE = 1 << 8,  // downstream protocol error
     SI = 1 << 9,   // stream idle timeout
     DT = 1 << 10,  // downstream (header read) timeout
+    FI = 1 << 11,  // fault injected: abort
+    DI = 1 << 12,  // fault injected: delay
+    RL = 1 << 13,  // rate limited locally
+    URX = 1 << 14, // upstream retry limit exceeded
 }
 
 internal static class ProxyErrors
@@ -50,6 +62,9 @@ internal static class ProxyErrors
         ProxyError.DownstreamProtocolError => ResponseFlags.DPE,
         ProxyError.DownstreamTimeout => ResponseFlags.DT,
         ProxyError.StreamIdleTimeout => ResponseFlags.SI,
+        ProxyError.FaultAbort => ResponseFlags.FI,
+        ProxyError.RateLimited => ResponseFlags.RL,
+        ProxyError.RetryLimitExceeded => ResponseFlags.URX,
         _ => ResponseFlags.None,
     };
 
@@ -61,6 +76,7 @@ internal static class ProxyErrors
         ProxyError.UpstreamTimeout => 504,
         ProxyError.DownstreamTimeout => 408,
         ProxyError.StreamIdleTimeout => 504,
+        ProxyError.RateLimited => 429,
         _ => 400,
     };
 
@@ -72,6 +88,7 @@ internal static class ProxyErrors
         404 => "Not Found"u8,
         408 => "Request Timeout"u8,
         413 => "Content Too Large"u8,
+        429 => "Too Many Requests"u8,
         414 => "URI Too Long"u8,
         417 => "Expectation Failed"u8,
         431 => "Request Header Fields Too Large"u8,
@@ -96,6 +113,8 @@ internal static class ProxyErrors
         ProxyError.UpstreamTimeout => "upstream request timeout\n"u8,
         ProxyError.StreamIdleTimeout => "stream idle timeout\n"u8,
         ProxyError.DownstreamTimeout => "request timeout\n"u8,
+        ProxyError.FaultAbort => "fault filter abort\n"u8,
+        ProxyError.RateLimited => "local_rate_limited\n"u8,
         _ => "bad request\n"u8,
     };
 
@@ -107,7 +126,7 @@ internal static class ProxyErrors
             dest[written++] = (byte)'-';
             return;
         }
-        for (int bit = 0; bit < 11; bit++)
+        for (int bit = 0; bit < 15; bit++)
         {
             var f = (ResponseFlags)(1 << bit);
             if ((flags & f) == 0) continue;
@@ -117,7 +136,8 @@ internal static class ProxyErrors
                 ResponseFlags.NR => "NR"u8, ResponseFlags.UH => "UH"u8, ResponseFlags.UO => "UO"u8,
                 ResponseFlags.UF => "UF"u8, ResponseFlags.UC => "UC"u8, ResponseFlags.UT => "UT"u8,
                 ResponseFlags.UPE => "UPE"u8, ResponseFlags.DC => "DC"u8, ResponseFlags.DPE => "DPE"u8,
-                ResponseFlags.SI => "SI"u8, _ => "DT"u8,
+                ResponseFlags.SI => "SI"u8, ResponseFlags.DT => "DT"u8, ResponseFlags.FI => "FI"u8,
+                ResponseFlags.DI => "DI"u8, ResponseFlags.RL => "RL"u8, _ => "URX"u8,
             };
             name.CopyTo(dest[written..]);
             written += name.Length;

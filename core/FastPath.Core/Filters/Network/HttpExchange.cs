@@ -53,11 +53,13 @@ internal sealed class HttpExchange
     public static ObjectPool<HttpExchange> CreatePool() => new DefaultObjectPool<HttpExchange>(new Policy(), 4096);
 }
 
-    /// <summary>What one request did, for stats and the access log.</summary>
+/// <summary>What one request did, for stats and the access log.</summary>
 internal struct RequestOutcome
 {
     public int Status;
     public ProxyError Error;
+    /// <summary>Flags that are not errors (DI: a delay was injected), added to the error's flag in the log.</summary>
+    public ResponseFlags ExtraFlags;
     public bool KeepAlive;
     public long BytesReceived;
     public long BytesSent;

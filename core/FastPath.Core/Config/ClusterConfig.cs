@@ -1,0 +1,46 @@
+// Clusters: upstream endpoints, their pools, balancing and resilience settings.
+namespace FastPath.Config;
+
+public sealed record ClusterConfig
+{
+    public string Name { get; init; } = "";
+    public IReadOnlyList<EndpointConfig> Endpoints { get; init; } = [];
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public int MaxConnectionsPerEndpoint { get; init; } = 1024;
+    /// <summary>
+    /// Requests that may wait for a connection when an endpoint's pool is full (Envoy's max_pending_requests); each
+    /// waits at most connect_timeout. Beyond it, or after the wait, 503 with flag UO.
+    /// </summary>
+    public int MaxPendingRequests { get; init; } = 1024;
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public string LbPolicy { get; init; } = "round_robin";
+    /// <summary>What ring_hash and maglev hash; null hashes nothing, so those policies pick at random (as Envoy does).</summary>
+    public HashPolicyConfig? HashPolicy { get; init; }
+    /// <summary>ring_hash's minimum ring size (Envoy: minimum_ring_size); more points spread load more evenly.</summary>
+    public int RingSize { get; init; } = 1024;
+}
+
+public enum HashPolicyKind
+{
+    None,
+    Header,
+    SourceIp,
+    QueryParameter,
+    Cookie,
+}
+
+/// <summary>One request field whose hash keys consistent load balancing; Name is empty for SourceIp.</summary>
+public sealed record HashPolicyConfig
+{
+    public HashPolicyKind Kind { get; init; }
+    public string Name { get; init; } = "";
+}
+
+public sealed record EndpointConfig
+{
+    public string Host { get; init; } = "";
+    public int Port { get; init; }
+    public int Weight { get; init; } = 1;
+
+    public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}

@@ -1,0 +1,91 @@
+// Reads clusters: endpoints, pools and balancing.
+using YamlDotNet.RepresentationModel;
+
+namespace FastPath.Config;
+
+public static partial class GatewayConfigLoader
+{
+    private sealed partial class Reader
+    {
+        private ClusterConfig ReadCluster(YamlNode node, string path)
+        {
+            var c = new ClusterConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
+                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size"))
+            {
+                string p = $"{path}.{key}";
+                c = key switch
+                {
+                    "name" => c with { Name = Scalar(value, p) ?? "" },
+                    "endpoints" => c with { Endpoints = List(value, p, ReadEndpoint) },
+                    "connect_timeout" => c with { ConnectTimeout = Duration(value, p) },
+                    "max_connections_per_endpoint" => c with { MaxConnectionsPerEndpoint = Int(value, p, 1, 1_000_000) },
+                    "max_pending_requests" => c with { MaxPendingRequests = Int(value, p, 0, 1_000_000) },
+                    "idle_timeout" => c with { IdleTimeout = Duration(value, p) },
+                    "hash_policy" => c with { HashPolicy = ReadHashPolicy(value, p) },
+                    // Envoy's bounds for minimum_ring_size: 8M points is already 96 MB per cluster.
+                    "ring_size" => c with { RingSize = Int(value, p, 1, 8 * 1024 * 1024) },
+                    _ => c with { LbPolicy = Scalar(value, p) ?? "" },
+                };
+            }
+            return c;
+        }
+
+        /// <summary>Exactly one of header: NAME, source_ip: true, query_parameter: NAME, cookie: NAME.</summary>
+        private HashPolicyConfig? ReadHashPolicy(YamlNode node, string path)
+        {
+            HashPolicyConfig? policy = null;
+            int seen = 0;
+            foreach ((string key, YamlNode value) in Fields(node, path, "header", "source_ip", "query_parameter", "cookie"))
+            {
+                string p = $"{path}.{key}";
+                if (++seen > 1)
+                {
+                    Error(value, p, "a hash policy hashes one field: set only one of header, source_ip, query_parameter, cookie");
+                    continue;
+                }
+                if (key == "source_ip")
+                {
+                    string? s = Scalar(value, p);
+                    if (s is not null && s != "true") Error(value, p, $"expected true (to hash the client address), got '{s}'");
+                    policy = new HashPolicyConfig { Kind = HashPolicyKind.SourceIp };
+                    continue;
+                }
+                HashPolicyKind kind = key switch
+                {
+                    "header" => HashPolicyKind.Header,
+                    "query_parameter" => HashPolicyKind.QueryParameter,
+                    _ => HashPolicyKind.Cookie,
+                };
+                policy = new HashPolicyConfig { Kind = kind, Name = Scalar(value, p) ?? "" };
+            }
+            // Only for an empty mapping: a misspelt key has already been reported as an unknown field.
+            if (node is YamlMappingNode { Children.Count: 0 }) Error(node, path, "set one of header, source_ip, query_parameter, cookie");
+            return policy;
+        }
+
+        private EndpointConfig ReadEndpoint(YamlNode node, string path)
+        {
+            var e = new EndpointConfig();
+            if (node is YamlScalarNode)
+            {
+                // Shorthand: "127.0.0.1:9000"
+                string addr = ReadAddressOrHostPort(node, path, "", out int? port);
+                if (port is null) Error(node, path, "expected host:port");
+                return e with { Host = addr, Port = port ?? 0 };
+            }
+            foreach ((string key, YamlNode value) in Fields(node, path, "address", "weight"))
+            {
+                string p = $"{path}.{key}";
+                if (key == "address")
+                {
+                    string addr = ReadAddressOrHostPort(value, p, "", out int? port);
+                    if (port is null) Error(value, p, "expected host:port");
+                    e = e with { Host = addr, Port = port ?? 0 };
+                }
+                else e = e with { Weight = Int(value, p, 1, 1000) };
+            }
+            return e;
+        }
+    }
+}
