@@ -62,7 +62,7 @@ public sealed class FastPathProxy : IAsyncDisposable
         ProxyMetrics.Initialise();
         var heartbeat = new Heartbeat();
         var connector = new UpstreamConnector(loggerFactory);
-        var clusters = new ClusterManager(connector, heartbeat);
+        var clusters = new ClusterManager(connector, heartbeat, loggerFactory.CreateLogger("FastPath.Upstream.Health"));
         ProxySnapshot snapshot = ProxySnapshot.Build(config, clusters);
         clusters.Activate(snapshot.ClusterSet);
         var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions
@@ -229,6 +229,7 @@ public sealed class FastPathProxy : IAsyncDisposable
             foreach (DownstreamListener l in listeners) await l.StopAcceptingAsync().ConfigureAwait(false);
         if (_admin is not null) await _admin.StopAcceptingAsync().ConfigureAwait(false);
         _runtime.Clusters.DrainAll();
+        _runtime.Clusters.Dispose();
         if (_runtime.AccessLog is not null) await _runtime.AccessLog.DisposeAsync().ConfigureAwait(false);
         _heartbeat.Dispose();
         _connector.Dispose();

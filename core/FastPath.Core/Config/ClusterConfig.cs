@@ -18,6 +18,11 @@ public sealed record ClusterConfig
     public HashPolicyConfig? HashPolicy { get; init; }
     /// <summary>ring_hash's minimum ring size (Envoy: minimum_ring_size); more points spread load more evenly.</summary>
     public int RingSize { get; init; } = 1024;
+    public HealthCheckConfig? HealthCheck { get; init; }
+    public OutlierDetectionConfig? OutlierDetection { get; init; }
+    public SlowStartConfig? SlowStart { get; init; }
+    /// <summary>Envoy's healthy_panic_threshold, in percent; 0 turns panic mode off.</summary>
+    public int HealthyPanicThreshold { get; init; } = 50;
 }
 
 public enum HashPolicyKind
@@ -41,6 +46,10 @@ public sealed record EndpointConfig
     public string Host { get; init; } = "";
     public int Port { get; init; }
     public int Weight { get; init; } = 1;
+    /// <summary>0 is the highest; lower levels get traffic as the higher ones lose healthy endpoints.</summary>
+    public int Priority { get; init; }
+    /// <summary>"region/zone/subzone" (any suffix may be left out); "" when unknown.</summary>
+    public string Locality { get; init; } = "";
 
     public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 }

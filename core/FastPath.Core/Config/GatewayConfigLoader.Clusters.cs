@@ -11,7 +11,8 @@ public static partial class GatewayConfigLoader
         {
             var c = new ClusterConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
-                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size"))
+                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size",
+                         "health_check", "outlier_detection", "slow_start", "healthy_panic_threshold"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -25,6 +26,10 @@ public static partial class GatewayConfigLoader
                     "hash_policy" => c with { HashPolicy = ReadHashPolicy(value, p) },
                     // Envoy's bounds for minimum_ring_size: 8M points is already 96 MB per cluster.
                     "ring_size" => c with { RingSize = Int(value, p, 1, 8 * 1024 * 1024) },
+                    "health_check" => c with { HealthCheck = ReadHealthCheck(value, p) },
+                    "outlier_detection" => c with { OutlierDetection = ReadOutlierDetection(value, p) },
+                    "slow_start" => c with { SlowStart = ReadSlowStart(value, p) },
+                    "healthy_panic_threshold" => c with { HealthyPanicThreshold = Int(value, p, 0, 100) },
                     _ => c with { LbPolicy = Scalar(value, p) ?? "" },
                 };
             }
@@ -74,7 +79,7 @@ public static partial class GatewayConfigLoader
                 if (port is null) Error(node, path, "expected host:port");
                 return e with { Host = addr, Port = port ?? 0 };
             }
-            foreach ((string key, YamlNode value) in Fields(node, path, "address", "weight"))
+            foreach ((string key, YamlNode value) in Fields(node, path, "address", "weight", "priority", "locality"))
             {
                 string p = $"{path}.{key}";
                 if (key == "address")
@@ -83,6 +88,8 @@ public static partial class GatewayConfigLoader
                     if (port is null) Error(value, p, "expected host:port");
                     e = e with { Host = addr, Port = port ?? 0 };
                 }
+                else if (key == "priority") e = e with { Priority = Int(value, p, 0, 127) };
+                else if (key == "locality") e = e with { Locality = Scalar(value, p) ?? "" };
                 else e = e with { Weight = Int(value, p, 1, 1000) };
             }
             return e;

@@ -44,6 +44,7 @@ public static class GatewayConfigValidator
                     Error(hpPath, $"invalid name '{hp.Name}'");
             }
             if (c.RingSize is < 1 or > 8 * 1024 * 1024) Error($"{p}.ring_size", "must be 1-8388608");
+            HealthConfigValidator.Validate(c, p, Error);
             for (int j = 0; j < c.Endpoints.Count; j++)
             {
                 EndpointConfig e = c.Endpoints[j];

@@ -13,6 +13,11 @@ internal readonly struct LoadBalancerContext
     /// </summary>
     public bool HasHashKey { get; init; }
     public int Attempt { get; init; }
+    /// <summary>
+    /// Panic mode (set by the cluster balancer when too few endpoints are healthy): pick as if every endpoint were
+    /// healthy, spreading load over all of them rather than crushing the few that are left.
+    /// </summary>
+    public bool IgnoreHealth { get; init; }
 }
 
 internal interface ILoadBalancingPolicy
@@ -29,6 +34,12 @@ internal sealed record LoadBalancerOptions
     public int MinRingSize { get; init; } = RingHashPolicy.DefaultMinRingSize;
     public IRandomSource? Random { get; init; }
     public TimeProvider? Time { get; init; }
+    /// <summary>Envoy's healthy_panic_threshold in percent; 0 turns panic mode off.</summary>
+    public int HealthyPanicThreshold { get; init; } = PriorityLoad.DefaultPanicThreshold;
+    /// <summary>Null: no slow start.</summary>
+    public SlowStartSettings? SlowStart { get; init; }
+    /// <summary>Counted once per pick made in panic mode.</summary>
+    public Prometheus.Counter.Child? PanicCounter { get; init; }
 }
 
 internal static class LoadBalancingPolicies

@@ -22,7 +22,7 @@ internal sealed class LeastRequestPolicy : ILoadBalancingPolicy
 
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
-        if (!_sampler.TryPickTwo(_random, out int a, out int b)) return null;
+        if (!_sampler.TryPickTwo(_random, context.IgnoreHealth, out int a, out int b)) return null;
         if (b < 0) return _endpoints[a];
         UpstreamEndpoint first = _endpoints[a], second = _endpoints[b];
         // A tie keeps the first candidate, which was drawn by weight: on an idle cluster picks follow the weights.

@@ -30,7 +30,7 @@ internal sealed class MaglevPolicy : ILoadBalancingPolicy
         ulong key = context.HasHashKey ? context.HashKey : _random.NextUInt64();
         int slot = (int)(key % TableSize);
         UpstreamEndpoint e = _endpoints[table[slot]];
-        return e.Healthy ? e : WalkToHealthy(slot);
+        return e.Healthy || context.IgnoreHealth ? e : WalkToHealthy(slot);
     }
 
     // Unhealthy owner: take the next slot's owner instead of rebuilding the table on every health flip. Neighbouring

@@ -24,7 +24,7 @@ internal sealed class PeakEwmaPolicy : ILoadBalancingPolicy
 
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
-        if (!_sampler.TryPickTwo(_random, out int a, out int b)) return null;
+        if (!_sampler.TryPickTwo(_random, context.IgnoreHealth, out int a, out int b)) return null;
         if (b < 0) return _endpoints[a];
         long now = _time.GetTimestamp();
         UpstreamEndpoint first = _endpoints[a], second = _endpoints[b];

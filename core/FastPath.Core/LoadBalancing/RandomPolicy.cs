@@ -21,7 +21,7 @@ internal sealed class RandomPolicy : ILoadBalancingPolicy
 
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
-        int i = _sampler.PickHealthy(_random, exclude: -1);
+        int i = _sampler.PickHealthy(_random, exclude: -1, context.IgnoreHealth);
         return i < 0 ? null : _endpoints[i];
     }
 }

@@ -36,7 +36,7 @@ internal sealed class RingHashPolicy : ILoadBalancingPolicy
         int i = LowerBound(hashes, key);
         if (i == hashes.Length) i = 0;
         UpstreamEndpoint e = _endpoints[_owners[i]];
-        return e.Healthy ? e : WalkToHealthy(i);
+        return e.Healthy || context.IgnoreHealth ? e : WalkToHealthy(i);
     }
 
     // The owner of this point is unhealthy: take the next healthy owner clockwise, so its keys spread the way a removal

@@ -30,7 +30,7 @@ internal sealed class WeightedRoundRobinPolicy : ILoadBalancingPolicy
         {
             uint i = (uint)Interlocked.Increment(ref _next);
             UpstreamEndpoint e = _endpoints[schedule[i % (uint)schedule.Length]];
-            if (e.Healthy) return e;
+            if (e.Healthy || context.IgnoreHealth) return e;
         }
         return null;
     }

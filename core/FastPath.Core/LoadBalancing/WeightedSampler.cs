@@ -30,20 +30,20 @@ internal sealed class WeightedSampler
     /// <summary>
     /// Two distinct healthy candidates drawn by weight, for power-of-two-choices policies: false when none is
     /// healthy; <paramref name="second"/> is -1 when only one is. Distinct, so a loaded endpoint is never compared
-    /// with itself and loses every comparison.
+    /// with itself and loses every comparison. <paramref name="ignoreHealth"/>: panic mode, every endpoint counts.
     /// </summary>
-    public bool TryPickTwo(IRandomSource random, out int first, out int second)
+    public bool TryPickTwo(IRandomSource random, bool ignoreHealth, out int first, out int second)
     {
-        first = PickHealthy(random, exclude: -1);
-        second = first < 0 ? -1 : PickHealthy(random, exclude: first);
+        first = PickHealthy(random, exclude: -1, ignoreHealth);
+        second = first < 0 ? -1 : PickHealthy(random, exclude: first, ignoreHealth);
         return first >= 0;
     }
 
     /// <summary>
     /// The index of a healthy endpoint drawn in proportion to weight, never <paramref name="exclude"/> (-1 for none),
-    /// or -1 when no other endpoint is healthy.
+    /// or -1 when no other endpoint is healthy. <paramref name="ignoreHealth"/>: any endpoint will do (panic mode).
     /// </summary>
-    public int PickHealthy(IRandomSource random, int exclude)
+    public int PickHealthy(IRandomSource random, int exclude, bool ignoreHealth = false)
     {
         ulong[] cumulative = _cumulative;
         ulong excludedStart = 0, excludedWeight = 0;
@@ -58,9 +58,9 @@ internal sealed class WeightedSampler
             ulong point = XorShift.Below(random.NextUInt64(), _total - excludedWeight);
             if (excludedWeight != 0 && point >= excludedStart) point += excludedWeight;
             int i = Find(point);
-            if (_endpoints[i].Healthy) return i;
+            if (ignoreHealth || _endpoints[i].Healthy) return i;
         }
-        return PickHealthySlow(random, exclude);
+        return ignoreHealth ? -1 : PickHealthySlow(random, exclude);
     }
 
     private int Find(ulong point)

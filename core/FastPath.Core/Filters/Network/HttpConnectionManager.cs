@@ -164,6 +164,7 @@ internal sealed class HttpConnectionManager
                     PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
                     if (lease.Connection is null)
                     {
+                        endpoint.ReportOutcome(lease.Error, 0); // outlier detection: a connect failure counts, overflow does not
                         exchange.Outcome.Error = lease.Error;
                         break;
                     }
@@ -263,6 +264,7 @@ internal sealed class HttpConnectionManager
                         _upstreamDeadline.Disarm();
                     }
 
+                    endpoint.ReportOutcome(exchange.Outcome.Error, response.StatusCode); // outlier detection: this attempt's result
                     bool retry = exchange.Outcome.Error == ProxyError.UpstreamReset && reused && upload is null
                                  && HttpMethods.IsIdempotent(request.Method) && attempt == 0;
                     if (exchange.Outcome.Error != ProxyError.None)

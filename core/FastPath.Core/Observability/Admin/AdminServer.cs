@@ -8,8 +8,10 @@ using FastPath.Config;
 using FastPath.Filters.Network;
 using FastPath.Http;
 using FastPath.Http1;
+using FastPath.LoadBalancing;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Health;
 using Microsoft.AspNetCore.Connections;
 using Prometheus;
 
@@ -207,6 +209,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                 w.WriteStartObject();
                 w.WriteString("name", cluster.Name);
                 w.WriteString("lb_policy", cluster.LoadBalancer.Name);
+                WriteBalancerState(w, cluster);
                 w.WriteStartArray("endpoints");
                 foreach (UpstreamEndpoint e in cluster.Endpoints)
                 {
@@ -214,6 +217,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                     w.WriteString("address", e.Name);
                     w.WriteNumber("weight", e.Weight);
                     w.WriteString("health", e.Healthy ? "healthy" : "unhealthy");
+                    WriteEndpointHealth(w, e);
                     w.WriteNumber("connections_open", e.Pool.OpenConnections);
                     w.WriteNumber("connections_idle", e.Pool.IdleConnections);
                     w.WriteNumber("connections_opened_total", e.Pool.ConnectionsOpened);
@@ -227,6 +231,34 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
             w.WriteEndObject();
         }
         return stream.ToArray();
+    }
+
+    /// <summary>Priority levels with their current load and panic state (Envoy's /clusters shows the same).</summary>
+    private static void WriteBalancerState(Utf8JsonWriter w, Cluster cluster)
+    {
+        if (cluster.LoadBalancer is not ClusterLoadBalancer balancer) return;
+        w.WriteNumber("healthy_panic_threshold", cluster.Config.HealthyPanicThreshold);
+        w.WriteNumber("panic_picks_total", balancer.PanicPicks);
+        w.WriteStartArray("priorities");
+        foreach ((int priority, int load, bool panic) in balancer.Levels())
+        {
+            w.WriteStartObject();
+            w.WriteNumber("priority", priority);
+            w.WriteNumber("load_percent", load);
+            w.WriteBoolean("panic", panic);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteEndpointHealth(Utf8JsonWriter w, UpstreamEndpoint e)
+    {
+        w.WriteStartArray("health_flags");
+        foreach (string flag in EndpointHealthFlagNames.Names(Volatile.Read(ref e.HealthFlags))) w.WriteStringValue(flag);
+        w.WriteEndArray();
+        w.WriteNumber("ejections_total", e.EjectionCount);
+        w.WriteNumber("priority", e.Priority);
+        w.WriteString("locality", e.Locality);
     }
 
     private static string Duration(TimeSpan t) => t.TotalMilliseconds % 1000 == 0 ? $"{(long)t.TotalSeconds}s" : $"{(long)t.TotalMilliseconds}ms";

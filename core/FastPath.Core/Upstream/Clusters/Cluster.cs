@@ -14,7 +14,7 @@ internal sealed class Cluster
         Name = config.Name;
         NameUtf8 = Encoding.UTF8.GetBytes(config.Name);
         Endpoints = endpoints;
-        LoadBalancer = LoadBalancingPolicies.Create(config.LbPolicy, endpoints, new LoadBalancerOptions { MinRingSize = config.RingSize });
+        LoadBalancer = ClusterLoadBalancing.Create(config, endpoints);
         Stats = stats;
         HashKind = config.HashPolicy?.Kind ?? HashPolicyKind.None;
         // Header names compare case-insensitively; cookie and query-parameter names are case-sensitive.

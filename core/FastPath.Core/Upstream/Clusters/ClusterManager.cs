@@ -5,12 +5,15 @@ using System.Net.Sockets;
 using FastPath.Config;
 using FastPath.Observability.Stats;
 using FastPath.Transport;
+using FastPath.Upstream.Health;
 using FastPath.Upstream.Pools;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Prometheus;
 
 namespace FastPath.Upstream.Clusters;
 
-internal sealed class ClusterManager
+internal sealed class ClusterManager : IDisposable
 {
     private readonly UpstreamConnector _connector;
     private readonly Lock _lock = new();
@@ -19,11 +22,16 @@ internal sealed class ClusterManager
     // latency history (what least_request and peak_ewma decide on) then survive a reload, which in a mesh is frequent.
     private Dictionary<(string Cluster, string Endpoint), UpstreamEndpoint> _endpoints = [];
     private readonly Dictionary<string, ClusterStats> _stats = [];
+    // Active health checkers and outlier detectors, which outlive snapshots like pools do.
+    private readonly UpstreamHealthMonitor _health;
+    private bool _activated;
 
-    public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat)
+    public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat, ILogger? logger = null, TimeProvider? time = null)
     {
         _connector = connector;
+        _health = new UpstreamHealthMonitor(logger ?? NullLogger.Instance, time ?? TimeProvider.System);
         heartbeat.OnTick(PruneIdle);
+        heartbeat.OnTick(_ => _health.Tick());
     }
 
     /// <summary>
@@ -70,8 +78,9 @@ internal sealed class ClusterManager
                     pools[(c.Name, name)] = (pool, settings);
                     endpoints.Add(_endpoints.TryGetValue((c.Name, name), out UpstreamEndpoint? live)
                                   && ReferenceEquals(live.Pool, pool) && live.Weight == e.Weight && live.Host == e.Host
+                                  && live.Priority == e.Priority && live.Locality == e.Locality
                         ? live
-                        : new UpstreamEndpoint(e.Host, e.Port, e.Weight, ip, pool));
+                        : NewEndpoint(c.Name, e, ip, pool, live));
                 }
                 clusters[c.Name] = new Cluster(c, [.. endpoints], stats);
             }
@@ -79,11 +88,26 @@ internal sealed class ClusterManager
         }
     }
 
+    /// <summary>
+    /// A new endpoint object: with the health of the one it replaces (same address, other weight or priority), or, if
+    /// it joins a running cluster, in slow start from now. Endpoints of the first config start ramped up: when every
+    /// endpoint is new, slowing all of them changes no one's share.
+    /// </summary>
+    private UpstreamEndpoint NewEndpoint(string cluster, EndpointConfig e, IPEndPoint ip, Http1ConnectionPool pool, UpstreamEndpoint? replaced)
+    {
+        var endpoint = new UpstreamEndpoint(e.Host, e.Port, e.Weight, ip, pool, e.Priority, e.Locality) { Outlier = _health.DetectorFor(cluster) };
+        if (replaced is not null) endpoint.CopyHealthFrom(replaced);
+        else if (_activated) endpoint.AvailableSince = _health.Time.GetTimestamp();
+        return endpoint;
+    }
+
     /// <summary>Makes a built set the live one: new settings apply, pools no longer referenced are drained.</summary>
     public void Activate(ClusterSet set)
     {
         lock (_lock)
         {
+            _activated = true;
+            _health.Activate(set.Clusters.Values.Select(c => (c.Name, c.Config, c.Endpoints)));
             foreach (KeyValuePair<(string, string), (Http1ConnectionPool Pool, PoolSettings Settings)> p in set.Pools)
                 p.Value.Pool.Settings = p.Value.Settings;
             foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
@@ -111,6 +135,9 @@ internal sealed class ClusterManager
     {
         lock (_lock) foreach (Http1ConnectionPool p in _pools.Values) p.Drain();
     }
+
+    /// <summary>Stops health checking (the process is stopping).</summary>
+    public void Dispose() => _health.Dispose();
 
     private void PruneIdle(long now)
     {
