@@ -1,0 +1,162 @@
+// Upstream health end to end, with the real gateway and real origins: active HTTP and TCP health checks take an
+// endpoint out of rotation and back, outlier detection ejects an endpoint that answers 503 and returns it after the
+// ejection time, and a priority-1 endpoint takes the traffic while priority 0 fails its checks. Timings are short
+// in config and generous in the waits, so a busy machine slows the tests down rather than failing them.
+using System.Text.Json;
+using FastPath.EndToEnd.Testing;
+
+namespace FastPath.EndToEnd;
+
+public sealed class UpstreamHealthTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private const string FastHttpCheck =
+        "health_check: {http: {path: /healthz}, interval: 200ms, timeout: 1s, healthy_threshold: 2, unhealthy_threshold: 2}";
+
+    private static async Task<string> OriginOfAsync(RawHttpConnection client, string path)
+    {
+        RawResponse r = await client.RoundTripAsync(RawHttpConnection.Get(path));
+        Assert.Equal(200, r.Status);
+        return r.Header("x-origin-id") ?? "?";
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds, or fails naming what was awaited.</summary>
+    private static async Task EventuallyAsync(Func<Task<bool>> condition, string what)
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await condition()) return;
+            await Task.Delay(100);
+        }
+        Assert.Fail($"not within {Patience.TotalSeconds}s: {what}");
+    }
+
+    /// <summary>The endpoint's entry in /clusters.</summary>
+    private static async Task<JsonElement> EndpointStateAsync(GatewayProcess gateway, string cluster, string address)
+    {
+        (_, string body) = await gateway.AdminGetAsync("/clusters");
+        using JsonDocument doc = JsonDocument.Parse(body);
+        foreach (JsonElement c in doc.RootElement.GetProperty("clusters").EnumerateArray())
+        {
+            if (c.GetProperty("name").GetString() != cluster) continue;
+            foreach (JsonElement e in c.GetProperty("endpoints").EnumerateArray())
+                if (e.GetProperty("address").GetString() == address) return e.Clone();
+        }
+        throw new InvalidOperationException($"{cluster}/{address} not in /clusters:\n{body}");
+    }
+
+    private static async Task<string[]> FlagsAsync(GatewayProcess gateway, string cluster, string address) =>
+        [.. (await EndpointStateAsync(gateway, cluster, address)).GetProperty("health_flags").EnumerateArray().Select(f => f.GetString()!)];
+
+    [Fact(Timeout = 90_000)]
+    public async Task HttpHealthCheck_HealthzReturns503_TrafficOnlyToOtherThenBack()
+    {
+        await using var a = new SwitchableOrigin("a");
+        await using var b = new SwitchableOrigin("b");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [a.Address, b.Address], "lb_policy: round_robin", FastHttpCheck));
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        // Healthy from the start: both serve, and checks arrive.
+        var seen = new HashSet<string>();
+        for (int i = 0; i < 10; i++) seen.Add(await OriginOfAsync(client, $"/x/{i}"));
+        Assert.Equal(["a", "b"], seen.Order());
+        await EventuallyAsync(() => Task.FromResult(a.HealthChecks > 0 && b.HealthChecks > 0), "health checks reach both origins");
+
+        a.HealthStatus = 503;
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", a.Address)).Contains("failed_active_hc"), "a marked failed_active_hc");
+        int before = a.Requests;
+        for (int i = 0; i < 20; i++) Assert.Equal("b", await OriginOfAsync(client, $"/y/{i}"));
+        Assert.Equal(before, a.Requests);
+
+        a.HealthStatus = 200;
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", a.Address)).Length == 0, "a healthy again");
+        seen.Clear();
+        for (int i = 0; i < 10; i++) seen.Add(await OriginOfAsync(client, $"/z/{i}"));
+        Assert.Equal(["a", "b"], seen.Order());
+        Assert.Contains("failed active health checks", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task TcpHealthCheck_ClosedPort_EndpointOutOfRotation()
+    {
+        int closed = Ports.GetClosed();
+        await using var b = new SwitchableOrigin("b");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [$"127.0.0.1:{closed}", b.Address], "lb_policy: round_robin",
+                "health_check: {tcp: {}, interval: 200ms, timeout: 1s}"));
+
+        // The first probe of an endpoint decides at once: the closed port is out within a probe or two.
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", $"127.0.0.1:{closed}")).Contains("failed_active_hc"), "closed port marked unhealthy");
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+        for (int i = 0; i < 20; i++) Assert.Equal("b", await OriginOfAsync(client, $"/t/{i}"));
+        Assert.Empty(await FlagsAsync(gateway, "main", b.Address));
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task OutlierDetection_Consecutive503s_EjectedThenReturnsAfterEjectionTime()
+    {
+        await using var a = new SwitchableOrigin("a") { TrafficStatus = 503 };
+        await using var b = new SwitchableOrigin("b");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [a.Address, b.Address], "lb_policy: round_robin",
+                "outlier_detection: {consecutive_5xx: 3, interval: 200ms, base_ejection_time: 2s, max_ejection_percent: 50}"));
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        // Round robin alternates: a answers 503 three times, and is ejected on the third.
+        int fails = 0;
+        for (int i = 0; i < 6; i++)
+            if ((await client.RoundTripAsync(RawHttpConnection.Get($"/o/{i}"))).Status == 503) fails++;
+        Assert.Equal(3, fails);
+        Assert.Equal(3, a.Requests);
+        JsonElement state = await EndpointStateAsync(gateway, "main", a.Address);
+        Assert.Contains("failed_outlier_check", state.GetProperty("health_flags").EnumerateArray().Select(f => f.GetString()));
+        Assert.Equal(1, state.GetProperty("ejections_total").GetInt32());
+        for (int i = 0; i < 10; i++) Assert.Equal("b", await OriginOfAsync(client, $"/p/{i}"));
+        Assert.Equal(3, a.Requests);
+
+        a.TrafficStatus = 200;
+        // Ejected for 2 s x 1, returned by the next 200 ms sweep.
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", a.Address)).Length == 0, "a returns from ejection");
+        var seen = new HashSet<string>();
+        for (int i = 0; i < 10; i++) seen.Add(await OriginOfAsync(client, $"/q/{i}"));
+        Assert.Equal(["a", "b"], seen.Order());
+        Assert.Contains("ejected as an outlier", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Priorities_P0FailsHealthChecks_TrafficFailsOverToP1AndBack()
+    {
+        await using var p0a = new SwitchableOrigin("p0a");
+        await using var p0b = new SwitchableOrigin("p0b");
+        await using var p1 = new SwitchableOrigin("p1");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [
+                $"{{address: \"{p0a.Address}\", locality: us-east1/us-east1-b}}",
+                $"{{address: \"{p0b.Address}\", locality: us-east1/us-east1-c}}",
+                $"{{address: \"{p1.Address}\", priority: 1, locality: us-west1/us-west1-a}}",
+            ], "lb_policy: round_robin", FastHttpCheck));
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        for (int i = 0; i < 20; i++) Assert.StartsWith("p0", await OriginOfAsync(client, $"/a/{i}"));
+        Assert.Equal(0, p1.Requests);
+        JsonElement p1State = await EndpointStateAsync(gateway, "main", p1.Address);
+        Assert.Equal((1, "us-west1/us-west1-a"), (p1State.GetProperty("priority").GetInt32(), p1State.GetProperty("locality").GetString()));
+
+        p0a.HealthStatus = 503;
+        p0b.HealthStatus = 503;
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", p0a.Address)).Length > 0
+                                          && (await FlagsAsync(gateway, "main", p0b.Address)).Length > 0, "both priority-0 endpoints unhealthy");
+        for (int i = 0; i < 20; i++) Assert.Equal("p1", await OriginOfAsync(client, $"/b/{i}"));
+
+        p0a.HealthStatus = 200;
+        p0b.HealthStatus = 200;
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", p0a.Address)).Length == 0
+                                          && (await FlagsAsync(gateway, "main", p0b.Address)).Length == 0, "priority 0 healthy again");
+        int p1Before = p1.Requests;
+        for (int i = 0; i < 20; i++) Assert.StartsWith("p0", await OriginOfAsync(client, $"/c/{i}"));
+        Assert.Equal(p1Before, p1.Requests);
+    }
+}
