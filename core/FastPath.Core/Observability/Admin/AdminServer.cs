@@ -186,9 +186,12 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                     w.WriteStartObject();
                     w.WriteString("address", e.ToString());
                     w.WriteNumber("weight", e.Weight);
+                    w.WriteNumber("priority", e.Priority);
+                    if (e.Locality.Length > 0) w.WriteString("locality", e.Locality);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                WriteHealthConfig(w, cl);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -231,6 +234,55 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
             w.WriteEndObject();
         }
         return stream.ToArray();
+    }
+
+    private static void WriteHealthConfig(Utf8JsonWriter w, ClusterConfig c)
+    {
+        w.WriteNumber("healthy_panic_threshold", c.HealthyPanicThreshold);
+        if (c.HealthCheck is { } hc)
+        {
+            w.WriteStartObject("health_check");
+            if (hc.Http is { } http)
+            {
+                w.WriteStartObject("http");
+                w.WriteString("path", http.Path);
+                if (http.Host is not null) w.WriteString("host", http.Host);
+                w.WriteStartArray("expected_statuses");
+                foreach (StatusRange r in http.ExpectedStatuses) w.WriteStringValue(r.ToString());
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteStartObject("tcp");
+                w.WriteEndObject();
+            }
+            w.WriteString("interval", Duration(hc.Interval));
+            w.WriteString("timeout", Duration(hc.Timeout));
+            w.WriteString("interval_jitter", Duration(hc.IntervalJitter));
+            w.WriteNumber("healthy_threshold", hc.HealthyThreshold);
+            w.WriteNumber("unhealthy_threshold", hc.UnhealthyThreshold);
+            w.WriteEndObject();
+        }
+        if (c.OutlierDetection is { } od)
+        {
+            w.WriteStartObject("outlier_detection");
+            w.WriteNumber("consecutive_5xx", od.Consecutive5xx);
+            w.WriteNumber("consecutive_gateway_errors", od.ConsecutiveGatewayErrors);
+            w.WriteString("interval", Duration(od.Interval));
+            w.WriteString("base_ejection_time", Duration(od.BaseEjectionTime));
+            w.WriteNumber("max_ejection_percent", od.MaxEjectionPercent);
+            w.WriteNumber("min_health_percent", od.MinHealthPercent);
+            w.WriteEndObject();
+        }
+        if (c.SlowStart is { } ss)
+        {
+            w.WriteStartObject("slow_start");
+            w.WriteString("window", Duration(ss.Window));
+            w.WriteNumber("aggression", ss.Aggression);
+            w.WriteNumber("min_weight_percent", ss.MinWeightPercent);
+            w.WriteEndObject();
+        }
     }
 
     /// <summary>Priority levels with their current load and panic state (Envoy's /clusters shows the same).</summary>
