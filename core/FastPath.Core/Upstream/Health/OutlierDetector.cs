@@ -89,28 +89,28 @@ internal sealed class OutlierDetector
             default:
                 return;
         }
-        if (gateway)
+        // Equality, not >=: exactly one attempt (the one that reaches the threshold) tries to eject. A check that is
+        // off (0) does not count at all.
+        if (!gateway)
         {
-            if (Interlocked.Increment(ref e.ConsecutiveGatewayErrors) == c.ConsecutiveGatewayErrors && c.ConsecutiveGatewayErrors > 0)
-                TryEject(e, "consecutive gateway errors");
+            if (Volatile.Read(ref e.ConsecutiveGatewayErrors) != 0) Volatile.Write(ref e.ConsecutiveGatewayErrors, 0);
         }
-        else if (Volatile.Read(ref e.ConsecutiveGatewayErrors) != 0)
+        else if (c.ConsecutiveGatewayErrors > 0 && Interlocked.Increment(ref e.ConsecutiveGatewayErrors) == c.ConsecutiveGatewayErrors)
         {
-            Volatile.Write(ref e.ConsecutiveGatewayErrors, 0);
+            TryEject(e, gatewayErrors: true);
         }
-        // Equality, not >=: exactly one attempt (the one that reaches the threshold) tries to eject.
-        if (Interlocked.Increment(ref e.Consecutive5xx) == c.Consecutive5xx && c.Consecutive5xx > 0) TryEject(e, "consecutive 5xx");
+        if (c.Consecutive5xx > 0 && Interlocked.Increment(ref e.Consecutive5xx) == c.Consecutive5xx) TryEject(e, gatewayErrors: false);
     }
 
-    private void TryEject(UpstreamEndpoint e, string reason)
+    private void TryEject(UpstreamEndpoint e, bool gatewayErrors)
     {
         lock (_lock)
         {
             OutlierDetectionConfig? c = _config;
             // The count that fired starts over whether or not the ejection happens (Envoy does the same), so a
             // refused ejection is retried after another full run of failures, not on every failure.
-            if (reason == "consecutive 5xx") Volatile.Write(ref e.Consecutive5xx, 0);
-            else Volatile.Write(ref e.ConsecutiveGatewayErrors, 0);
+            if (gatewayErrors) Volatile.Write(ref e.ConsecutiveGatewayErrors, 0);
+            else Volatile.Write(ref e.Consecutive5xx, 0);
             UpstreamEndpoint[] endpoints = _endpoints;
             if (c is null || Array.IndexOf(endpoints, e) < 0) return; // an endpoint a reload removed
             if ((Volatile.Read(ref e.HealthFlags) & (int)EndpointHealthFlags.OutlierEjected) != 0) return;
@@ -123,7 +123,7 @@ internal sealed class OutlierDetector
             Volatile.Write(ref e.EjectedUntil, now + Ticks(duration));
             e.SetHealthFlag(EndpointHealthFlags.OutlierEjected, true, now);
             _ejections.Inc();
-            HealthLog.EndpointEjected(_logger, _cluster, e.Name, reason, duration, count);
+            HealthLog.EndpointEjected(_logger, _cluster, e.Name, gatewayErrors ? "consecutive gateway errors" : "consecutive 5xx", duration, count);
         }
     }
 

@@ -250,4 +250,18 @@ public class OutlierDetectorTests
 
         Assert.True(endpoints[0].Healthy);
     }
+
+    [Fact]
+    public void Report_ManyThreadsFailing_CapHoldsAndEachEjectionCountedOnce()
+    {
+        (OutlierDetector _, UpstreamEndpoint[] endpoints) = Create(FiveXx with { MaxEjectionPercent = 30 }, 10);
+
+        Parallel.For(0, 8, _ =>
+        {
+            for (int i = 0; i < 2000; i++) endpoints[i % endpoints.Length].ReportOutcome(ProxyError.None, 503);
+        });
+
+        Assert.Equal(3, endpoints.Count(Ejected));
+        Assert.All(endpoints, e => Assert.InRange(e.EjectionCount, 0, 1));
+    }
 }
