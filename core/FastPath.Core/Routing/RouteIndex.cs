@@ -1,8 +1,8 @@
 // Finds a virtual host's first matching route (config order) without testing every route. Routes with a literal,
-// case-sensitive path (prefix or exact) sit in a byte trie keyed by that literal: walking the request path down the
-// trie visits exactly the routes whose prefix the path starts with (and, at the path's end, the exact paths equal
-// to it). Each trie node lists its routes in config order, so the candidates are a few sorted lists — one per node
-// passed, plus the routes the trie cannot hold (regexes, case-insensitive paths) — merged smallest index first;
+// case-sensitive path (prefix, exact, or a regex's literal head) sit in a byte trie keyed by that literal: walking
+// the request path down the trie visits exactly the routes whose literal the path starts with (and, at the path's
+// end, the exact paths equal to it). Each trie node lists its routes in config order, so the candidates are a few sorted lists — one per node
+// passed, plus the routes the trie cannot hold (case-insensitive paths, regexes without a literal head) — merged smallest index first;
 // the first candidate whose whole match holds wins, as if every route had been tried in order.
 using System.Buffers;
 
@@ -33,18 +33,18 @@ internal sealed class RouteIndex
         for (int i = 0; i < routes.Length; i++)
         {
             RouteMatch m = routes[i].Match;
-            if (!m.IsIndexable)
+            if (m.IndexKey is null)
             {
                 others.Add(i);
                 continue;
             }
             BuildNode node = root;
-            foreach (byte b in m.PathBytes!)
+            foreach (byte b in m.IndexKey)
             {
                 if (!node.Children.TryGetValue(b, out BuildNode? next)) node.Children[b] = next = new BuildNode();
                 node = next;
             }
-            (m.PathKind == PathMatchKind.Prefix ? node.Prefix : node.Exact).Add(i);
+            (m.PathKind == PathMatchKind.Exact ? node.Exact : node.Prefix).Add(i);
         }
 
         // Breadth-first numbering keeps each node's children contiguous.

@@ -53,8 +53,16 @@ internal sealed class RouteMatch
     {
         PathKind = kind;
         CaseSensitive = caseSensitive;
-        if (kind == PathMatchKind.Regex) PathRegex = RouteRegex.Compile(path, caseSensitive, fullMatch: true);
-        else PathBytes = Encoding.UTF8.GetBytes(path);
+        if (kind == PathMatchKind.Regex)
+        {
+            PathRegex = RouteRegex.Compile(path, caseSensitive, fullMatch: true);
+            if (caseSensitive && RouteRegex.LiteralPrefix(path) is { } literal) IndexKey = Encoding.UTF8.GetBytes(literal);
+        }
+        else
+        {
+            PathBytes = Encoding.UTF8.GetBytes(path);
+            if (caseSensitive) IndexKey = PathBytes;
+        }
     }
 
     public PathMatchKind PathKind { get; }
@@ -67,8 +75,11 @@ internal sealed class RouteMatch
     public HeaderMatcher[] Headers { get; init; } = [];
     public QueryParamMatcher[] QueryParams { get; init; } = [];
 
-    /// <summary>Whether the literal path can find this route in a byte trie (case-sensitive prefix or exact path).</summary>
-    public bool IsIndexable => PathKind != PathMatchKind.Regex && CaseSensitive;
+    /// <summary>
+    /// The literal every matching path starts with (or, for an exact path, equals), for the trie: a case-sensitive
+    /// prefix or path, or the literal head of a regex ("/users/" of "/users/[0-9]+"). Null: not indexable.
+    /// </summary>
+    public byte[]? IndexKey { get; }
 
     public bool Matches(in RouteInput input) =>
         MatchesPath(input.Path) && MatchesMethod(input.Method) && MatchesHeaders(input.Headers) && MatchesQuery(input.Query);
@@ -198,6 +209,20 @@ internal static class RouteRegex
         RegexOptions options = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
         if (!caseSensitive) options |= RegexOptions.IgnoreCase;
         return new Regex(fullMatch ? $@"\A(?:{pattern})\z" : pattern, options);
+    }
+
+    /// <summary>
+    /// The literal text every full match of <paramref name="pattern"/> starts with; null when there is none or it
+    /// cannot be told simply (any alternation, an escape or class first). A quantified last literal is dropped.
+    /// </summary>
+    public static string? LiteralPrefix(string pattern)
+    {
+        if (pattern.Contains('|')) return null;
+        int start = pattern.StartsWith('^') ? 1 : 0;
+        int end = start;
+        while (end < pattern.Length && ".[](){}*+?^$\\#".IndexOf(pattern[end]) < 0 && !char.IsWhiteSpace(pattern[end])) end++;
+        if (end < pattern.Length && pattern[end] is '*' or '?' or '{') end--;
+        return end > start ? pattern[start..end] : null;
     }
 
     public static bool IsMatch(Regex regex, ReadOnlySpan<byte> bytes)

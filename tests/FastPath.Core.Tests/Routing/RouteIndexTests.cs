@@ -220,6 +220,35 @@ public class RouteIndexTests
         Assert.Equal("ci", Match(host, "/Api/42"));
     }
 
+    [Theory]
+    [InlineData("/users/[0-9]+", "/users/")]
+    [InlineData("^/users/[0-9]+", "/users/")]
+    [InlineData("/files/a*", "/files/")]        // a quantified last literal is not required
+    [InlineData("/files/ab?", "/files/a")]
+    [InlineData("/files/a{0,2}", "/files/")]
+    [InlineData("/files/a+", "/files/a")]       // one or more: still required
+    [InlineData("/static/app\\.js", "/static/app")]
+    [InlineData("/plain/path", "/plain/path")]
+    [InlineData("/a|/b", null)]                  // alternation: no single head
+    [InlineData("(/a)/b", null)]
+    [InlineData("[/]x", null)]
+    [InlineData(".*", null)]
+    public void LiteralPrefix_RegexHead(string pattern, string? expected)
+    {
+        Assert.Equal(expected, RouteRegex.LiteralPrefix(pattern));
+    }
+
+    [Fact]
+    public void Match_RegexWithLiteralHead_IndexedYetOrderKept()
+    {
+        var host = new VirtualHost("h", [Regex("re", "/users/[0-9]+"), Prefix("users", "/users/"), Regex("late", "/users/x+")]);
+
+        Assert.NotNull(host.Routes[0].Match.IndexKey);
+        Assert.Equal("re", Match(host, "/users/12"));
+        Assert.Equal("users", Match(host, "/users/xx"));
+        Assert.Null(Match(host, "/other/12"));
+    }
+
     [Fact]
     public void Match_RandomRouteSets_IndexAgreesWithLinearScan()
     {
@@ -246,7 +275,7 @@ public class RouteIndexTests
                 {
                     0 or 1 => Prefix(name, RandomPath()),
                     2 => Exact(name, RandomPath()),
-                    3 => Regex(name, RandomPath().Replace("a", "[a-b]", StringComparison.Ordinal) + ".*"),
+                    3 => Regex(name, RandomPath().Replace("a", "[a-b]", StringComparison.Ordinal) + (random.Next(2) == 0 ? ".*" : "b?")),
                     4 => Route(name, new RouteMatchConfig { Prefix = RandomPath().ToUpperInvariant(), CaseSensitive = false }),
                     5 => Route(name, new RouteMatchConfig { Prefix = RandomPath(), Headers = [new() { Name = "x-h", Exact = "1" }] }),
                     _ => Route(name, new RouteMatchConfig { Prefix = null, Path = RandomPath(), Methods = ["POST"] }),
