@@ -3,7 +3,7 @@ using YamlDotNet.Core;
 
 namespace FastPath.Config;
 
-public static class GatewayConfigValidator
+public static partial class GatewayConfigValidator
 {
     public static readonly IReadOnlySet<string> LbPolicies = new HashSet<string>
     {
@@ -81,12 +81,7 @@ public static class GatewayConfigValidator
                 if (v.Routes.Count == 0) Error($"{vp}.routes", "at least one route is required");
                 for (int k = 0; k < v.Routes.Count; k++)
                 {
-                    RouteConfig r = v.Routes[k];
-                    string rp = $"{vp}.routes[{k}]";
-                    if (!r.Prefix.StartsWith('/')) Error($"{rp}.prefix", $"a path prefix starts with '/', got '{r.Prefix}'");
-                    if (string.IsNullOrEmpty(r.Cluster)) Error($"{rp}.cluster", "a route needs a cluster");
-                    else if (!clusterNames.Contains(r.Cluster)) Error($"{rp}.cluster", $"unknown cluster '{r.Cluster}'");
-                    if (r.Timeout < TimeSpan.Zero) Error($"{rp}.timeout", "must not be negative");
+                    ValidateRoute(v.Routes[k], $"{vp}.routes[{k}]", clusterNames, positions, Error);
                 }
             }
         }

@@ -60,9 +60,7 @@ internal sealed class ProxySnapshot
             var domains = new List<(string, VirtualHost)>();
             foreach (VirtualHostConfig v in l.VirtualHosts)
             {
-                Route[] compiled = v.Routes
-                    .Select(r => new Route(System.Text.Encoding.UTF8.GetBytes(r.Prefix), clusters[r.Cluster], (long)r.Timeout.TotalMilliseconds))
-                    .ToArray();
+                Route[] compiled = v.Routes.Select(r => RouteCompiler.Compile(r, clusters)).ToArray();
                 var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
                 foreach (string d in v.Domains) domains.Add((d, host));
             }

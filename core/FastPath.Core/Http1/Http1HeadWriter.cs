@@ -15,6 +15,10 @@ internal readonly ref struct ForwardedFields
     public ReadOnlySpan<byte> Via { get; init; }
     /// <summary>Host to send when the request carried none (HTTP/1.0): the upstream endpoint.</summary>
     public ReadOnlySpan<byte> FallbackHost { get; init; }
+    /// <summary>Request target (path and query) to send instead of the request's (a route rewrite); empty: the request's.</summary>
+    public ReadOnlySpan<byte> Path { get; init; }
+    /// <summary>Host to send instead of the request's (a route's host rewrite); empty: the request's.</summary>
+    public ReadOnlySpan<byte> Authority { get; init; }
 }
 
 internal static class Http1HeadWriter
@@ -25,10 +29,11 @@ internal static class Http1HeadWriter
     public static void WriteRequestHead(IBufferWriter<byte> writer, HttpRequestHead head, BodyFraming framing, in ForwardedFields fwd)
     {
         HttpHeaderBlock block = head.Headers;
-        ReadOnlySpan<byte> host = head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
+        ReadOnlySpan<byte> host = !fwd.Authority.IsEmpty ? fwd.Authority : head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
+        ReadOnlySpan<byte> path = fwd.Path.IsEmpty ? head.Path : fwd.Path;
 
         int xffLength = 0;
-        int size = head.MethodLength + 1 + head.PathLength + 11;
+        int size = head.MethodLength + 1 + path.Length + 11;
         size += 8 + host.Length;
         for (int i = 0; i < block.Count; i++)
         {
@@ -54,7 +59,7 @@ internal static class Http1HeadWriter
         int at = 0;
         Put(span, ref at, head.MethodBytes);
         span[at++] = HttpChars.SP;
-        Put(span, ref at, head.Path);
+        Put(span, ref at, path);
         Put(span, ref at, " HTTP/1.1\r\n"u8);
         Field(span, ref at, KnownHeaders.HostName, host);
         for (int i = 0; i < block.Count; i++)

@@ -1,30 +1,22 @@
 // A listener's compiled routes: virtual host by authority (exact, then longest "*.suffix", then longest "prefix*",
-// then "*", Envoy's order), then the first route whose path prefix matches. Immutable and lock-free to read.
+// then "*", Envoy's order), then the first route whose match holds (RouteIndex). Immutable and lock-free to read.
 using System.Text;
-using FastPath.Upstream.Clusters;
+using FastPath.Http;
 
 namespace FastPath.Routing;
 
-internal sealed class Route(byte[] prefix, Cluster cluster, long timeoutMs)
-{
-    public byte[] Prefix { get; } = prefix;
-    public Cluster Cluster { get; } = cluster;
-    /// <summary>Route timeout in ms (0 = none): from forwarding the request to the response head.</summary>
-    public long TimeoutMs { get; } = timeoutMs;
-}
-
 internal sealed class VirtualHost(string name, Route[] routes)
 {
+    private readonly RouteIndex _index = new(routes);
+
     public string Name { get; } = name;
     public byte[] NameUtf8 { get; } = Encoding.UTF8.GetBytes(name);
     public Route[] Routes { get; } = routes;
 
-    public Route? Match(ReadOnlySpan<byte> path)
-    {
-        foreach (Route r in Routes)
-            if (path.StartsWith(r.Prefix)) return r;
-        return null;
-    }
+    /// <summary>The first route, in config order, whose match holds for the request.</summary>
+    public Route? Match(HttpRequestHead request) => _index.Match(RouteInput.From(request));
+
+    public Route? Match(in RouteInput input) => _index.Match(in input);
 }
 
 internal sealed class RouteTable

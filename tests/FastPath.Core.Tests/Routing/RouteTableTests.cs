@@ -1,5 +1,5 @@
 // RouteTable.MatchHost (Envoy's order: exact, longest "*.suffix", longest "prefix*", then "*"; port-qualified
-// domains first, then the host without its port) and VirtualHost.Match (first route whose prefix matches).
+// domains first, then the host without its port). Route matching within a host: RouteIndexTests.
 using System.Text;
 using FastPath.Routing;
 
@@ -112,41 +112,5 @@ public class RouteTableTests
         Assert.Equal(expected, table.MatchHost(Encoding.ASCII.GetBytes(authority))?.Name);
     }
 
-    [Theory]
-    [InlineData("/api/v1/items", "/api/v1/")]
-    [InlineData("/api/v2/items", "/api/")]
-    [InlineData("/api", "/")]
-    [InlineData("/static/app.js", "/")]
-    [InlineData("/", "/")]
-    public void Match_Prefixes_FirstMatchingInOrder(string path, string expectedPrefix)
-    {
-        var host = new VirtualHost("h", [Route("/api/v1/"), Route("/api/"), Route("/"), Route("/static/")]);
-
-        Route? route = host.Match(Encoding.ASCII.GetBytes(path));
-
-        Assert.NotNull(route);
-        Assert.Equal(expectedPrefix, Encoding.ASCII.GetString(route.Prefix));
-    }
-
-    [Fact]
-    public void Match_OrderMatters_BroadPrefixFirstShadowsLaterOnes()
-    {
-        var host = new VirtualHost("h", [Route("/"), Route("/api/")]);
-
-        Assert.Equal("/", Encoding.ASCII.GetString(host.Match("/api/x"u8)!.Prefix));
-    }
-
-    [Fact]
-    public void Match_NoPrefixMatches_Null()
-    {
-        var host = new VirtualHost("h", [Route("/api/")]);
-
-        Assert.Null(host.Match("/other"u8));
-        Assert.Null(host.Match("/API/x"u8)); // paths are case-sensitive
-    }
-
     private static VirtualHost Host(string name) => new(name, []);
-
-    // Route matching never touches the cluster, so none is built (a Cluster needs pools and metrics).
-    private static Route Route(string prefix) => new(Encoding.ASCII.GetBytes(prefix), null!, 0);
 }

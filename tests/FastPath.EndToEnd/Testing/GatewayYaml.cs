@@ -7,6 +7,7 @@ namespace FastPath.EndToEnd.Testing;
 public sealed class GatewayYaml
 {
     private readonly List<(string Prefix, string Cluster, string? Timeout)> _routes = [];
+    private readonly List<string> _rawRoutes = [];
     private readonly List<(string Name, string[] Endpoints, string[] Extra)> _clusters = [];
     private readonly List<(string Key, string Value)> _limits = [];
 
@@ -22,6 +23,16 @@ public sealed class GatewayYaml
     public GatewayYaml Route(string prefix, string cluster, string? timeout = null)
     {
         _routes.Add((prefix, cluster, timeout));
+        return this;
+    }
+
+    /// <summary>
+    /// A route written as YAML: its fields as block lines ("match: {path: /x}\ncluster: a"), for the match kinds and
+    /// actions Route cannot express. Raw routes come before the Route ones, in the order added.
+    /// </summary>
+    public GatewayYaml RawRoute(string yaml)
+    {
+        _rawRoutes.Add(yaml);
         return this;
     }
 
@@ -64,6 +75,8 @@ public sealed class GatewayYaml
         {
             s.Append("  - name: ").Append(name).Append("\n    address: 127.0.0.1\n    port: ").Append(port).Append('\n');
             s.Append("    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n        routes:\n");
+            foreach (string raw in _rawRoutes)
+                s.Append("          - ").Append(raw.Trim().Replace("\n", "\n            ", StringComparison.Ordinal)).Append('\n');
             foreach ((string prefix, string cluster, string? timeout) in _routes)
             {
                 s.Append("          - prefix: ").Append(prefix).Append("\n            cluster: ").Append(cluster).Append('\n');

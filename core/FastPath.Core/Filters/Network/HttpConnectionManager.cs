@@ -137,23 +137,30 @@ internal sealed class HttpConnectionManager
                     break;
                 }
 
-                // 3. Route: virtual host by authority, then path prefix.
+                // The request id exists from here on: a weighted route picks by it, and the origin and the log see it.
+                if (request.RequestIdIndex < 0) RequestIdGenerator.Write(exchange.GeneratedRequestId);
+
+                // 3. Route: virtual host by authority, then the first route whose match holds; its action gives the
+                //    cluster (a weighted pick keyed by the request id) or a local reply (redirect, direct response).
                 snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
                 exchange.Outcome.VirtualHost = table?.MatchHost(request.Authority);
-                Route? route = exchange.Outcome.VirtualHost?.Match(request.PathOnly);
-                exchange.Outcome.Cluster = route?.Cluster;
+                Route? route = exchange.Outcome.VirtualHost?.Match(request);
+                exchange.Outcome.Route = route;
+                Cluster? cluster = route?.PickCluster(RequestId(exchange));
+                exchange.Outcome.Cluster = cluster;
                 if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
+                else if (cluster is null) exchange.Outcome.Error = ProxyError.LocalReply;
 
                 // 4. Forward. A reused connection found dead before any response byte is retried once on a fresh one
                 //    when the request can be sent again safely (the origin may close an idle connection at any time).
                 Task<BodyCopyResult>? upload = null;
                 bool responseStarted = false;
                 ulong hashKey = 0;
-                bool hasHashKey = route is not null && route.Cluster.HashKind != HashPolicyKind.None
-                                  && RequestHashKey.TryCompute(route.Cluster, request, _clientAddress, out hashKey);
-                for (int attempt = 0; route is not null && attempt < 2; attempt++)
+                bool hasHashKey = cluster is not null && cluster.HashKind != HashPolicyKind.None
+                                  && RequestHashKey.TryCompute(cluster, request, _clientAddress, out hashKey);
+                for (int attempt = 0; route is not null && cluster is not null && attempt < 2; attempt++)
                 {
-                    UpstreamEndpoint? endpoint = route.Cluster.LoadBalancer.Pick(
+                    UpstreamEndpoint? endpoint = cluster.LoadBalancer.Pick(
                         new LoadBalancerContext { Attempt = attempt, HashKey = hashKey, HasHashKey = hasHashKey });
                     exchange.Outcome.Endpoint = endpoint;
                     if (endpoint is null)
@@ -172,7 +179,7 @@ internal sealed class HttpConnectionManager
                     bool reused = lease.Reused;
                     BeginAttempt(endpoint);
 
-                    WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output);
+                    WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output, route);
                     long sentAt = Stopwatch.GetTimestamp();
                     if (request.HasBody)
                     {
@@ -400,8 +407,15 @@ internal sealed class HttpConnectionManager
                 {
                     // The request body (if any) was not read to its end: the connection cannot carry another request.
                     bool close = request.HasBody || !request.KeepAlive || _runtime.Draining;
-                    exchange.Outcome.Status = ProxyErrors.Status(exchange.Outcome.Error);
-                    WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close, request.Method == HttpMethod.Head);
+                    if (exchange.Outcome.Error == ProxyError.LocalReply && route is not null)
+                    {
+                        exchange.Outcome.Status = WriteRouteReply(exchange, route, close);
+                    }
+                    else
+                    {
+                        exchange.Outcome.Status = ProxyErrors.Status(exchange.Outcome.Error);
+                        WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close, request.Method == HttpMethod.Head);
+                    }
                     FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                     exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }
@@ -500,28 +514,46 @@ internal sealed class HttpConnectionManager
         }
     }
 
-    private void WriteForwardedHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, PipeWriter upstream)
+    /// <summary>The request's usable x-request-id, or the one generated for it once its head was parsed.</summary>
+    private static ReadOnlySpan<byte> RequestId(HttpExchange exchange)
     {
         HttpRequestHead request = exchange.Request;
-        ReadOnlySpan<byte> requestId;
-        if (request.RequestIdIndex >= 0)
-        {
-            requestId = request.Headers.Value(request.Headers[request.RequestIdIndex]);
-        }
-        else
-        {
-            RequestIdGenerator.Write(exchange.GeneratedRequestId);
-            requestId = exchange.GeneratedRequestId;
-        }
+        return request.RequestIdIndex >= 0 ? request.Headers.Value(request.Headers[request.RequestIdIndex]) : exchange.GeneratedRequestId;
+    }
+
+    private void WriteForwardedHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, PipeWriter upstream, Route route)
+    {
+        HttpRequestHead request = exchange.Request;
+        int rewritten = RouteActions.WriteRewrittenPath(route, request.Path, ref exchange.RouteScratch);
         var fwd = new ForwardedFields
         {
             ClientAddress = _clientAddress,
             Scheme = SchemeHttp,
-            RequestId = requestId,
+            RequestId = RequestId(exchange),
             Via = snapshot.Via,
             FallbackHost = endpoint.NameUtf8,
+            Path = exchange.RouteScratch.AsSpan(0, rewritten),
+            Authority = route.Rewrite?.Host,
         };
         Http1HeadWriter.WriteRequestHead(upstream, request, request.Framing, in fwd);
+    }
+
+    /// <summary>Answers for a route whose action is a redirect or a direct response; returns the status sent.</summary>
+    private int WriteRouteReply(HttpExchange exchange, Route route, bool close)
+    {
+        HttpRequestHead request = exchange.Request;
+        bool headOnly = request.Method == HttpMethod.Head;
+        if (route.Redirect is { } redirect)
+        {
+            int n = RouteActions.WriteLocationField(route, request.Path, request.Authority, ref exchange.RouteScratch);
+            Http1HeadWriter.WriteLocalResponse(_output, redirect.Status, RouteActions.Reason(redirect.Status), default, default,
+                close, headOnly, exchange.RouteScratch.AsSpan(0, n));
+            return redirect.Status;
+        }
+        RouteDirectResponse direct = route.DirectResponse!;
+        Http1HeadWriter.WriteLocalResponse(_output, direct.Status, RouteActions.Reason(direct.Status),
+            direct.Body.Length > 0 ? "text/plain"u8 : default, direct.Body, close, headOnly);
+        return direct.Status;
     }
 
     /// <summary>After 101: bytes both ways until either side closes (WebSocket and other upgrades).</summary>
@@ -587,6 +619,7 @@ internal sealed class HttpConnectionManager
             DurationMs = ms,
             UpstreamHost = exchange.Outcome.Endpoint is null ? default : exchange.Outcome.Endpoint.NameUtf8,
             Cluster = exchange.Outcome.Cluster is null ? default : exchange.Outcome.Cluster.NameUtf8,
+            Route = exchange.Outcome.Route is null ? default : exchange.Outcome.Route.NameUtf8,
             VirtualHost = exchange.Outcome.VirtualHost is null ? default : exchange.Outcome.VirtualHost.NameUtf8,
             RequestId = requestId,
             ClientAddress = _clientAddress,

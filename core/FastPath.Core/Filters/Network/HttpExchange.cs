@@ -16,6 +16,8 @@ internal sealed class HttpExchange
     public readonly HttpHeaderBlock RequestTrailers = new();
     public readonly HttpHeaderBlock ResponseTrailers = new();
     public readonly byte[] GeneratedRequestId = new byte[RequestIdGenerator.Length];
+    /// <summary>The route's rewritten path or redirect Location, built here; grows rarely and stays with the exchange.</summary>
+    public byte[] RouteScratch = [];
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -64,6 +66,7 @@ internal struct RequestOutcome
     public long BytesReceived;
     public long BytesSent;
     public VirtualHost? VirtualHost;
+    public Route? Route;
     public Cluster? Cluster;
     public UpstreamEndpoint? Endpoint;
 }

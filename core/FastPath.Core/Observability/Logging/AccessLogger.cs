@@ -23,6 +23,7 @@ internal ref struct AccessLogRecord
     public ReadOnlySpan<byte> UpstreamHost;
     public ReadOnlySpan<byte> Cluster;
     public ReadOnlySpan<byte> VirtualHost;
+    public ReadOnlySpan<byte> Route;
     public ReadOnlySpan<byte> RequestId;
     public ReadOnlySpan<byte> ClientAddress;
 }
@@ -62,7 +63,7 @@ internal sealed class AccessLogger : IAsyncDisposable
     public void Log(in AccessLogRecord r)
     {
         int max = 400 + 6 * (r.Method.Length + r.Path.Length + r.Authority.Length + r.UpstreamHost.Length
-                             + r.Cluster.Length + r.VirtualHost.Length + r.RequestId.Length + r.ClientAddress.Length);
+                             + r.Cluster.Length + r.VirtualHost.Length + r.Route.Length + r.RequestId.Length + r.ClientAddress.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(max);
         int n = Format(buffer, in r);
         if (!_queue.Writer.TryWrite((buffer, n)))
@@ -93,6 +94,7 @@ internal sealed class AccessLogger : IAsyncDisposable
         Raw(dest, ref at, ",\"upstream_host\":"u8); Str(dest, ref at, r.UpstreamHost);
         Raw(dest, ref at, ",\"upstream_cluster\":"u8); Str(dest, ref at, r.Cluster);
         Raw(dest, ref at, ",\"virtual_host\":"u8); Str(dest, ref at, r.VirtualHost);
+        Raw(dest, ref at, ",\"route\":"u8); Str(dest, ref at, r.Route);
         Raw(dest, ref at, ",\"request_id\":"u8); Str(dest, ref at, r.RequestId);
         Raw(dest, ref at, ",\"downstream_remote_address\":"u8); Str(dest, ref at, r.ClientAddress);
         Raw(dest, ref at, "}\n"u8);
