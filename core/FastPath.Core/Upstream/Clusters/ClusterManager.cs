@@ -20,6 +20,9 @@ internal sealed class ClusterManager
     private Dictionary<(string Cluster, string Endpoint), UpstreamEndpoint> _endpoints = [];
     private readonly Dictionary<string, ClusterStats> _stats = [];
 
+    /// <summary>Opens upstream sockets; the TCP proxy uses it directly, without a pool.</summary>
+    public UpstreamConnector Connector => _connector;
+
     public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat)
     {
         _connector = connector;
