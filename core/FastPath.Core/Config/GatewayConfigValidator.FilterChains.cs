@@ -71,7 +71,7 @@ public static partial class GatewayConfigValidator
         for (int k = 0; k < m.SourcePrefixRanges.Count; k++)
         {
             if (!FilterChainMatcher.TryParseRange(m.SourcePrefixRanges[k], out _))
-                Error($"{p}.source_prefix_ranges[{k}]", $"invalid CIDR range '{m.SourcePrefixRanges[k]}' (such as 10.0.0.0/8, with no bits set past the prefix)");
+                Error($"{p}.source_prefix_ranges[{k}]", $"invalid CIDR range '{m.SourcePrefixRanges[k]}' (such as 10.0.0.0/8 or 2001:db8::/32)");
         }
         return problems == before;
     }

@@ -110,7 +110,14 @@ internal static class ClientHelloParser
         // The first byte decides (Envoy does the same): a TLS connection starts with a handshake record.
         if (FirstByte(input) != ContentTypeHandshake) return ClientHelloParseResult.NotTls;
 
-        // 1. Walk whole records until the handshake message they carry is complete.
+        // 1. Walk whole records until the handshake message they carry is complete. The message's type and length
+        //    are checked as soon as they are here, so a huge or foreign handshake is refused before it is waited on.
+        if (scan.Payload < 4)
+        {
+            int early = HandshakeLength(input);
+            if (early == -1) return ClientHelloParseResult.NotTls;
+            if (early + 4 > MaxClientHelloBytes) return ClientHelloParseResult.TooLarge;
+        }
         var reader = new SequenceReader<byte>(input);
         reader.Advance(scan.Walked);
         int handshakeLength = -1;
@@ -120,7 +127,6 @@ internal static class ClientHelloParser
             {
                 handshakeLength = HandshakeLength(input);
                 if (handshakeLength < 0) return ClientHelloParseResult.NotTls;
-                if (handshakeLength + 4 > MaxClientHelloBytes) return ClientHelloParseResult.TooLarge;
                 if (scan.Payload >= handshakeLength + 4) break;
             }
             if (!reader.TryRead(out byte type) || !reader.TryRead(out byte major) || !reader.TryRead(out _)
@@ -164,12 +170,13 @@ internal static class ClientHelloParser
         return 0;
     }
 
-    /// <summary>The 24-bit handshake length (its first four payload bytes are known to be present).</summary>
+    /// <summary>The 24-bit ClientHello length; -1 for another handshake message, -2 while its four bytes are not all here.</summary>
     private static int HandshakeLength(in ReadOnlySequence<byte> input)
     {
         var hello = new HandshakeReader(input);
-        if (!hello.TryReadByte(out byte msgType) || msgType != HandshakeClientHello) return -1;
-        if (!hello.TryReadByte(out byte b0) || !hello.TryReadByte(out byte b1) || !hello.TryReadByte(out byte b2)) return -1;
+        if (!hello.TryReadByte(out byte msgType)) return -2;
+        if (msgType != HandshakeClientHello) return -1;
+        if (!hello.TryReadByte(out byte b0) || !hello.TryReadByte(out byte b1) || !hello.TryReadByte(out byte b2)) return -2;
         return (b0 << 16) | (b1 << 8) | b2;
     }
 
@@ -281,7 +288,7 @@ internal static class ClientHelloParser
             _reader.Advance(2);
             _reader.TryReadBigEndian(out short length);
             _recordLeft = length;
-            return true;
+            return length > 0;
         }
 
         public bool TryReadByte(out byte value)
