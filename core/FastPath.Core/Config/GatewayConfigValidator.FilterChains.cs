@@ -22,25 +22,29 @@ public static partial class GatewayConfigValidator
             string lp = $"listeners[{i}]";
             if (l.ListenerFiltersTimeout <= TimeSpan.Zero) Error($"{lp}.listener_filters_timeout", "must be greater than zero");
             var names = new HashSet<string>(StringComparer.Ordinal);
-            bool matchesValid = true;
+            var validMatches = new List<int>();
             for (int j = 0; j < l.FilterChains.Count; j++)
             {
                 FilterChainConfig c = l.FilterChains[j];
                 string p = $"{lp}.filter_chains[{j}]";
                 if (string.IsNullOrWhiteSpace(c.Name)) Error($"{p}.name", "a filter chain needs a name");
                 else if (!names.Add(c.Name)) Error($"{p}.name", $"duplicate filter chain name '{c.Name}' on this listener");
-                matchesValid &= ValidateMatch(c.Match, $"{p}.match", Error);
+                if (ValidateMatch(c.Match, $"{p}.match", Error)) validMatches.Add(j);
 
                 if (c.TcpProxy is null && c.VirtualHosts.Count == 0) Error(p, "a filter chain needs tcp_proxy or virtual_hosts");
                 else if (c.TcpProxy is not null && c.VirtualHosts.Count > 0) Error($"{p}.tcp_proxy", "a filter chain has tcp_proxy or virtual_hosts, not both");
                 if (c.TcpProxy is { } t) ValidateTcpProxy(t, $"{p}.tcp_proxy", clusterNames, Error);
                 if (c.VirtualHosts.Count > 0) ValidateChainVirtualHosts(config, c, $"{p}.virtual_hosts", file, positions, errors);
             }
-            if (!matchesValid || l.FilterChains.Count == 0) continue;
-            FilterChainMatcher.Build([.. l.FilterChains.Select(c => c.Match)], out List<(int Chain, int Other)> conflicts);
-            foreach ((int chain, int other) in conflicts)
+            // Overlaps among the chains whose criteria are valid (an invalid one is reported already).
+            if (validMatches.Count < 2) continue;
+            FilterChainMatcher.Build([.. validMatches.Select(j => l.FilterChains[j].Match)], out List<(int Chain, int Other)> conflicts);
+            foreach ((int c, int o) in conflicts)
+            {
+                (int chain, int other) = (validMatches[c], validMatches[o]);
                 Error($"{lp}.filter_chains[{chain}].match",
                     $"matches the same connections as filter chain '{l.FilterChains[other].Name}' (filter_chains[{other}]): one of them could never be chosen");
+            }
         }
     }
 

@@ -161,7 +161,10 @@ public sealed class FilterChainConfigTests
         // The chain's virtual hosts are checked by the listener rules, at the chain's own paths.
         Assert.Contains("gateway.yaml:35:25: listeners[0].filter_chains[5].virtual_hosts[0].routes[0].prefix: a path prefix starts with '/', got 'nope'", messages);
         Assert.Contains("gateway.yaml:36:26: listeners[0].filter_chains[5].virtual_hosts[0].routes[0].cluster: unknown cluster 'missing'", messages);
-        Assert.Equal(12, messages.Length);
+        // Chains 4 and 5 both match everything (4's only criterion was unknown); chain 2's name is valid but claimed
+        // by no other chain whose criteria are valid.
+        Assert.Contains("gateway.yaml:31:9: listeners[0].filter_chains[5].match: matches the same connections as filter chain 'empty' (filter_chains[4]): one of them could never be chosen", messages);
+        Assert.Equal(13, messages.Length);
     }
 
     [Fact]
