@@ -215,3 +215,51 @@ public sealed class TcpProxyTests
         Assert.Equal(0, await gateway.WaitForExitAsync(TimeSpan.FromSeconds(10)));
     }
 }
+
+public sealed class TcpProxyReloadTests
+{
+    private static RawOrigin NamedEcho(string name) => new(async c =>
+    {
+        await c.WriteAsync($"{name}\n");
+        byte[] buffer = new byte[4096];
+        int n;
+        while ((n = await c.Socket.ReceiveAsync(buffer, SocketFlags.None, c.Token)) > 0) await c.WriteAsync(buffer[..n]);
+    });
+
+    private static async Task<string> ReadLineAsync(Socket socket)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var line = new StringBuilder();
+        byte[] one = new byte[1];
+        while (await socket.ReceiveAsync(one, SocketFlags.None, cts.Token) == 1 && one[0] != '\n') line.Append((char)one[0]);
+        return line.ToString();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Reload_OpenTunnelKeepsItsChain_NewConnectionsUseTheNewOne()
+    {
+        await using RawOrigin first = NamedEcho("first");
+        await using RawOrigin second = NamedEcho("second");
+        GatewayYaml yaml = new GatewayYaml().Cluster("first", first.Address).Cluster("second", second.Address);
+        yaml.ListenerYaml.AddRange(["filter_chains:", "  - name: tcp", "    tcp_proxy: {cluster: first}"]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        using var before = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await before.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+        Assert.Equal("first", await ReadLineAsync(before));
+        long version = await gateway.ConfigVersionAsync();
+
+        yaml.ListenerYaml[2] = "    tcp_proxy: {cluster: second}";
+        gateway.RewriteConfig(yaml.Render());
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await gateway.ConfigVersionAsync() == version && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.NotEqual(version, await gateway.ConfigVersionAsync());
+
+        using var after = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await after.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+        Assert.Equal("second", await ReadLineAsync(after));
+        await before.SendAsync("still first\n"u8.ToArray());
+        Assert.Equal("still first", await ReadLineAsync(before));
+        Assert.Equal(1, first.ConnectionCount);
+        Assert.Equal(1, second.ConnectionCount);
+    }
+}
