@@ -174,7 +174,7 @@ public sealed class FastPathProxy : IAsyncDisposable
                 string routesKey = ProxySnapshot.ListenerKey(l.Address, l.Port);
                 DownstreamListener listener = await DownstreamListener.StartAsync(_transport,
                     new IPEndPoint(IPAddress.Parse(l.Address), l.Port), name,
-                    c => new HttpConnectionManager(c, _runtime, routesKey).RunAsync(),
+                    c => FilterChainConnection.RunAsync(c, _runtime, routesKey),
                     () => _runtime.Snapshot.Config.Limits.MaxConnections, _logger).ConfigureAwait(false);
                 added.Add(((l.Address, l.Port), listener));
                 ProxyLog.Listening(_logger, listener.EndPoint.ToString(), name);
@@ -214,6 +214,7 @@ public sealed class FastPathProxy : IAsyncDisposable
             await Task.Delay(50).ConfigureAwait(false);
         }
         ProxyLog.Drained(_logger, _runtime.ActiveConnections);
+        _runtime.CloseSessions();
         _runtime.Clusters.DrainAll();
     }
 

@@ -65,7 +65,7 @@ public static partial class GatewayConfigValidator
             if (!System.Net.IPAddress.TryParse(l.Address, out _)) Error($"{p}.address", $"expected an IP address, got '{l.Address}'");
             if (l.Port is < 1 or > 65535) Error($"{p}.port", "port must be 1-65535");
             else if (!bound.Add((l.Address, l.Port))) Error($"{p}.port", $"{l.Address}:{l.Port} is used by another listener");
-            if (l.VirtualHosts.Count == 0) Error($"{p}.virtual_hosts", "at least one virtual host is required");
+            if (l.VirtualHosts.Count == 0 && l.FilterChains.Count == 0) Error($"{p}.virtual_hosts", "at least one virtual host (or a filter chain) is required");
             var domains = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             for (int j = 0; j < l.VirtualHosts.Count; j++)
             {
@@ -85,6 +85,8 @@ public static partial class GatewayConfigValidator
                 }
             }
         }
+
+        ValidateFilterChains(config, file, positions, clusterNames, errors);
 
         LimitsConfig lim = config.Limits;
         if (lim.HeaderReadTimeout <= TimeSpan.Zero) Error("limits.header_read_timeout", "must be greater than zero");

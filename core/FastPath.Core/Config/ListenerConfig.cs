@@ -7,4 +7,10 @@ public sealed record ListenerConfig
     public string Address { get; init; } = "127.0.0.1";
     public int Port { get; init; }
     public IReadOnlyList<VirtualHostConfig> VirtualHosts { get; init; } = [];
+    /// <summary>Chains chosen per connection by port, SNI, transport, ALPN and source; VirtualHosts is the default chain.</summary>
+    public IReadOnlyList<FilterChainConfig> FilterChains { get; init; } = [];
+    /// <summary>How long the TLS inspector waits for a whole ClientHello (Envoy's listener_filters_timeout, 15s).</summary>
+    public TimeSpan ListenerFiltersTimeout { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>On that timeout, go on without SNI/ALPN instead of closing (Envoy's default is to close).</summary>
+    public bool ContinueOnListenerFiltersTimeout { get; init; }
 }

@@ -1,5 +1,6 @@
 // Everything the request path reads, compiled from one GatewayConfig and swapped atomically. A request reads the
 // current snapshot once at its start and finishes on it, whatever reloads happen meanwhile.
+using FastPath.Filters.Network;
 using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Upstream.Clusters;
@@ -39,6 +40,12 @@ internal sealed class ProxySnapshot
     public Dictionary<string, RouteTable> Routes { get; }
 
     public static string ListenerKey(string address, int port) => $"{address}:{port}";
+
+    /// <summary>An HTTP filter chain's route table: its listener's key and its name (unique on the listener).</summary>
+    public static string ChainKey(string listenerKey, string chain) => $"{listenerKey}#{chain}";
+
+    /// <summary>Filter chains of the listeners that have any, by ListenerKey; a listener absent here serves HTTP only.</summary>
+    public Dictionary<string, ListenerFilterChains> FilterChains { get; private init; } = [];
     public Http1Limits HeadLimits { get; }
     public long HeaderReadTimeoutMs { get; }
     public long RequestTimeoutMs { get; }
@@ -55,17 +62,29 @@ internal sealed class ProxySnapshot
         Dictionary<string, Cluster> clusters = set.Clusters;
 
         var routes = new Dictionary<string, RouteTable>(StringComparer.Ordinal);
-        foreach (ListenerConfig l in config.Listeners)
+        foreach ((string routesKey, IReadOnlyList<VirtualHostConfig> virtualHosts) in RouteTableSources(config))
         {
             var domains = new List<(string, VirtualHost)>();
-            foreach (VirtualHostConfig v in l.VirtualHosts)
+            foreach (VirtualHostConfig v in virtualHosts)
             {
                 Route[] compiled = v.Routes.Select(r => RouteCompiler.Compile(r, clusters)).ToArray();
                 var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
                 foreach (string d in v.Domains) domains.Add((d, host));
             }
-            routes[ListenerKey(l.Address, l.Port)] = new RouteTable(domains);
+            routes[routesKey] = new RouteTable(domains);
         }
-        return new ProxySnapshot(config, clusters, routes) { ClusterSet = set };
+        return new ProxySnapshot(config, clusters, routes) { ClusterSet = set, FilterChains = ListenerFilterChains.Build(config, clusters) };
+    }
+
+    /// <summary>Each listener's virtual hosts under its ListenerKey, and each HTTP filter chain's under its ChainKey.</summary>
+    private static IEnumerable<(string Key, IReadOnlyList<VirtualHostConfig> VirtualHosts)> RouteTableSources(GatewayConfig config)
+    {
+        foreach (ListenerConfig l in config.Listeners)
+        {
+            string key = ListenerKey(l.Address, l.Port);
+            yield return (key, l.VirtualHosts);
+            foreach (FilterChainConfig chain in l.FilterChains)
+                if (chain.TcpProxy is null) yield return (ChainKey(key, chain.Name), chain.VirtualHosts);
+        }
     }
 }

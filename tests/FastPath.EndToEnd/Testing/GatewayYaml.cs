@@ -19,6 +19,8 @@ public sealed class GatewayYaml
     public string ListenerName { get; set; } = "main";
     /// <summary>More listeners (same routes) on fixed ports, besides the main one.</summary>
     public List<(string Name, int Port)> ExtraListeners { get; } = [];
+    /// <summary>Raw YAML lines under the main listener (indented by the caller relative to its fields), e.g. filter_chains.</summary>
+    public List<string> ListenerYaml { get; } = [];
 
     public GatewayYaml Route(string prefix, string cluster, string? timeout = null)
     {
@@ -74,6 +76,10 @@ public sealed class GatewayYaml
         foreach ((string name, int port) in ExtraListeners.Prepend((ListenerName, ListenPort)))
         {
             s.Append("  - name: ").Append(name).Append("\n    address: 127.0.0.1\n    port: ").Append(port).Append('\n');
+            if (name == ListenerName)
+                foreach (string line in ListenerYaml) s.Append("    ").Append(line).Append('\n');
+            // A listener with filter chains may have no virtual hosts (no default chain).
+            if (_routes.Count == 0 && ListenerYaml.Count > 0) continue;
             s.Append("    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n        routes:\n");
             foreach (string raw in _rawRoutes)
                 s.Append("          - ").Append(raw.Trim().Replace("\n", "\n            ", StringComparison.Ordinal)).Append('\n');

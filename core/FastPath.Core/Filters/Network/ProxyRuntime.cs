@@ -27,6 +27,7 @@ internal sealed class ProxyRuntime
         heartbeat.OnTick(now =>
         {
             foreach (KeyValuePair<HttpConnectionManager, byte> c in Connections) c.Key.CheckDeadlines(now);
+            foreach (KeyValuePair<FilterChainConnection, byte> s in Sessions) s.Key.CheckDeadlines(now);
         });
     }
 
@@ -41,6 +42,10 @@ internal sealed class ProxyRuntime
     public ClusterStats NoClusterStats { get; }
     public ObjectPool<HttpExchange> Exchanges { get; } = HttpExchange.CreatePool();
     public ConcurrentDictionary<HttpConnectionManager, byte> Connections { get; } = new();
+    /// <summary>Connections in a listener filter or tunnelled by a TcpProxy (HTTP ones are in Connections).</summary>
+    public ConcurrentDictionary<FilterChainConnection, byte> Sessions { get; } = new();
+    /// <summary>Raw upstream sockets for TcpProxy (the HTTP pools use the same connector).</summary>
+    public UpstreamConnector Connector => Clusters.Connector;
 
     public bool Draining => _draining;
 
@@ -51,5 +56,11 @@ internal sealed class ProxyRuntime
         foreach (HttpConnectionManager c in Connections.Keys) c.CloseIfIdle();
     }
 
-    public int ActiveConnections => Connections.Count;
+    public int ActiveConnections => Connections.Count + Sessions.Count;
+
+    /// <summary>The drain timeout passed: TCP tunnels and connections still in a listener filter close now.</summary>
+    public void CloseSessions()
+    {
+        foreach (FilterChainConnection s in Sessions.Keys) s.Close();
+    }
 }

@@ -26,6 +26,9 @@ internal sealed class ClusterManager : IDisposable
     private readonly UpstreamHealthMonitor _health;
     private bool _activated;
 
+    /// <summary>Opens upstream sockets; the TCP proxy uses it directly, without a pool.</summary>
+    public UpstreamConnector Connector => _connector;
+
     public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat, ILogger? logger = null, TimeProvider? time = null)
     {
         _connector = connector;
