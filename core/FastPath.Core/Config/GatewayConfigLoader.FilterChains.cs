@@ -69,14 +69,5 @@ public static partial class GatewayConfigLoader
             }
             return w;
         }
-
-        private bool Bool(YamlNode node, string path)
-        {
-            string? s = Scalar(node, path);
-            if (s is "true" or "True" or "TRUE") return true;
-            if (s is null or "false" or "False" or "FALSE") return false;
-            Error(node, path, $"expected true or false, got '{s}'");
-            return false;
-        }
     }
 }

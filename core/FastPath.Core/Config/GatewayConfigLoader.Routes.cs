@@ -184,15 +184,6 @@ public static partial class GatewayConfigLoader
             return r;
         }
 
-        private bool Bool(YamlNode node, string path)
-        {
-            string? s = Scalar(node, path);
-            if (s is "true" or "True" or "TRUE") return true;
-            if (s is null or "false" or "False" or "FALSE") return false;
-            Error(node, path, $"expected true or false, got '{s}'");
-            return false;
-        }
-
         /// <summary>A flag whose only meaningful value is true (present: true); false would read as its opposite.</summary>
         private bool True(YamlNode node, string path)
         {

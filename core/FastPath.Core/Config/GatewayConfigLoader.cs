@@ -186,6 +186,15 @@ public static partial class GatewayConfigLoader
             return v;
         }
 
+        private bool Bool(YamlNode node, string path)
+        {
+            string? s = Scalar(node, path);
+            if (s is "true" or "True" or "TRUE") return true;
+            if (s is null or "false" or "False" or "FALSE") return false;
+            Error(node, path, $"expected true or false, got '{s}'");
+            return false;
+        }
+
         private TimeSpan Duration(YamlNode node, string path)
         {
             string? s = Scalar(node, path);
