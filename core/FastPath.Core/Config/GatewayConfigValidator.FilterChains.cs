@@ -105,7 +105,16 @@ public static partial class GatewayConfigValidator
         {
             Listeners = [new ListenerConfig { Name = "probe", Address = "127.0.0.1", Port = 1, VirtualHosts = chain.VirtualHosts }],
         };
-        foreach (ConfigError e in Validate(probe, file))
+        // Positions seen from the probe, so rules that look at how a field was written (a route's prefix shorthand)
+        // judge the chain's own YAML.
+        Dictionary<string, Mark>? probePositions = null;
+        if (positions is not null)
+        {
+            probePositions = new Dictionary<string, Mark>(StringComparer.Ordinal);
+            foreach ((string key, Mark mark) in positions)
+                if (key.StartsWith(path, StringComparison.Ordinal)) probePositions[Probe + key[path.Length..]] = mark;
+        }
+        foreach (ConfigError e in Validate(probe, file, probePositions))
         {
             if (!e.Path.StartsWith(Probe, StringComparison.Ordinal)) continue;
             string moved = path + e.Path[Probe.Length..];
