@@ -159,4 +159,28 @@ public sealed class UpstreamHealthTests
         for (int i = 0; i < 20; i++) Assert.StartsWith("p0", await OriginOfAsync(client, $"/c/{i}"));
         Assert.Equal(p1Before, p1.Requests);
     }
+
+    [Fact(Timeout = 90_000)]
+    public async Task Reload_UnchangedUnhealthyEndpoint_StaysOutOfRotation()
+    {
+        await using var a = new SwitchableOrigin("a") { HealthStatus = 503 };
+        await using var b = new SwitchableOrigin("b");
+        // healthy_threshold 1000: once marked, a stays out for the whole test unless a reload forgot its state (a
+        // fresh endpoint starts healthy and its first probe, now passing, would keep it in).
+        GatewayYaml yaml = new GatewayYaml().Route("/", "main").Cluster("main", [a.Address, b.Address], "lb_policy: round_robin",
+            "health_check: {http: {path: /healthz}, interval: 200ms, timeout: 1s, healthy_threshold: 1000, unhealthy_threshold: 1}");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", a.Address)).Contains("failed_active_hc"), "a marked unhealthy");
+        a.HealthStatus = 200;
+        long version = await gateway.ConfigVersionAsync();
+
+        gateway.RewriteConfig(yaml.Route("/other", "other").Cluster("other", b.Address).Render());
+        await EventuallyAsync(async () => await gateway.ConfigVersionAsync() > version, "the reload");
+        int checks = a.HealthChecks;
+        await EventuallyAsync(() => Task.FromResult(a.HealthChecks >= checks + 3), "checks continue after the reload");
+
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+        for (int i = 0; i < 20; i++) Assert.Equal("b", await OriginOfAsync(client, $"/r/{i}"));
+        Assert.Contains("failed_active_hc", await FlagsAsync(gateway, "main", a.Address));
+    }
 }

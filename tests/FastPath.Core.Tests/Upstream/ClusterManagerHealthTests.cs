@@ -122,7 +122,7 @@ public sealed class ClusterManagerHealthTests : IDisposable
 
     private static async Task WaitUntil(Func<bool> condition)
     {
-        for (int i = 0; i < 100 && !condition(); i++) await Task.Delay(50);
-        Assert.True(condition(), "condition not reached within 5 s");
+        for (int i = 0; i < 200 && !condition(); i++) await Task.Delay(50);
+        Assert.True(condition(), "condition not reached within 10 s");
     }
 }

@@ -83,7 +83,7 @@ internal sealed class ClusterManager : IDisposable
                                   && ReferenceEquals(live.Pool, pool) && live.Weight == e.Weight && live.Host == e.Host
                                   && live.Priority == e.Priority && live.Locality == e.Locality
                         ? live
-                        : NewEndpoint(c.Name, e, ip, pool, live));
+                        : NewEndpoint(c.Name, e, ip, pool, ReferenceEquals(live?.Pool, pool) ? live : null));
                 }
                 clusters[c.Name] = new Cluster(c, [.. endpoints], stats);
             }
@@ -92,9 +92,10 @@ internal sealed class ClusterManager : IDisposable
     }
 
     /// <summary>
-    /// A new endpoint object: with the health of the one it replaces (same address, other weight or priority), or, if
-    /// it joins a running cluster, in slow start from now. Endpoints of the first config start ramped up: when every
-    /// endpoint is new, slowing all of them changes no one's share.
+    /// A new endpoint object: with the health of the one it replaces (same address and pool; other weight, priority or
+    /// locality; a host that now resolves elsewhere is another machine and starts afresh), or, if it joins a running
+    /// cluster, in slow start from now. Endpoints of the first config start ramped up: when every endpoint is new,
+    /// slowing all of them changes no one's share.
     /// </summary>
     private UpstreamEndpoint NewEndpoint(string cluster, EndpointConfig e, IPEndPoint ip, Http1ConnectionPool pool, UpstreamEndpoint? replaced)
     {
