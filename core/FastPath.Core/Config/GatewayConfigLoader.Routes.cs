@@ -10,14 +10,15 @@ public static partial class GatewayConfigLoader
         private VirtualHostConfig ReadVirtualHost(YamlNode node, string path)
         {
             var v = new VirtualHostConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "name", "domains", "routes"))
+            foreach ((string key, YamlNode value) in Fields(node, path, ["name", "domains", "routes", .. FilterFields]))
             {
                 string p = $"{path}.{key}";
                 v = key switch
                 {
                     "name" => v with { Name = Scalar(value, p) ?? "" },
                     "domains" => v with { Domains = List(value, p, (n, q) => Scalar(n, q) ?? "") },
-                    _ => v with { Routes = List(value, p, ReadRoute) },
+                    "routes" => v with { Routes = List(value, p, ReadRoute) },
+                    _ => v with { Filters = ReadFilterField(v.Filters, key, value, p) },
                 };
             }
             return v;
@@ -26,14 +27,15 @@ public static partial class GatewayConfigLoader
         private RouteConfig ReadRoute(YamlNode node, string path)
         {
             var r = new RouteConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "prefix", "cluster", "timeout"))
+            foreach ((string key, YamlNode value) in Fields(node, path, ["prefix", "cluster", "timeout", .. FilterFields]))
             {
                 string p = $"{path}.{key}";
                 r = key switch
                 {
                     "prefix" => r with { Prefix = Scalar(value, p) ?? "" },
                     "cluster" => r with { Cluster = Scalar(value, p) ?? "" },
-                    _ => r with { Timeout = Duration(value, p) },
+                    "timeout" => r with { Timeout = Duration(value, p) },
+                    _ => r with { Filters = ReadFilterField(r.Filters, key, value, p) },
                 };
             }
             return r;

@@ -78,6 +78,7 @@ public static class GatewayConfigValidator
                     else if (!domains.Add(d)) Error($"{vp}.domains[{k}]", $"domain '{d}' is already used by another virtual host on this listener");
                 }
                 if (v.Routes.Count == 0) Error($"{vp}.routes", "at least one route is required");
+                HttpFilterConfigValidator.Validate(v.Filters, vp, clusterNames, Error);
                 for (int k = 0; k < v.Routes.Count; k++)
                 {
                     RouteConfig r = v.Routes[k];
@@ -86,6 +87,7 @@ public static class GatewayConfigValidator
                     if (string.IsNullOrEmpty(r.Cluster)) Error($"{rp}.cluster", "a route needs a cluster");
                     else if (!clusterNames.Contains(r.Cluster)) Error($"{rp}.cluster", $"unknown cluster '{r.Cluster}'");
                     if (r.Timeout < TimeSpan.Zero) Error($"{rp}.timeout", "must not be negative");
+                    HttpFilterConfigValidator.Validate(r.Filters, rp, clusterNames, Error);
                 }
             }
         }

@@ -1,5 +1,6 @@
 // Everything the request path reads, compiled from one GatewayConfig and swapped atomically. A request reads the
 // current snapshot once at its start and finishes on it, whatever reloads happen meanwhile.
+using FastPath.Filters.Http;
 using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Upstream.Clusters;
@@ -60,8 +61,10 @@ internal sealed class ProxySnapshot
             var domains = new List<(string, VirtualHost)>();
             foreach (VirtualHostConfig v in l.VirtualHosts)
             {
+                var filters = new HttpFilterScope(v.Filters, clusters);
                 Route[] compiled = v.Routes
-                    .Select(r => new Route(System.Text.Encoding.UTF8.GetBytes(r.Prefix), clusters[r.Cluster], (long)r.Timeout.TotalMilliseconds))
+                    .Select(r => new Route(System.Text.Encoding.UTF8.GetBytes(r.Prefix), clusters[r.Cluster], (long)r.Timeout.TotalMilliseconds)
+                        { Filters = filters.ChainFor(r.Filters) })
                     .ToArray();
                 var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
                 foreach (string d in v.Domains) domains.Add((d, host));

@@ -15,6 +15,8 @@ internal readonly ref struct ForwardedFields
     public ReadOnlySpan<byte> Via { get; init; }
     /// <summary>Host to send when the request carried none (HTTP/1.0): the upstream endpoint.</summary>
     public ReadOnlySpan<byte> FallbackHost { get; init; }
+    /// <summary>Host to send instead of the request's (a mirrored copy's "-shadow" host); empty keeps the request's.</summary>
+    public ReadOnlySpan<byte> Host { get; init; }
 }
 
 internal static class Http1HeadWriter
@@ -25,7 +27,7 @@ internal static class Http1HeadWriter
     public static void WriteRequestHead(IBufferWriter<byte> writer, HttpRequestHead head, BodyFraming framing, in ForwardedFields fwd)
     {
         HttpHeaderBlock block = head.Headers;
-        ReadOnlySpan<byte> host = head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
+        ReadOnlySpan<byte> host = fwd.Host.Length > 0 ? fwd.Host : head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
 
         int xffLength = 0;
         int size = head.MethodLength + 1 + head.PathLength + 11;

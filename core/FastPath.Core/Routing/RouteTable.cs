@@ -11,6 +11,16 @@ internal sealed class Route(byte[] prefix, Cluster cluster, long timeoutMs)
     public Cluster Cluster { get; } = cluster;
     /// <summary>Route timeout in ms (0 = none): from forwarding the request to the response head.</summary>
     public long TimeoutMs { get; } = timeoutMs;
+    /// <summary>The route's HTTP filters (vhost and route config merged at load), or null when it has none.</summary>
+    public RouteFilters? Filters { get; init; }
+}
+
+/// <summary>
+/// A route's compiled HTTP filter chain, opaque to routing (Envoy's per-route typed_per_filter_config): routing carries
+/// it, the connection manager runs it (Filters.Http.HttpFilterChain), so routing never depends on the filters.
+/// </summary>
+internal abstract class RouteFilters
+{
 }
 
 internal sealed class VirtualHost(string name, Route[] routes)

@@ -11,6 +11,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using FastPath.Config;
+using FastPath.Filters.Http;
 using FastPath.Http;
 using FastPath.Http1;
 using FastPath.LoadBalancing;
@@ -143,6 +144,23 @@ internal sealed class HttpConnectionManager
                 Route? route = exchange.Outcome.VirtualHost?.Match(request.PathOnly);
                 exchange.Outcome.Cluster = route?.Cluster;
                 if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
+
+                // 3b. HTTP filters (Filters/Http) on the request head, once the route is chosen and before an endpoint is
+                //     picked. The router is not one of them: it is the forwarding below, the chain's terminal stage. Only
+                //     a filter that stops makes this await, on the exchange's pooled value-task source (no allocation).
+                if (route?.Filters is HttpFilterChain chain)
+                {
+                    HttpFilterManager filters = exchange.Filters;
+                    filters.Begin(chain, request, exchange.Response, _clientAddress);
+                    while (filters.DecodeHeaders() == FilterHeadersStatus.StopIteration && !filters.HasLocalReply)
+                        await filters.WaitAsync().ConfigureAwait(false);
+                    exchange.Outcome.ExtraFlags |= filters.ExtraFlags;
+                    if (filters.HasLocalReply)
+                    {
+                        exchange.Outcome.Error = filters.LocalReplyError;
+                        route = null; // answered by a filter: nothing to forward
+                    }
+                }
 
                 // 4. Forward. A reused connection found dead before any response byte is retried once on a fresh one
                 //    when the request can be sent again safely (the origin may close an idle connection at any time).
@@ -296,7 +314,9 @@ internal sealed class HttpConnectionManager
                         break;
                     }
 
-                    // 7. Response head and body to the client.
+                    // 7. Response head and body to the client; the filters see the head first, last filter first.
+                    while (exchange.Filters.IsActive && exchange.Filters.EncodeHeaders() == FilterHeadersStatus.StopIteration)
+                        await exchange.Filters.WaitAsync().ConfigureAwait(false);
                     BodyFraming outFraming = response.Framing switch
                     {
                         BodyFraming.None => BodyFraming.None,
@@ -398,8 +418,10 @@ internal sealed class HttpConnectionManager
                 {
                     // The request body (if any) was not read to its end: the connection cannot carry another request.
                     bool close = request.HasBody || !request.KeepAlive || _runtime.Draining;
-                    exchange.Outcome.Status = ProxyErrors.Status(exchange.Outcome.Error);
-                    WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close, request.Method == HttpMethod.Head);
+                    HttpFilterManager filters = exchange.Filters;
+                    exchange.Outcome.Status = filters.HasLocalReply ? filters.LocalReplyStatus : ProxyErrors.Status(exchange.Outcome.Error);
+                    if (filters.HasLocalReply) WriteLocal(exchange.Outcome.Status, filters.LocalReplyBody, close, request.Method == HttpMethod.Head, filters.LocalReplyHeaders);
+                    else WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close, request.Method == HttpMethod.Head);
                     FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                     exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }
@@ -554,8 +576,8 @@ internal sealed class HttpConnectionManager
         }
     }
 
-    private void WriteLocal(int status, ReadOnlySpan<byte> body, bool close, bool headOnly) =>
-        Http1HeadWriter.WriteLocalResponse(_output, status, ProxyErrors.Reason(status), "text/plain"u8, body, close, headOnly);
+    private void WriteLocal(int status, ReadOnlySpan<byte> body, bool close, bool headOnly, ReadOnlySpan<byte> extraHeaders = default) =>
+        Http1HeadWriter.WriteLocalResponse(_output, status, ProxyErrors.Reason(status), body.IsEmpty ? default : "text/plain"u8, body, close, headOnly, extraHeaders);
 
     private void Complete(HttpExchange exchange, long started, DateTime startUtc)
     {

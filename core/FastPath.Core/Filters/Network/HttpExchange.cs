@@ -1,5 +1,6 @@
 // Per-request state (request head, response head, trailers, request id), pooled so a keep-alive request allocates
 // nothing, and held only while a request is in flight: an idle connection owns none of it.
+using FastPath.Filters.Http;
 using FastPath.Http;
 using FastPath.Http1;
 using FastPath.Routing;
@@ -16,6 +17,8 @@ internal sealed class HttpExchange
     public readonly HttpHeaderBlock RequestTrailers = new();
     public readonly HttpHeaderBlock ResponseTrailers = new();
     public readonly byte[] GeneratedRequestId = new byte[RequestIdGenerator.Length];
+    /// <summary>This request's HTTP filters (rented per stream from the route's factories) and their resume point.</summary>
+    public readonly HttpFilterManager Filters = new();
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -36,6 +39,7 @@ internal sealed class HttpExchange
         ResponseParser = default;
         HeadState = default;
         ResponseBody = default;
+        Filters.End();
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>
