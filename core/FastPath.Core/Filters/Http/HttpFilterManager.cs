@@ -7,6 +7,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Threading.Tasks.Sources;
 using FastPath.Http;
+using FastPath.Http1;
 using FastPath.Upstream;
 
 namespace FastPath.Filters.Http;
@@ -16,6 +17,8 @@ internal sealed class HttpFilterManager : IValueTaskSource
     private const int LocalBodyMax = 4096;
 
     private HttpFilter[] _filters = new HttpFilter[8];
+    // The chain whose rented instances _filters holds (kept across streams; see Begin).
+    private HttpFilterChain? _cachedChain;
     private int _count;
     private int _decodeIndex;
     private int _encodeIndex;
@@ -26,6 +29,14 @@ internal sealed class HttpFilterManager : IValueTaskSource
     private int _localHeadersLength;
     private byte[] _localBody = [];
     private int _localBodyLength;
+    private readonly BodyTap _requestTap;
+    private readonly BodyTap _responseTap;
+
+    public HttpFilterManager()
+    {
+        _requestTap = new BodyTap(this, request: true);
+        _responseTap = new BodyTap(this, request: false);
+    }
 
     public HttpRequestHead Request { get; private set; } = null!;
     public HttpResponseHead Response { get; private set; } = null!;
@@ -45,12 +56,27 @@ internal sealed class HttpFilterManager : IValueTaskSource
 
     public bool IsActive => _count > 0;
 
-    /// <summary>Rents the chain's filters for a new stream.</summary>
+    /// <summary>The tap the request-body copy feeds the data hooks through, only when the chain wants request bodies.</summary>
+    public IBodyTap? RequestBodyTap => Chain is { WantsRequestBody: true } ? _requestTap : null;
+
+    /// <summary>Likewise for the response body; null keeps the body streaming untouched.</summary>
+    public IBodyTap? ResponseBodyTap => Chain is { WantsResponseBody: true } ? _responseTap : null;
+
+    /// <summary>
+    /// Rents the chain's filters for a new stream. When the previous stream on this manager ran the same chain (the
+    /// common case: a pooled exchange serving the same route), its instances are kept, already reset, and no pool is
+    /// touched; a different chain sends them back to their factories first.
+    /// </summary>
     public void Begin(HttpFilterChain chain, HttpRequestHead request, HttpResponseHead response, byte[] clientAddress)
     {
         HttpFilterFactory[] factories = chain.Factories;
-        if (_filters.Length < factories.Length) _filters = new HttpFilter[factories.Length];
-        for (int i = 0; i < factories.Length; i++) _filters[i] = factories[i].Rent();
+        if (!ReferenceEquals(chain, _cachedChain))
+        {
+            ReleaseFilters();
+            if (_filters.Length < factories.Length) _filters = new HttpFilter[factories.Length];
+            for (int i = 0; i < factories.Length; i++) _filters[i] = factories[i].Rent();
+            _cachedChain = chain;
+        }
         _count = factories.Length;
         Chain = chain;
         Request = request;
@@ -179,19 +205,28 @@ internal sealed class HttpFilterManager : IValueTaskSource
         return _localHeaders.AsSpan(_localHeadersLength, length);
     }
 
+    /// <summary>Gives the kept filters back to their factories' pools (a different chain, or the exchange is dropped).</summary>
+    public void ReleaseFilters()
+    {
+        if (_cachedChain is null) return;
+        for (int i = 0; i < _cachedChain.Factories.Length; i++)
+        {
+            _filters[i].Release();
+            _filters[i] = null!;
+        }
+        _cachedChain = null;
+    }
+
     private void Signal()
     {
         if (Interlocked.Exchange(ref _signalled, 1) == 0) _resume.SetResult(true);
     }
 
-    /// <summary>Ends the stream: every filter goes back to its pool and the manager is ready for the next request.</summary>
+    /// <summary>Ends the stream: every filter is reset (kept for the next stream of the same chain) and the manager is
+    /// ready for the next request.</summary>
     public void End()
     {
-        for (int i = 0; i < _count; i++)
-        {
-            _filters[i].Release();
-            _filters[i] = null!;
-        }
+        for (int i = 0; i < _count; i++) _filters[i].Reset();
         _count = 0;
         _decodeIndex = _encodeIndex = 0;
         Chain = null;
@@ -207,6 +242,28 @@ internal sealed class HttpFilterManager : IValueTaskSource
         {
             _resume.Reset();
             _signalled = 0;
+        }
+    }
+
+    /// <summary>
+    /// Feeds the body hooks while the body streams. Bodies are never buffered here: the data has already been decoded
+    /// for forwarding, so a hook observes it (counts, hashes, inspects); a StopIteration on data does not hold it back.
+    /// </summary>
+    private sealed class BodyTap(HttpFilterManager stream, bool request) : IBodyTap
+    {
+        public void OnData(in ReadOnlySequence<byte> data)
+        {
+            if (request) stream.DecodeData(data, endStream: false);
+            else stream.EncodeData(data, endStream: false);
+        }
+
+        public void OnEnd(HttpHeaderBlock? trailers)
+        {
+            if (request) stream.DecodeData(ReadOnlySequence<byte>.Empty, endStream: true);
+            else stream.EncodeData(ReadOnlySequence<byte>.Empty, endStream: true);
+            if (trailers is not { Count: > 0 }) return;
+            if (request) stream.DecodeTrailers(trailers);
+            else stream.EncodeTrailers(trailers);
         }
     }
 

@@ -200,7 +200,8 @@ internal sealed class HttpConnectionManager
                         }
                         upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
                             request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
-                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket);
+                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
+                            exchange.Filters.RequestBodyTap);
                     }
                     else
                     {
@@ -333,7 +334,7 @@ internal sealed class HttpConnectionManager
                     exchange.Outcome.Status = response.StatusCode;
 
                     exchange.ResponseBody = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
-                        request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits);
+                        request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits, exchange.Filters.ResponseBodyTap);
                     BodyStep step = BodyStep.Done;
                     if (exchange.ResponseBody.IsEmpty)
                     {

@@ -122,6 +122,27 @@ public class HttpFilterManagerTests
     }
 
     [Fact]
+    public void Begin_AlternatingChains_InstancesGoBackToTheirPoolsAndAreReused()
+    {
+        var log = new List<string>();
+        var a = new RecordingFactory("a", log);
+        var b = new RecordingFactory("b", log);
+        var chainA = new HttpFilterChain([a]);
+        var chainB = new HttpFilterChain([b]);
+        HttpRequestHead request = FilterTestKit.Request(FilterTestKit.Get);
+        var stream = new HttpFilterManager();
+        for (int i = 0; i < 10; i++)
+        {
+            stream.Begin(i % 2 == 0 ? chainA : chainB, request, new HttpResponseHead(), FilterTestKit.ClientAddress);
+            stream.DecodeHeaders();
+            stream.End();
+        }
+
+        Assert.Equal((1, 1), (a.Created, b.Created));
+        Assert.Equal(10, log.Count);
+    }
+
+    [Fact]
     public void Chain_FlagsBodyHooks_OnlyWhenAFactoryAsks()
     {
         Assert.False(new HttpFilterChain([new NoOpFactory()]).WantsRequestBody);
