@@ -211,6 +211,31 @@ public sealed class HttpFilterTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task LocalReplies_PassBackThroughEarlierFilters_CorsOn429_ResponseHeadersOn503()
+    {
+        // A browser can only read a 429 that carries Access-Control-Allow-Origin; the proxy's own 503 gets the
+        // route's response headers like any response.
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .HostFields(CorsFields, "rate_limit: {max_tokens: 1, fill_interval: 1h}")
+            .Route("/up", "main")
+            .Route("/down", "down").RouteFields("response_headers: {set: {x-served-by: fastpath}}", "rate_limit: {max_tokens: 5, fill_interval: 1h}")
+            .Cluster("main", origin.Address).Cluster("down", [$"127.0.0.1:{Ports.GetClosed()}"], "connect_timeout: 1s"));
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        Assert.Equal(200, (await client.RoundTripAsync(RawHttpConnection.Get("/up/1", "Origin: https://app.example"))).Status);
+        RawResponse limited = await client.RoundTripAsync(RawHttpConnection.Get("/up/2", "Origin: https://app.example"));
+        RawResponse down = await client.RoundTripAsync(RawHttpConnection.Get("/down/1", "Origin: https://app.example"));
+
+        Assert.Equal(429, limited.Status);
+        Assert.Equal("https://app.example", limited.Header("access-control-allow-origin"));
+        Assert.Equal("1", limited.Header("x-ratelimit-limit"));
+        Assert.Equal(503, down.Status);
+        Assert.Equal("fastpath", down.Header("x-served-by"));
+        Assert.Equal("https://app.example", down.Header("access-control-allow-origin"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Mirror_ShadowOriginSeesCopyWithShadowHost_MainAnswersNormally()
     {
         await using OriginServer main = await OriginServer.StartAsync("main");

@@ -113,6 +113,27 @@ internal sealed class HttpFilterManager : IValueTaskSource
         return FilterHeadersStatus.Continue;
     }
 
+    /// <summary>
+    /// Lets the response-header hooks see a local reply before it is written (Envoy runs encoder filters on local
+    /// replies too): from the filter before the one that answered back to the first, or every filter for an error the
+    /// proxy answered itself. The hooks see a head with the status and no upstream fields; what they add joins
+    /// <see cref="LocalReplyHeaders"/> (so a rate-limited 429 still carries the CORS headers a browser needs to read
+    /// it). Synchronous: a StopIteration here is not waited for.
+    /// </summary>
+    public void EncodeLocalReply(int status)
+    {
+        HttpResponseHead response = Response;
+        response.Reset();
+        response.StatusCode = status;
+        for (int i = HasLocalReply ? _decodeIndex - 1 : _count - 1; i >= 0; i--) _filters[i].OnResponseHeaders(this);
+        HttpHeaderBlock headers = response.Headers;
+        for (int i = 0; i < headers.Count; i++)
+        {
+            ref HeaderEntry e = ref headers[i];
+            if (!e.Skip) AddLocalReplyHeader(headers.Name(e), headers.Value(e));
+        }
+    }
+
     /// <summary>Passes one request-body chunk through the filters (only when the chain wants request bodies).</summary>
     public FilterDataStatus DecodeData(in ReadOnlySequence<byte> data, bool endStream)
     {

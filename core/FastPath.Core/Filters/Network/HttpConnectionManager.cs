@@ -421,8 +421,9 @@ internal sealed class HttpConnectionManager
                     bool close = request.HasBody || !request.KeepAlive || _runtime.Draining;
                     HttpFilterManager filters = exchange.Filters;
                     exchange.Outcome.Status = filters.HasLocalReply ? filters.LocalReplyStatus : ProxyErrors.Status(exchange.Outcome.Error);
-                    if (filters.HasLocalReply) WriteLocal(exchange.Outcome.Status, filters.LocalReplyBody, close, request.Method == HttpMethod.Head, filters.LocalReplyHeaders);
-                    else WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close, request.Method == HttpMethod.Head);
+                    if (filters.IsActive) filters.EncodeLocalReply(exchange.Outcome.Status);
+                    WriteLocal(exchange.Outcome.Status, filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error),
+                        close, request.Method == HttpMethod.Head, filters.LocalReplyHeaders);
                     FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                     exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }

@@ -90,6 +90,44 @@ public class HttpFilterScopeTests
     }
 
     [Fact]
+    public void LocalReply_EarlierFiltersResponseHooksRun_LaterOnesDoNot()
+    {
+        var scope = new HttpFilterScope(new HttpFiltersConfig
+        {
+            Cors = new CorsConfig { AllowOrigins = [new StringMatchConfig(StringMatchKind.Exact, "https://a")] },
+            RateLimit = TwoPerHour with { MaxTokens = 1 },
+            ResponseHeaders = new HeaderOperationsConfig { Set = [new("x-after", "1")] },
+        }, NoClusters, Env);
+        HttpFilterChain chain = scope.ChainFor(HttpFiltersConfig.None)!;
+        HttpRequestHead request = FilterTestKit.Request("GET / HTTP/1.1\r\nHost: a\r\nOrigin: https://a\r\n\r\n");
+        Passed(chain, 1);
+        HttpFilterManager stream = FilterTestKit.Start(chain, request);
+
+        stream.DecodeHeaders();
+        stream.EncodeLocalReply(stream.LocalReplyStatus);
+
+        string headers = System.Text.Encoding.ASCII.GetString(stream.LocalReplyHeaders);
+        Assert.Equal(429, stream.LocalReplyStatus);
+        Assert.Contains("x-ratelimit-remaining: 0\r\n", headers);
+        Assert.Contains("access-control-allow-origin: https://a\r\n", headers);   // CORS runs before the rate limit
+        Assert.DoesNotContain("x-after", headers);                                 // header mutation runs after it
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(headers, "x-ratelimit-limit"));
+    }
+
+    [Fact]
+    public void ProxyError_LocalReply_EveryFiltersResponseHookRuns()
+    {
+        var scope = new HttpFilterScope(new HttpFiltersConfig { ResponseHeaders = new HeaderOperationsConfig { Set = [new("x-served-by", "fastpath")] } },
+            NoClusters, Env);
+        HttpFilterManager stream = FilterTestKit.Start(scope.ChainFor(HttpFiltersConfig.None)!, FilterTestKit.Request(FilterTestKit.Get));
+        stream.DecodeHeaders();
+
+        stream.EncodeLocalReply(503);
+
+        Assert.Equal("x-served-by: fastpath\r\n", System.Text.Encoding.ASCII.GetString(stream.LocalReplyHeaders));
+    }
+
+    [Fact]
     public void RateLimited_LocalReply_Carries429AndRateLimitHeaders()
     {
         var scope = new HttpFilterScope(new HttpFiltersConfig { RateLimit = TwoPerHour }, NoClusters, Env);
