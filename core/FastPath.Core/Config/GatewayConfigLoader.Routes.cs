@@ -11,14 +11,15 @@ public static partial class GatewayConfigLoader
         private VirtualHostConfig ReadVirtualHost(YamlNode node, string path)
         {
             var v = new VirtualHostConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "name", "domains", "routes"))
+            foreach ((string key, YamlNode value) in Fields(node, path, ["name", "domains", "routes", .. FilterFields]))
             {
                 string p = $"{path}.{key}";
                 v = key switch
                 {
                     "name" => v with { Name = Scalar(value, p) ?? "" },
                     "domains" => v with { Domains = List(value, p, (n, q) => Scalar(n, q) ?? "") },
-                    _ => v with { Routes = List(value, p, ReadRoute) },
+                    "routes" => v with { Routes = List(value, p, ReadRoute) },
+                    _ => v with { Filters = ReadFilterField(v.Filters, key, value, p) },
                 };
             }
             return v;
@@ -28,8 +29,8 @@ public static partial class GatewayConfigLoader
         {
             var r = new RouteConfig();
             YamlNode? shorthand = null, match = null;
-            foreach ((string key, YamlNode value) in Fields(node, path, "name", "prefix", "match", "cluster", "weighted_clusters",
-                         "redirect", "direct_response", "rewrite", "timeout"))
+            foreach ((string key, YamlNode value) in Fields(node, path, ["name", "prefix", "match", "cluster", "weighted_clusters",
+                         "redirect", "direct_response", "rewrite", "timeout", .. FilterFields]))
             {
                 string p = $"{path}.{key}";
                 if (key == "prefix") shorthand = value;
@@ -44,7 +45,8 @@ public static partial class GatewayConfigLoader
                     "redirect" => r with { Redirect = ReadRedirect(value, p) },
                     "direct_response" => r with { DirectResponse = ReadDirectResponse(value, p) },
                     "rewrite" => r with { Rewrite = ReadRewrite(value, p) },
-                    _ => r with { Timeout = Duration(value, p) },
+                    "timeout" => r with { Timeout = Duration(value, p) },
+                    _ => r with { Filters = ReadFilterField(r.Filters, key, value, p) },
                 };
             }
             if (shorthand is not null && match is not null)

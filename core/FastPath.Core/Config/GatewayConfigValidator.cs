@@ -79,9 +79,11 @@ public static partial class GatewayConfigValidator
                     else if (!domains.Add(d)) Error($"{vp}.domains[{k}]", $"domain '{d}' is already used by another virtual host on this listener");
                 }
                 if (v.Routes.Count == 0) Error($"{vp}.routes", "at least one route is required");
+                HttpFilterConfigValidator.Validate(v.Filters, vp, clusterNames, Error);
                 for (int k = 0; k < v.Routes.Count; k++)
                 {
                     ValidateRoute(v.Routes[k], $"{vp}.routes[{k}]", clusterNames, positions, Error);
+                    HttpFilterConfigValidator.Validate(v.Routes[k].Filters, $"{vp}.routes[{k}]", clusterNames, Error);
                 }
             }
         }

@@ -1,6 +1,7 @@
 // Everything the request path reads, compiled from one GatewayConfig and swapped atomically. A request reads the
 // current snapshot once at its start and finishes on it, whatever reloads happen meanwhile.
 using FastPath.Filters.Network;
+using FastPath.Filters.Http;
 using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Upstream.Clusters;
@@ -67,7 +68,8 @@ internal sealed class ProxySnapshot
             var domains = new List<(string, VirtualHost)>();
             foreach (VirtualHostConfig v in virtualHosts)
             {
-                Route[] compiled = v.Routes.Select(r => RouteCompiler.Compile(r, clusters)).ToArray();
+                var filters = new HttpFilterScope(v.Filters, clusters);
+                Route[] compiled = v.Routes.Select(r => RouteCompiler.Compile(r, clusters, filters.ChainFor(r.Filters))).ToArray();
                 var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
                 foreach (string d in v.Domains) domains.Add((d, host));
             }

@@ -115,6 +115,30 @@ internal sealed class HttpHeaderBlock
         }
     }
 
+    /// <summary>The first forwarded field named <paramref name="name"/> (case-insensitively), or -1.</summary>
+    public int IndexOfName(ReadOnlySpan<byte> name)
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            ref HeaderEntry e = ref _entries[i];
+            if (!e.Skip && e.NameLength == name.Length && Ascii.EqualsIgnoreCase(Name(e), name)) return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Removes every field named <paramref name="name"/>: marked not forwarded, bytes kept (no copy).</summary>
+    public void Remove(ReadOnlySpan<byte> name) => SkipByName(name);
+
+    /// <summary>Appends a field, keeping any of the same name (Istio Headers "add").</summary>
+    public void Append(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value) => Add(name, value, KnownHeaders.Lookup(name));
+
+    /// <summary>Replaces every field of that name with one field (Istio Headers "set").</summary>
+    public void Set(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        SkipByName(name);
+        Add(name, value, KnownHeaders.Lookup(name));
+    }
+
     /// <summary>Forgets the fields; the buffers stay with this block (it lives in a bounded pool, not on a connection).</summary>
     public void Clear()
     {

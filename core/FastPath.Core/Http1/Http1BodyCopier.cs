@@ -39,13 +39,16 @@ internal struct Http1BodyForwarder
     private readonly BodyFraming _out;
     private readonly HttpHeaderBlock? _trailers;
     private readonly Http1Limits _limits;
+    private readonly IBodyTap? _tap;
     private long _remaining;
     private ChunkedDecoder _chunked;
     private bool _inTrailers;
     private Http1HeadParseState _trailerState;
 
-    public Http1BodyForwarder(BodyFraming inFraming, long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, Http1Limits limits)
+    public Http1BodyForwarder(BodyFraming inFraming, long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, Http1Limits limits,
+        IBodyTap? tap = null)
     {
+        _tap = tap;
         _in = inFraming;
         _out = outFraming;
         _trailers = trailers;
@@ -82,6 +85,7 @@ internal struct Http1BodyForwarder
                 consumed = slice.End;
                 if (_remaining == 0)
                 {
+                    _tap?.OnEnd(null);
                     if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
                     return BodyStep.Done;
                 }
@@ -92,6 +96,7 @@ internal struct Http1BodyForwarder
                 WriteData(output, buffer);
                 consumed = buffer.End;
                 if (!isCompleted) return BodyStep.NeedMore;
+                _tap?.OnEnd(null);
                 if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
                 return BodyStep.Done;
             }
@@ -119,6 +124,7 @@ internal struct Http1BodyForwarder
                     return BodyStep.Invalid;
                 }
                 if (r == Http1ParseResult.Incomplete) return isCompleted ? BodyStep.InputEnded : BodyStep.NeedMore;
+                _tap?.OnEnd(_trailers);
                 if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, _trailers);
                 return BodyStep.Done;
             }
@@ -155,6 +161,7 @@ internal struct Http1BodyForwarder
     private void WriteData(IBufferWriter<byte> output, in ReadOnlySequence<byte> data)
     {
         if (data.IsEmpty) return;
+        _tap?.OnData(data);
         Bytes += data.Length;
         if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteChunkHeader(output, data.Length);
         if (data.IsSingleSegment) output.Write(data.FirstSpan);
@@ -171,9 +178,9 @@ internal static class Http1BodyCopier
     /// </summary>
     public static async Task<BodyCopyResult> CopyAsync(PipeReader input, PipeWriter output, BodyFraming inFraming,
         long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, ReadDeadline deadline, long idleTimeoutMs,
-        Http1Limits limits, System.Net.Sockets.Socket? inputSocket = null)
+        Http1Limits limits, System.Net.Sockets.Socket? inputSocket = null, IBodyTap? tap = null)
     {
-        var forwarder = new Http1BodyForwarder(inFraming, contentLength, outFraming, trailers, limits);
+        var forwarder = new Http1BodyForwarder(inFraming, contentLength, outFraming, trailers, limits, tap);
         if (forwarder.IsEmpty)
         {
             forwarder.WriteEmpty(output);

@@ -19,6 +19,8 @@ internal readonly ref struct ForwardedFields
     public ReadOnlySpan<byte> Path { get; init; }
     /// <summary>Host to send instead of the request's (a route's host rewrite); empty: the request's.</summary>
     public ReadOnlySpan<byte> Authority { get; init; }
+    /// <summary>Host to send instead of the request's (a mirrored copy's "-shadow" host); empty keeps the request's.</summary>
+    public ReadOnlySpan<byte> Host { get; init; }
 }
 
 internal static class Http1HeadWriter
@@ -29,7 +31,8 @@ internal static class Http1HeadWriter
     public static void WriteRequestHead(IBufferWriter<byte> writer, HttpRequestHead head, BodyFraming framing, in ForwardedFields fwd)
     {
         HttpHeaderBlock block = head.Headers;
-        ReadOnlySpan<byte> host = !fwd.Authority.IsEmpty ? fwd.Authority : head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
+        ReadOnlySpan<byte> host = fwd.Host.Length > 0 ? fwd.Host : !fwd.Authority.IsEmpty ? fwd.Authority
+            : head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
         ReadOnlySpan<byte> path = fwd.Path.IsEmpty ? head.Path : fwd.Path;
 
         int xffLength = 0;

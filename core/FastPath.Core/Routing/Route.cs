@@ -39,6 +39,8 @@ internal sealed class Route
     public RouteRedirect? Redirect { get; init; }
     public RouteDirectResponse? DirectResponse { get; init; }
     public RouteRewrite? Rewrite { get; init; }
+    /// <summary>The route's HTTP filters (vhost and route config merged at load), or null when it has none.</summary>
+    public RouteFilters? Filters { get; init; }
 
     private readonly WeightedCluster[]? _weighted;
     private readonly long _totalWeight;
@@ -61,6 +63,14 @@ internal sealed class Route
         }
         return all[^1];
     }
+}
+
+/// <summary>
+/// A route's compiled HTTP filter chain, opaque to routing (Envoy's per-route typed_per_filter_config): routing carries
+/// it, the connection manager runs it (Filters.Http.HttpFilterChain), so routing never depends on the filters.
+/// </summary>
+internal abstract class RouteFilters
+{
 }
 
 /// <summary>One destination of a traffic split. A class so per-destination settings can join it.</summary>

@@ -50,6 +50,9 @@ internal static class RouteActions
     /// request; the request's port is kept only when neither scheme nor host changes (it belongs to them). A request
     /// without a Host and no host in the redirect gets a relative Location (RFC 9110 section 10.2.2 allows it).
     /// </summary>
+    /// <summary>The status a redirect or direct-response route answers with.</summary>
+    public static int ReplyStatus(Route route) => route.Redirect?.Status ?? route.DirectResponse!.Status;
+
     public static int WriteLocationField(Route route, ReadOnlySpan<byte> target, ReadOnlySpan<byte> authority, ref byte[] buffer)
     {
         RouteRedirect r = route.Redirect!;

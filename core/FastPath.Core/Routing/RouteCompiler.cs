@@ -9,7 +9,7 @@ namespace FastPath.Routing;
 
 internal static partial class RouteCompiler
 {
-    public static Route Compile(RouteConfig config, IReadOnlyDictionary<string, Cluster> clusters)
+    public static Route Compile(RouteConfig config, IReadOnlyDictionary<string, Cluster> clusters, RouteFilters? filters = null)
     {
         var route = new Route(config.Name, CompileMatch(config.Match), (long)config.Timeout.TotalMilliseconds)
         {
@@ -18,6 +18,7 @@ internal static partial class RouteCompiler
             Redirect = config.Redirect is { } r ? CompileRedirect(r) : null,
             DirectResponse = config.DirectResponse is { } d ? new RouteDirectResponse(d.Status, Encoding.UTF8.GetBytes(d.Body)) : null,
             Rewrite = config.Rewrite is { } w ? CompileRewrite(w) : null,
+            Filters = filters,
         };
         return route;
     }

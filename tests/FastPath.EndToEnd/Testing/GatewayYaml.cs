@@ -10,6 +10,8 @@ public sealed class GatewayYaml
     private readonly List<string> _rawRoutes = [];
     private readonly List<(string Name, string[] Endpoints, string[] Extra)> _clusters = [];
     private readonly List<(string Key, string Value)> _limits = [];
+    private readonly List<string> _hostFields = [];
+    private readonly Dictionary<int, string[]> _routeFields = [];
 
     /// <summary>Set by GatewayProcess before the file is written; rewrites of the file keep it.</summary>
     public int ListenPort { get; set; }
@@ -48,6 +50,20 @@ public sealed class GatewayYaml
 
     public GatewayYaml Cluster(string name, string endpoint) => Cluster(name, [endpoint]);
 
+    /// <summary>More fields of the last added route, as YAML lines (e.g. "fault: {abort: {http_status: 503}}").</summary>
+    public GatewayYaml RouteFields(params string[] lines)
+    {
+        _routeFields[_routes.Count - 1] = lines;
+        return this;
+    }
+
+    /// <summary>More fields of the virtual host, as YAML lines (e.g. "rate_limit: {max_tokens: 10, fill_interval: 1s}").</summary>
+    public GatewayYaml HostFields(params string[] lines)
+    {
+        _hostFields.AddRange(lines);
+        return this;
+    }
+
     public GatewayYaml Limit(string key, string value)
     {
         _limits.Add((key, value));
@@ -80,13 +96,17 @@ public sealed class GatewayYaml
                 foreach (string line in ListenerYaml) s.Append("    ").Append(line).Append('\n');
             // A listener with filter chains may have no virtual hosts (no default chain).
             if (_routes.Count == 0 && ListenerYaml.Count > 0) continue;
-            s.Append("    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n        routes:\n");
+            s.Append("    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n");
+            foreach (string line in _hostFields) s.Append("        ").Append(line).Append('\n');
+            s.Append("        routes:\n");
             foreach (string raw in _rawRoutes)
                 s.Append("          - ").Append(raw.Trim().Replace("\n", "\n            ", StringComparison.Ordinal)).Append('\n');
-            foreach ((string prefix, string cluster, string? timeout) in _routes)
+            for (int r = 0; r < _routes.Count; r++)
             {
+                (string prefix, string cluster, string? timeout) = _routes[r];
                 s.Append("          - prefix: ").Append(prefix).Append("\n            cluster: ").Append(cluster).Append('\n');
                 if (timeout is not null) s.Append("            timeout: ").Append(timeout).Append('\n');
+                foreach (string line in _routeFields.GetValueOrDefault(r, [])) s.Append("            ").Append(line).Append('\n');
             }
         }
         s.Append("clusters:\n");

@@ -11,6 +11,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using FastPath.Config;
+using FastPath.Filters.Http;
 using FastPath.Http;
 using FastPath.Http1;
 using FastPath.LoadBalancing;
@@ -151,6 +152,23 @@ internal sealed class HttpConnectionManager
                 if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
                 else if (cluster is null) exchange.Outcome.Error = ProxyError.LocalReply;
 
+                // 3b. HTTP filters (Filters/Http) on the request head, once the route is chosen and before an endpoint is
+                //     picked. The router is not one of them: it is the forwarding below, the chain's terminal stage. Only
+                //     a filter that stops makes this await, on the exchange's pooled value-task source (no allocation).
+                if (route?.Filters is HttpFilterChain chain)
+                {
+                    HttpFilterManager filters = exchange.Filters;
+                    filters.Begin(chain, request, exchange.Response, _clientAddress);
+                    while (filters.DecodeHeaders() == FilterHeadersStatus.StopIteration && !filters.HasLocalReply)
+                        await filters.WaitAsync().ConfigureAwait(false);
+                    exchange.Outcome.ExtraFlags |= filters.ExtraFlags;
+                    if (filters.HasLocalReply)
+                    {
+                        exchange.Outcome.Error = filters.LocalReplyError;
+                        route = null; // answered by a filter: nothing to forward
+                    }
+                }
+
                 // 4. Forward. A reused connection found dead before any response byte is retried once on a fresh one
                 //    when the request can be sent again safely (the origin may close an idle connection at any time).
                 Task<BodyCopyResult>? upload = null;
@@ -190,7 +208,8 @@ internal sealed class HttpConnectionManager
                         }
                         upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
                             request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
-                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket);
+                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
+                            exchange.Filters.RequestBodyTap);
                     }
                     else
                     {
@@ -305,7 +324,9 @@ internal sealed class HttpConnectionManager
                         break;
                     }
 
-                    // 7. Response head and body to the client.
+                    // 7. Response head and body to the client; the filters see the head first, last filter first.
+                    while (exchange.Filters.IsActive && exchange.Filters.EncodeHeaders() == FilterHeadersStatus.StopIteration)
+                        await exchange.Filters.WaitAsync().ConfigureAwait(false);
                     BodyFraming outFraming = response.Framing switch
                     {
                         BodyFraming.None => BodyFraming.None,
@@ -322,7 +343,7 @@ internal sealed class HttpConnectionManager
                     exchange.Outcome.Status = response.StatusCode;
 
                     exchange.ResponseBody = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
-                        request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits);
+                        request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits, exchange.Filters.ResponseBodyTap);
                     BodyStep step = BodyStep.Done;
                     if (exchange.ResponseBody.IsEmpty)
                     {
@@ -407,15 +428,18 @@ internal sealed class HttpConnectionManager
                 {
                     // The request body (if any) was not read to its end: the connection cannot carry another request.
                     bool close = request.HasBody || !request.KeepAlive || _runtime.Draining;
-                    if (exchange.Outcome.Error == ProxyError.LocalReply && route is not null)
-                    {
-                        exchange.Outcome.Status = WriteRouteReply(exchange, route, close);
-                    }
+                    // Whoever answers, the response side of the filters runs on the reply (a 429 or a redirect still carries
+                    // the CORS and response_headers a client needs): a filter's reply, a route's redirect or direct
+                    // response, or the proxy's own error.
+                    HttpFilterManager filters = exchange.Filters;
+                    bool routeReply = !filters.HasLocalReply && exchange.Outcome.Error == ProxyError.LocalReply && route is not null;
+                    exchange.Outcome.Status = filters.HasLocalReply ? filters.LocalReplyStatus
+                        : routeReply ? RouteActions.ReplyStatus(route!) : ProxyErrors.Status(exchange.Outcome.Error);
+                    if (filters.IsActive) filters.EncodeLocalReply(exchange.Outcome.Status);
+                    if (routeReply) WriteRouteReply(exchange, route!, close, filters.LocalReplyHeaders);
                     else
-                    {
-                        exchange.Outcome.Status = ProxyErrors.Status(exchange.Outcome.Error);
-                        WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close, request.Method == HttpMethod.Head);
-                    }
+                        WriteLocal(exchange.Outcome.Status, filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error),
+                            close, request.Method == HttpMethod.Head, filters.LocalReplyHeaders);
                     FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                     exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }
@@ -538,22 +562,27 @@ internal sealed class HttpConnectionManager
         Http1HeadWriter.WriteRequestHead(upstream, request, request.Framing, in fwd);
     }
 
-    /// <summary>Answers for a route whose action is a redirect or a direct response; returns the status sent.</summary>
-    private int WriteRouteReply(HttpExchange exchange, Route route, bool close)
+    /// <summary>Answers for a route whose action is a redirect or a direct response, with the filters' reply headers.</summary>
+    private void WriteRouteReply(HttpExchange exchange, Route route, bool close, ReadOnlySpan<byte> filterHeaders)
     {
         HttpRequestHead request = exchange.Request;
         bool headOnly = request.Method == HttpMethod.Head;
         if (route.Redirect is { } redirect)
         {
             int n = RouteActions.WriteLocationField(route, request.Path, request.Authority, ref exchange.RouteScratch);
+            if (filterHeaders.Length > 0)
+            {
+                if (exchange.RouteScratch.Length < n + filterHeaders.Length) Array.Resize(ref exchange.RouteScratch, n + filterHeaders.Length);
+                filterHeaders.CopyTo(exchange.RouteScratch.AsSpan(n));
+                n += filterHeaders.Length;
+            }
             Http1HeadWriter.WriteLocalResponse(_output, redirect.Status, RouteActions.Reason(redirect.Status), default, default,
                 close, headOnly, exchange.RouteScratch.AsSpan(0, n));
-            return redirect.Status;
+            return;
         }
         RouteDirectResponse direct = route.DirectResponse!;
         Http1HeadWriter.WriteLocalResponse(_output, direct.Status, RouteActions.Reason(direct.Status),
-            direct.Body.Length > 0 ? "text/plain"u8 : default, direct.Body, close, headOnly);
-        return direct.Status;
+            direct.Body.Length > 0 ? "text/plain"u8 : default, direct.Body, close, headOnly, filterHeaders);
     }
 
     /// <summary>After 101: bytes both ways until either side closes (WebSocket and other upgrades).</summary>
@@ -588,8 +617,8 @@ internal sealed class HttpConnectionManager
         }
     }
 
-    private void WriteLocal(int status, ReadOnlySpan<byte> body, bool close, bool headOnly) =>
-        Http1HeadWriter.WriteLocalResponse(_output, status, ProxyErrors.Reason(status), "text/plain"u8, body, close, headOnly);
+    private void WriteLocal(int status, ReadOnlySpan<byte> body, bool close, bool headOnly, ReadOnlySpan<byte> extraHeaders = default) =>
+        Http1HeadWriter.WriteLocalResponse(_output, status, ProxyErrors.Reason(status), body.IsEmpty ? default : "text/plain"u8, body, close, headOnly, extraHeaders);
 
     private void Complete(HttpExchange exchange, long started, DateTime startUtc)
     {

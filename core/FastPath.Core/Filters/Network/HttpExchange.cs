@@ -1,5 +1,6 @@
 // Per-request state (request head, response head, trailers, request id), pooled so a keep-alive request allocates
 // nothing, and held only while a request is in flight: an idle connection owns none of it.
+using FastPath.Filters.Http;
 using FastPath.Http;
 using FastPath.Http1;
 using FastPath.Routing;
@@ -18,6 +19,8 @@ internal sealed class HttpExchange
     public readonly byte[] GeneratedRequestId = new byte[RequestIdGenerator.Length];
     /// <summary>The route's rewritten path or redirect Location, built here; grows rarely and stays with the exchange.</summary>
     public byte[] RouteScratch = [];
+    /// <summary>This request's HTTP filters (rented per stream from the route's factories) and their resume point.</summary>
+    public readonly HttpFilterManager Filters = new();
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -38,6 +41,7 @@ internal sealed class HttpExchange
         ResponseParser = default;
         HeadState = default;
         ResponseBody = default;
+        Filters.End();
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>
