@@ -90,6 +90,7 @@ public static partial class GatewayConfigValidator
         {
             string dp = $"{rp}.direct_response";
             if (direct.Status is < 200 or > 599) error($"{dp}.status", $"must be 200-599, got {direct.Status}");
+            if (direct.Status is 204 or 304 && direct.Body.Length > 0) error($"{dp}.body", $"a {direct.Status} response has no body");
             if (System.Text.Encoding.UTF8.GetByteCount(direct.Body) > MaxDirectResponseBody)
                 error($"{dp}.body", $"at most {MaxDirectResponseBody} bytes");
         }

@@ -150,6 +150,7 @@ public class RouteConfigLoaderTests
     [InlineData("redirect: {path: /a?b}", "routes[0].redirect.path", "starts with '/'")]
     [InlineData("direct_response: {status: 600}", "routes[0].direct_response.status", "200-599")]
     [InlineData("direct_response: {status: 199}", "routes[0].direct_response.status", "200-599")]
+    [InlineData("direct_response: {status: 204, body: x}", "routes[0].direct_response.body", "no body")]
     [InlineData("cluster: v1\n            rewrite: {prefix: /a, regex: {pattern: a, substitution: b}}", "routes[0].rewrite", "only one of prefix, regex")]
     [InlineData("cluster: v1\n            rewrite: {regex: {pattern: \"(\", substitution: b}}", "routes[0].rewrite.regex.pattern", "invalid regex")]
     [InlineData("cluster: v1\n            rewrite: {host: \"bad host\"}", "routes[0].rewrite.host", "invalid host")]

@@ -1,5 +1,5 @@
-// ForwardedFields.Path and .Authority: a route's rewrite replaces the request target and the Host sent upstream,
-// and nothing else of the head changes.
+// What routes need of the head writer: ForwardedFields.Path and .Authority (a rewrite replaces the request target
+// and the Host sent upstream, nothing else), and local responses with no content (a direct 204).
 using System.Buffers;
 using FastPath.Core.Tests.Testing;
 using FastPath.Http;
@@ -64,5 +64,17 @@ public class Http1HeadWriterOverrideTests
         HttpRequestHead head = Parse("GET / HTTP/1.0\r\n\r\n");
 
         Assert.StartsWith("GET / HTTP/1.1\r\nhost: rewritten.example\r\n", Write(head, null, "rewritten.example"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(204)]
+    [InlineData(304)]
+    public void WriteLocalResponse_NoContentStatus_NoLengthNoBody(int status)
+    {
+        var writer = new ArrayBufferWriter<byte>();
+
+        Http1HeadWriter.WriteLocalResponse(writer, status, "No Content"u8, default, "ignored"u8, close: false);
+
+        Assert.Equal($"HTTP/1.1 {status} No Content\r\n\r\n", Bytes.Text(writer.WrittenSpan));
     }
 }
