@@ -173,6 +173,7 @@ public sealed class RoutingTests(RoutingFixture fixture) : IClassFixture<Routing
         RawResponse empty = await GetAsync("/nothing-here");
         Assert.Equal(204, empty.Status);
         Assert.Empty(empty.Body);
+        Assert.Null(empty.Header("content-length")); // RFC 9110 section 8.6: never on a 204
     }
 
     [Fact(Timeout = 30_000)]

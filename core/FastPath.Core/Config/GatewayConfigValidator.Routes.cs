@@ -74,8 +74,8 @@ public static partial class GatewayConfigValidator
                 error($"{dp}.response_code", $"must be one of 301, 302, 303, 307, 308, got {redirect.ResponseCode}");
             if (redirect.Scheme is not null && redirect.Scheme.ToLowerInvariant() is not ("http" or "https"))
                 error($"{dp}.scheme", $"expected http or https, got '{redirect.Scheme}'");
-            if (redirect.Host is not null && !HostPort.IsIpOrHostName(redirect.Host.Trim('[', ']')))
-                error($"{dp}.host", $"invalid host '{redirect.Host}' (the port goes in 'port')");
+            if (redirect.Host is not null && (!HostPort.IsIpOrHostName(redirect.Host.Trim('[', ']')) || IsBareIpv6(redirect.Host)))
+                error($"{dp}.host", $"invalid host '{redirect.Host}' (the port goes in 'port'; IPv6 in brackets)");
             if (redirect.Port is < 1 or > 65535) error($"{dp}.port", "port must be 1-65535");
             if (redirect.Path is not null && redirect.PrefixRewrite is not null) error(dp, "set only one of path, prefix_rewrite");
             if (redirect.Path is not null && !IsPath(redirect.Path)) error($"{dp}.path", $"a path starts with '/' and has no spaces or '?', got '{redirect.Path}'");
@@ -90,6 +90,7 @@ public static partial class GatewayConfigValidator
         {
             string dp = $"{rp}.direct_response";
             if (direct.Status is < 200 or > 599) error($"{dp}.status", $"must be 200-599, got {direct.Status}");
+            if (direct.Status is 204 or 304 && direct.Body.Length > 0) error($"{dp}.body", $"a {direct.Status} response has no body");
             if (System.Text.Encoding.UTF8.GetByteCount(direct.Body) > MaxDirectResponseBody)
                 error($"{dp}.body", $"at most {MaxDirectResponseBody} bytes");
         }
@@ -105,7 +106,8 @@ public static partial class GatewayConfigValidator
                 if (rx.Pattern.Length == 0) error($"{wp}.regex.pattern", "a pattern is required");
                 else CheckRegex(rx.Pattern, $"{wp}.regex.pattern", error);
             }
-            if (rewrite.Host is not null && !IsAuthority(rewrite.Host)) error($"{wp}.host", $"invalid host '{rewrite.Host}'");
+            if (rewrite.Host is not null && (!IsAuthority(rewrite.Host) || IsBareIpv6(rewrite.Host)))
+                error($"{wp}.host", $"invalid host '{rewrite.Host}' (host or host:port; IPv6 in brackets)");
         }
 
         if (r.Timeout < TimeSpan.Zero) error($"{rp}.timeout", "must not be negative");
@@ -122,6 +124,9 @@ public static partial class GatewayConfigValidator
             error(path, $"invalid regex: {e.Message}");
         }
     }
+
+    /// <summary>An IPv6 literal written without brackets cannot be told from host:port in a URL or Host field.</summary>
+    private static bool IsBareIpv6(string s) => s.Count(c => c == ':') > 1 && !s.StartsWith('[');
 
     private static bool IsPath(string s) => s.StartsWith('/') && !s.Any(c => c <= ' ' || c == '?' || c >= 0x7f);
 

@@ -145,7 +145,10 @@ internal static class Http1HeadWriter
         span[at++] = HttpChars.SP;
         Put(span, ref at, reason);
         Put(span, ref at, Crlf);
-        WriteFraming(span, ref at, BodyFraming.ContentLength, body.Length);
+        // 204 and 304 carry no content (RFC 9110 sections 15.3.5, 15.4.5): no Content-Length either.
+        bool noContent = status is 204 or 304;
+        if (noContent) body = default;
+        else WriteFraming(span, ref at, BodyFraming.ContentLength, body.Length);
         if (contentType.Length > 0) Field(span, ref at, "content-type"u8, contentType);
         if (close) Put(span, ref at, "connection: close\r\n"u8);
         Put(span, ref at, extraHeaders);

@@ -38,6 +38,7 @@ internal static class RouteActions
         }
 
         string replaced = rewrite.Regex!.Replace(Encoding.Latin1.GetString(path), rewrite.Substitution);
+        if (replaced.Length == 0) replaced = "/"; // an origin-form target is never empty (RFC 9112 section 3.2.1)
         int total = Encoding.Latin1.GetByteCount(replaced) + query.Length;
         Ensure(ref buffer, total);
         int n = Encoding.Latin1.GetBytes(replaced, buffer);

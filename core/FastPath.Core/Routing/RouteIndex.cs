@@ -1,10 +1,12 @@
 // Finds a virtual host's first matching route (config order) without testing every route. Routes with a literal,
-// case-sensitive path (prefix, exact, or a regex's literal head) sit in a byte trie keyed by that literal: walking
-// the request path down the trie visits exactly the routes whose literal the path starts with (and, at the path's
-// end, the exact paths equal to it). Each trie node lists its routes in config order, so the candidates are a few sorted lists — one per node
-// passed, plus the routes the trie cannot hold (case-insensitive paths, regexes without a literal head) — merged smallest index first;
-// the first candidate whose whole match holds wins, as if every route had been tried in order.
+// case-sensitive path (prefix, exact, or a regex's literal head) sit in a radix tree keyed by that literal: walking
+// the request path down the tree visits exactly the routes whose literal the path starts with (and, at the path's
+// end, the exact paths equal to it). Each node lists its routes in config order, so the candidates are a few sorted
+// lists — one per node passed, plus the routes the tree cannot hold (case-insensitive paths, regexes without a
+// literal head) — merged smallest index first; the first candidate whose whole match holds wins, as if every route
+// had been tried in order.
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace FastPath.Routing;
 
@@ -13,17 +15,26 @@ internal sealed class RouteIndex
     private const int StackLists = 64;
 
     private readonly Route[] _routes;
-    // The trie, flattened: node n's children are _labels/_children[_childStart[n] .. + _childCount[n]].
-    private readonly byte[] _labels;
-    private readonly int[] _children;
-    private readonly int[] _childStart;
-    private readonly int[] _childCount;
-    // Route indexes (ascending) per node: prefix routes ending at the node, exact routes ending at it.
+    // The tree, flattened: a node's children are the nodes ChildStart .. ChildStart + ChildCount - 1, each entered by
+    // its edge label (one or more bytes in _edges); _firstBytes[n] is node n's label's first byte, so choosing a
+    // child is one vectorised IndexOf over the siblings' first bytes.
+    private readonly Node[] _nodes;
+    private readonly byte[] _edges;
+    private readonly byte[] _firstBytes;
+    // Route indexes (ascending) per node: PrefixStart/Count and ExactStart/Count slice this.
     private readonly int[] _ids;
-    private readonly int[] _prefixStart, _prefixCount, _exactStart, _exactCount;
     private readonly int _otherStart, _otherCount;
     // The most candidate lists one walk can gather (nodes holding prefix routes on one branch, + exact + others).
     private readonly int _maxLists;
+
+    [StructLayout(LayoutKind.Auto)]
+    private struct Node
+    {
+        public int LabelStart, LabelLength;
+        public int ChildStart, ChildCount;
+        public int PrefixStart, PrefixCount;
+        public int ExactStart, ExactCount;
+    }
 
     public RouteIndex(Route[] routes)
     {
@@ -47,45 +58,50 @@ internal sealed class RouteIndex
             (m.PathKind == PathMatchKind.Exact ? node.Exact : node.Prefix).Add(i);
         }
 
-        // Breadth-first numbering keeps each node's children contiguous.
-        var order = new List<BuildNode> { root };
-        for (int n = 0; n < order.Count; n++)
-            foreach (KeyValuePair<byte, BuildNode> child in order[n].Children.OrderBy(c => c.Key)) order.Add(child.Value);
-        var index = new Dictionary<BuildNode, int>(ReferenceEqualityComparer.Instance);
-        for (int n = 0; n < order.Count; n++) index[order[n]] = n;
-
-        int count = order.Count;
-        _labels = new byte[Math.Max(0, count - 1)];
-        _children = new int[_labels.Length];
-        _childStart = new int[count];
-        _childCount = new int[count];
-        _prefixStart = new int[count];
-        _prefixCount = new int[count];
-        _exactStart = new int[count];
-        _exactCount = new int[count];
+        // Breadth-first, so each node's children are numbered contiguously; chains of nodes with one child and no
+        // routes collapse into one edge (radix compression), so a long literal costs one comparison, not a step per byte.
+        var nodes = new List<Node> { default };
+        var firstBytes = new List<byte> { 0 };
+        var edges = new List<byte>();
         var ids = new List<int>();
-        int edge = 0;
-        for (int n = 0; n < count; n++)
+        var queue = new Queue<(BuildNode Build, int Id)>();
+        queue.Enqueue((root, 0));
+        while (queue.Count > 0)
         {
-            BuildNode b = order[n];
-            _childStart[n] = edge;
-            _childCount[n] = b.Children.Count;
+            (BuildNode b, int id) = queue.Dequeue();
+            Node n = nodes[id];
+            n.ChildStart = nodes.Count;
+            n.ChildCount = b.Children.Count;
             foreach (KeyValuePair<byte, BuildNode> child in b.Children.OrderBy(c => c.Key))
             {
-                _labels[edge] = child.Key;
-                _children[edge++] = index[child.Value];
+                var label = new List<byte> { child.Key };
+                BuildNode target = child.Value;
+                while (target.Children.Count == 1 && target.Prefix.Count == 0 && target.Exact.Count == 0)
+                {
+                    KeyValuePair<byte, BuildNode> only = target.Children.First();
+                    label.Add(only.Key);
+                    target = only.Value;
+                }
+                queue.Enqueue((target, nodes.Count));
+                nodes.Add(new Node { LabelStart = edges.Count, LabelLength = label.Count });
+                firstBytes.Add(child.Key);
+                edges.AddRange(label);
             }
-            _prefixStart[n] = ids.Count;
-            _prefixCount[n] = b.Prefix.Count;
+            n.PrefixStart = ids.Count;
+            n.PrefixCount = b.Prefix.Count;
             ids.AddRange(b.Prefix);
-            _exactStart[n] = ids.Count;
-            _exactCount[n] = b.Exact.Count;
+            n.ExactStart = ids.Count;
+            n.ExactCount = b.Exact.Count;
             ids.AddRange(b.Exact);
+            nodes[id] = n;
         }
         _otherStart = ids.Count;
         _otherCount = others.Count;
         ids.AddRange(others);
-        _ids = ids.ToArray();
+        _nodes = [.. nodes];
+        _firstBytes = [.. firstBytes];
+        _edges = [.. edges];
+        _ids = [.. ids];
         _maxLists = MaxPrefixNodes(root) + 2;
     }
 
@@ -99,19 +115,29 @@ internal sealed class RouteIndex
         Span<int> end = cursors.Slice(_maxLists, _maxLists);
         int lists = 0;
         if (_otherCount > 0) Add(next, end, ref lists, _otherStart, _otherCount);
-        if (_prefixCount[0] > 0) Add(next, end, ref lists, _prefixStart[0], _prefixCount[0]);
 
+        Node[] nodes = _nodes;
         ReadOnlySpan<byte> path = input.Path;
-        int node = 0;
+        int id = 0;
         int depth = 0;
-        for (; depth < path.Length; depth++)
+        while (true)
         {
-            int at = _labels.AsSpan(_childStart[node], _childCount[node]).IndexOf(path[depth]);
+            ref Node n = ref nodes[id];
+            if (n.PrefixCount > 0) Add(next, end, ref lists, n.PrefixStart, n.PrefixCount);
+            if (depth == path.Length)
+            {
+                if (n.ExactCount > 0) Add(next, end, ref lists, n.ExactStart, n.ExactCount);
+                break;
+            }
+            int at = _firstBytes.AsSpan(n.ChildStart, n.ChildCount).IndexOf(path[depth]);
             if (at < 0) break;
-            node = _children[_childStart[node] + at];
-            if (_prefixCount[node] > 0) Add(next, end, ref lists, _prefixStart[node], _prefixCount[node]);
+            int child = n.ChildStart + at;
+            ref Node c = ref nodes[child];
+            // Diverging inside an edge: no route ends inside one, so nothing deeper can match.
+            if (!path[depth..].StartsWith(_edges.AsSpan(c.LabelStart, c.LabelLength))) break;
+            depth += c.LabelLength;
+            id = child;
         }
-        if (depth == path.Length && _exactCount[node] > 0) Add(next, end, ref lists, _exactStart[node], _exactCount[node]);
 
         Route? found = null;
         while (true)
@@ -121,10 +147,10 @@ internal sealed class RouteIndex
             for (int l = 0; l < lists; l++)
             {
                 if (next[l] == end[l]) continue;
-                int id = _ids[next[l]];
-                if (best < 0 || id < best)
+                int routeId = _ids[next[l]];
+                if (best < 0 || routeId < best)
                 {
-                    best = id;
+                    best = routeId;
                     bestList = l;
                 }
             }

@@ -144,10 +144,13 @@ public class RouteConfigLoaderTests
     [InlineData("redirect: {scheme: ftp}", "routes[0].redirect.scheme", "http or https")]
     [InlineData("redirect: {port: 0}", "routes[0].redirect.port", "1 to 65535")]
     [InlineData("redirect: {host: \"a b\"}", "routes[0].redirect.host", "invalid host")]
+    [InlineData("redirect: {host: \"::1\"}", "routes[0].redirect.host", "IPv6 in brackets")]
+    [InlineData("cluster: v1\n            rewrite: {host: \"::1\"}", "routes[0].rewrite.host", "IPv6 in brackets")]
     [InlineData("redirect: {path: /a, prefix_rewrite: /b}", "routes[0].redirect", "only one of path, prefix_rewrite")]
     [InlineData("redirect: {path: /a?b}", "routes[0].redirect.path", "starts with '/'")]
     [InlineData("direct_response: {status: 600}", "routes[0].direct_response.status", "200-599")]
     [InlineData("direct_response: {status: 199}", "routes[0].direct_response.status", "200-599")]
+    [InlineData("direct_response: {status: 204, body: x}", "routes[0].direct_response.body", "no body")]
     [InlineData("cluster: v1\n            rewrite: {prefix: /a, regex: {pattern: a, substitution: b}}", "routes[0].rewrite", "only one of prefix, regex")]
     [InlineData("cluster: v1\n            rewrite: {regex: {pattern: \"(\", substitution: b}}", "routes[0].rewrite.regex.pattern", "invalid regex")]
     [InlineData("cluster: v1\n            rewrite: {host: \"bad host\"}", "routes[0].rewrite.host", "invalid host")]
@@ -162,6 +165,20 @@ public class RouteConfigLoaderTests
 
         Assert.Contains(e.Errors, x => x.Path == "listeners[0].virtual_hosts[0]." + pathSuffix && x.Message.Contains(message, StringComparison.Ordinal)
                                         && x.File == File && x.Line >= 7);
+    }
+
+    [Theory]
+    [InlineData("redirect: {host: \"[::1]\", port: 8443}")]
+    [InlineData("cluster: v1\n            rewrite: {host: \"[::1]:8080\"}")]
+    [InlineData("cluster: v1\n            rewrite: {host: \"backend.internal\"}")]
+    public void Parse_ValidHosts_Accepted(string fields)
+    {
+        RouteConfig r = Assert.Single(Routes($"""
+                  - prefix: /
+                    {fields}
+        """));
+
+        Assert.NotNull(r.Redirect ?? (object?)r.Rewrite);
     }
 
     [Fact]

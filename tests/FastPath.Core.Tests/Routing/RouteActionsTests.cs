@@ -58,6 +58,14 @@ public class RouteActionsTests
     }
 
     [Fact]
+    public void WriteRewrittenPath_RegexLeavesNothing_Slash()
+    {
+        Route route = WithRewrite(new RouteMatchConfig(), new RewriteConfig { Regex = new RegexRewriteConfig { Pattern = "^/drop.*$", Substitution = "" } });
+
+        Assert.Equal("/?a=1", Rewritten(route, "/drop/me?a=1"));
+    }
+
+    [Fact]
     public void WriteRewrittenPath_HostOnly_PathUntouched()
     {
         Route route = WithRewrite(new RouteMatchConfig(), new RewriteConfig { Host = "internal.svc" });

@@ -23,6 +23,19 @@ public class RouteIndexTests
         Assert.Equal(expected, Match(host, path));
     }
 
+    [Theory]
+    [InlineData("/products/catalog/x", "catalog")]
+    [InlineData("/products/cart", "cart")]
+    [InlineData("/products/ca", null)]          // ends inside a shared edge
+    [InlineData("/products/cxtalog/", null)]    // diverges inside an edge
+    [InlineData("/products/catalog", "catalog-exact")]
+    public void Match_LongSharedLiterals_EdgesCompared(string path, string? expected)
+    {
+        var host = new VirtualHost("h", [Prefix("catalog", "/products/catalog/"), Prefix("cart", "/products/cart"), Exact("catalog-exact", "/products/catalog")]);
+
+        Assert.Equal(expected, Match(host, path));
+    }
+
     [Fact]
     public void Match_BroadPrefixFirst_ShadowsLaterOnes()
     {

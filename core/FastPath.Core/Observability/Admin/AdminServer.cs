@@ -158,8 +158,25 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                     foreach (RouteConfig r in v.Routes)
                     {
                         w.WriteStartObject();
-                        w.WriteString("prefix", r.Prefix);
-                        w.WriteString("cluster", r.Cluster);
+                        if (r.Name.Length > 0) w.WriteString("name", r.Name);
+                        if (r.Match.Prefix is not null) w.WriteString("prefix", r.Match.Prefix);
+                        if (r.Match.Path is not null) w.WriteString("path", r.Match.Path);
+                        if (r.Match.Regex is not null) w.WriteString("regex", r.Match.Regex);
+                        if (r.Cluster.Length > 0) w.WriteString("cluster", r.Cluster);
+                        if (r.WeightedClusters is { } weighted)
+                        {
+                            w.WriteStartArray("weighted_clusters");
+                            foreach (WeightedClusterConfig wc in weighted)
+                            {
+                                w.WriteStartObject();
+                                w.WriteString("cluster", wc.Cluster);
+                                w.WriteNumber("weight", wc.Weight);
+                                w.WriteEndObject();
+                            }
+                            w.WriteEndArray();
+                        }
+                        if (r.Redirect is { } redirect) w.WriteNumber("redirect", redirect.ResponseCode);
+                        if (r.DirectResponse is { } direct) w.WriteNumber("direct_response", direct.Status);
                         w.WriteString("timeout", Duration(r.Timeout));
                         w.WriteEndObject();
                     }
