@@ -18,6 +18,10 @@ public sealed record ClusterConfig
     public HashPolicyConfig? HashPolicy { get; init; }
     /// <summary>ring_hash's minimum ring size (Envoy: minimum_ring_size); more points spread load more evenly.</summary>
     public int RingSize { get; init; } = 1024;
+    /// <summary>Cluster-wide limits on connections, pending requests, requests and retries in flight.</summary>
+    public CircuitBreakersConfig CircuitBreakers { get; init; } = new();
+    /// <summary>Retries allowed as a share of requests in flight; null: max_retries alone limits them.</summary>
+    public RetryBudgetConfig? RetryBudget { get; init; }
 }
 
 public enum HashPolicyKind

@@ -11,7 +11,8 @@ public static partial class GatewayConfigLoader
         {
             var c = new ClusterConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
-                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size"))
+                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size",
+                         "circuit_breakers", "retry_budget"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -25,6 +26,8 @@ public static partial class GatewayConfigLoader
                     "hash_policy" => c with { HashPolicy = ReadHashPolicy(value, p) },
                     // Envoy's bounds for minimum_ring_size: 8M points is already 96 MB per cluster.
                     "ring_size" => c with { RingSize = Int(value, p, 1, 8 * 1024 * 1024) },
+                    "circuit_breakers" => c with { CircuitBreakers = ReadCircuitBreakers(value, p) },
+                    "retry_budget" => c with { RetryBudget = ReadRetryBudget(value, p) },
                     _ => c with { LbPolicy = Scalar(value, p) ?? "" },
                 };
             }

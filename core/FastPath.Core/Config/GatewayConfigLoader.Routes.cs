@@ -26,13 +26,15 @@ public static partial class GatewayConfigLoader
         private RouteConfig ReadRoute(YamlNode node, string path)
         {
             var r = new RouteConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "prefix", "cluster", "timeout"))
+            foreach ((string key, YamlNode value) in Fields(node, path, "prefix", "cluster", "timeout", "retries", "per_request_buffer_limit_bytes"))
             {
                 string p = $"{path}.{key}";
                 r = key switch
                 {
                     "prefix" => r with { Prefix = Scalar(value, p) ?? "" },
                     "cluster" => r with { Cluster = Scalar(value, p) ?? "" },
+                    "retries" => r with { Retries = ReadRetries(value, p) },
+                    "per_request_buffer_limit_bytes" => r with { PerRequestBufferLimitBytes = Int(value, p, 0, 64 * 1024 * 1024) },
                     _ => r with { Timeout = Duration(value, p) },
                 };
             }

@@ -3,6 +3,7 @@
 using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Retry;
 
 namespace FastPath.Config;
 
@@ -61,7 +62,10 @@ internal sealed class ProxySnapshot
             foreach (VirtualHostConfig v in l.VirtualHosts)
             {
                 Route[] compiled = v.Routes
-                    .Select(r => new Route(System.Text.Encoding.UTF8.GetBytes(r.Prefix), clusters[r.Cluster], (long)r.Timeout.TotalMilliseconds))
+                    .Select(r => new Route(System.Text.Encoding.UTF8.GetBytes(r.Prefix), clusters[r.Cluster], (long)r.Timeout.TotalMilliseconds)
+                    {
+                        Retry = r.Retries is null ? null : new RetryPolicy(r.Retries, r.PerRequestBufferLimitBytes),
+                    })
                     .ToArray();
                 var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
                 foreach (string d in v.Domains) domains.Add((d, host));

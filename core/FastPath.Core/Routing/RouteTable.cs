@@ -2,6 +2,7 @@
 // then "*", Envoy's order), then the first route whose path prefix matches. Immutable and lock-free to read.
 using System.Text;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Retry;
 
 namespace FastPath.Routing;
 
@@ -11,6 +12,8 @@ internal sealed class Route(byte[] prefix, Cluster cluster, long timeoutMs)
     public Cluster Cluster { get; } = cluster;
     /// <summary>Route timeout in ms (0 = none): from forwarding the request to the response head.</summary>
     public long TimeoutMs { get; } = timeoutMs;
+    /// <summary>The route's retry policy; null: no retries beyond the safe one on a dead reused connection.</summary>
+    public RetryPolicy? Retry { get; init; }
 }
 
 internal sealed class VirtualHost(string name, Route[] routes)

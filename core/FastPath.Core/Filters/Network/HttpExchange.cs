@@ -5,6 +5,7 @@ using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Retry;
 using Microsoft.Extensions.ObjectPool;
 
 namespace FastPath.Filters.Network;
@@ -16,6 +17,9 @@ internal sealed class HttpExchange
     public readonly HttpHeaderBlock RequestTrailers = new();
     public readonly HttpHeaderBlock ResponseTrailers = new();
     public readonly byte[] GeneratedRequestId = new byte[RequestIdGenerator.Length];
+    public readonly RetryState Retry = new();
+    /// <summary>The request body as sent upstream, kept for a retry when the route has a retry policy.</summary>
+    public readonly BodyReplayBuffer ReplayBuffer = new();
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -36,6 +40,8 @@ internal sealed class HttpExchange
         ResponseParser = default;
         HeadState = default;
         ResponseBody = default;
+        Retry.End(); // gives back the request's breaker slots on every path, exceptions included
+        ReplayBuffer.Reset();
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>

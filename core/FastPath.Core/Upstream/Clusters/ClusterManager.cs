@@ -19,6 +19,9 @@ internal sealed class ClusterManager
     // latency history (what least_request and peak_ewma decide on) then survive a reload, which in a mesh is frequent.
     private Dictionary<(string Cluster, string Endpoint), UpstreamEndpoint> _endpoints = [];
     private readonly Dictionary<string, ClusterStats> _stats = [];
+    // Circuit-breaker counts per cluster name, for the process's life like the stats: what a request or connection
+    // took under one snapshot it gives back to the same counters under the next.
+    private readonly Dictionary<string, ClusterResources> _resources = [];
 
     public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat)
     {
@@ -55,7 +58,9 @@ internal sealed class ClusterManager
             foreach (ClusterConfig c in config.Clusters)
             {
                 ClusterStats stats = StatsForLocked(c.Name);
-                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests);
+                if (!_resources.TryGetValue(c.Name, out ClusterResources? resources)) _resources[c.Name] = resources = new ClusterResources();
+                var breakers = new CircuitBreakers(c.CircuitBreakers, c.RetryBudget, resources, stats);
+                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests, breakers);
                 var endpoints = new List<UpstreamEndpoint>();
                 foreach (EndpointConfig e in c.Endpoints)
                 {
@@ -73,7 +78,7 @@ internal sealed class ClusterManager
                         ? live
                         : new UpstreamEndpoint(e.Host, e.Port, e.Weight, ip, pool));
                 }
-                clusters[c.Name] = new Cluster(c, [.. endpoints], stats);
+                clusters[c.Name] = new Cluster(c, [.. endpoints], stats, breakers);
             }
             return new ClusterSet(clusters, pools);
         }
