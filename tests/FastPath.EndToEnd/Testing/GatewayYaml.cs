@@ -6,7 +6,7 @@ namespace FastPath.EndToEnd.Testing;
 
 public sealed class GatewayYaml
 {
-    private readonly List<(string Prefix, string Cluster, string? Timeout)> _routes = [];
+    private readonly List<(string Prefix, string Cluster, string? Timeout, string[] Extra)> _routes = [];
     private readonly List<(string Name, string[] Endpoints, string[] Extra)> _clusters = [];
     private readonly List<(string Key, string Value)> _limits = [];
 
@@ -19,9 +19,10 @@ public sealed class GatewayYaml
     /// <summary>More listeners (same routes) on fixed ports, besides the main one.</summary>
     public List<(string Name, int Port)> ExtraListeners { get; } = [];
 
-    public GatewayYaml Route(string prefix, string cluster, string? timeout = null)
+    /// <param name="extra">Additional route fields as "key: value" lines (e.g. "retries: {attempts: 2}").</param>
+    public GatewayYaml Route(string prefix, string cluster, string? timeout = null, params string[] extra)
     {
-        _routes.Add((prefix, cluster, timeout));
+        _routes.Add((prefix, cluster, timeout, extra));
         return this;
     }
 
@@ -64,10 +65,11 @@ public sealed class GatewayYaml
         {
             s.Append("  - name: ").Append(name).Append("\n    address: 127.0.0.1\n    port: ").Append(port).Append('\n');
             s.Append("    virtual_hosts:\n      - name: all\n        domains: [\"*\"]\n        routes:\n");
-            foreach ((string prefix, string cluster, string? timeout) in _routes)
+            foreach ((string prefix, string cluster, string? timeout, string[] extra) in _routes)
             {
                 s.Append("          - prefix: ").Append(prefix).Append("\n            cluster: ").Append(cluster).Append('\n');
                 if (timeout is not null) s.Append("            timeout: ").Append(timeout).Append('\n');
+                foreach (string line in extra) s.Append("            ").Append(line).Append('\n');
             }
         }
         s.Append("clusters:\n");

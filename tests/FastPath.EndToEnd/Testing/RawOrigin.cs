@@ -27,6 +27,14 @@ public sealed class RawOriginConnection(Socket socket, CancellationToken token)
         }
     }
 
+    /// <summary>Reads exactly <paramref name="length"/> body bytes (a Content-Length body after its head).</summary>
+    public async Task<byte[]> ReadBodyAsync(long length)
+    {
+        var body = new MemoryStream();
+        await _reader.ReadExactAsync(length, body, Token);
+        return body.ToArray();
+    }
+
     public Task WriteAsync(string ascii) => WriteAsync(Encoding.ASCII.GetBytes(ascii));
 
     public async Task WriteAsync(byte[] bytes) => await Socket.SendAsync(bytes, SocketFlags.None, Token);
