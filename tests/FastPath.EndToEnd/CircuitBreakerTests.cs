@@ -76,6 +76,14 @@ public sealed class CircuitBreakerTests(CircuitBreakerFixture fixture) : IClassF
         Task<RawResponse> first = SendAsync($"/requests/slow?id={id1}");
         Task<RawResponse> second = SendAsync($"/requests/slow?id={id2}");
         await WaitUntilAsync(() => fixture.Log.Count(id1) + fixture.Log.Count(id2) >= 2);
+        (_, string clusters) = await _gateway.AdminGetAsync("/clusters");
+        using (JsonDocument doc = JsonDocument.Parse(clusters))
+        {
+            JsonElement requests = doc.RootElement.GetProperty("clusters").EnumerateArray()
+                .Single(c => c.GetProperty("name").GetString() == "requests").GetProperty("circuit_breakers").GetProperty("requests");
+            Assert.Equal(2, requests.GetProperty("active").GetInt32());
+            Assert.Equal(2, requests.GetProperty("max").GetInt32());
+        }
 
         string path = $"/requests/x?id={Guid.NewGuid():N}";
         (RawResponse third, TimeSpan elapsed) = await TimedAsync(path);

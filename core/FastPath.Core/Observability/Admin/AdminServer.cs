@@ -15,7 +15,7 @@ using Prometheus;
 
 namespace FastPath.Observability.Admin;
 
-internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
+internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDrain)
 {
     public async Task HandleAsync(ConnectionContext connection)
     {
@@ -159,6 +159,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                         w.WriteString("prefix", r.Prefix);
                         w.WriteString("cluster", r.Cluster);
                         w.WriteString("timeout", Duration(r.Timeout));
+                        WriteRetries(w, r);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -178,6 +179,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                 w.WriteString("idle_timeout", Duration(cl.IdleTimeout));
                 w.WriteNumber("max_connections_per_endpoint", cl.MaxConnectionsPerEndpoint);
                 w.WriteNumber("max_pending_requests", cl.MaxPendingRequests);
+                WriteCircuitBreakers(w, cl);
                 w.WriteStartArray("endpoints");
                 foreach (EndpointConfig e in cl.Endpoints)
                 {
@@ -207,6 +209,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                 w.WriteStartObject();
                 w.WriteString("name", cluster.Name);
                 w.WriteString("lb_policy", cluster.LoadBalancer.Name);
+                WriteBreakerState(w, cluster.Breakers);
                 w.WriteStartArray("endpoints");
                 foreach (UpstreamEndpoint e in cluster.Endpoints)
                 {
