@@ -44,10 +44,12 @@ public sealed class RetryFixture : IAsyncLifetime
             .Route("/bigpost", "origin", null, "per_request_buffer_limit_bytes: 1024", $"retries: {{attempts: 2, retry_on: 5xx, {fast}}}")
             .Route("/nobreaker", "no-retries", null, $"retries: {{attempts: 3, retry_on: 5xx, {fast}}}")
             .Route("/cf", "half-down", null, $"retries: {{attempts: 1, retry_on: connect-failure, {fast}}}")
+            .Route("/allrefused", "refused", null, $"retries: {{attempts: 2, retry_on: connect-failure, {fast}}}")
             .Route("/", "origin")
             .Cluster("origin", [Origin.Address])
             .Cluster("no-retries", [Origin.Address], "circuit_breakers: {max_retries: 0}")
-            .Cluster("half-down", [$"127.0.0.1:{Ports.GetClosed()}", Origin.Address], "connect_timeout: 2s");
+            .Cluster("half-down", [$"127.0.0.1:{Ports.GetClosed()}", Origin.Address], "connect_timeout: 2s")
+            .Cluster("refused", [$"127.0.0.1:{Ports.GetClosed()}"], "connect_timeout: 2s");
         Gateway = await GatewayProcess.StartAsync(yaml, accessLog: true, lifetime: TimeSpan.FromMinutes(5));
     }
 
@@ -145,6 +147,19 @@ public sealed class RetryTests(RetryFixture fixture) : IClassFixture<RetryFixtur
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Retry_ConnectFailureEveryTry_AttemptsHonoured_503UFWithUrx()
+    {
+        double before = await StatAsync("fastpath_upstream_rq_retry_total", "refused");
+        (RawResponse r, string id, _) = await GetAsync("/allrefused");
+
+        Assert.Equal(503, r.Status);
+        Assert.Equal("upstream connect error\n", r.BodyText);
+        JsonElement line = await LogLineAsync("/allrefused", id);
+        Assert.Equal("UF,URX", line.GetProperty("response_flags").GetString());
+        Assert.Equal(2, await StatAsync("fastpath_upstream_rq_retry_total", "refused") - before);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task PerTryTimeout_FirstTryStalls_SecondTryAnswers()
     {
         (RawResponse r, string id, TimeSpan elapsed) = await GetAsync("/slowfirst");
@@ -210,6 +225,21 @@ public sealed class RetryTests(RetryFixture fixture) : IClassFixture<RetryFixtur
         IReadOnlyList<SeenTry> tries = _log.For(id);
         Assert.Equal(2, tries.Count);
         Assert.All(tries, t => Assert.Equal(body, t.Body));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Post_ChunkedBodyWithTrailers_RetriedWithTheWholeBody()
+    {
+        string id = NewId();
+        await using RawHttpConnection c = await RawHttpConnection.ConnectAsync(_gateway.Port);
+        await c.SendAsync($"POST /post?id={id} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          + "5\r\nhello\r\n6\r\n world\r\n0\r\nx-checksum: 42\r\n\r\n");
+        RawResponse r = await c.ReadResponseAsync();
+
+        Assert.Equal(200, r.Status);
+        Assert.Equal("try=2 status=200 bytes=11\n", r.BodyText);
+        Assert.All(_log.For(id), t => Assert.Equal("hello world", Encoding.ASCII.GetString(t.Body)));
+        Assert.Equal(2, _log.Count(id));
     }
 
     [Fact(Timeout = 60_000)]

@@ -20,6 +20,17 @@ internal sealed class BodyReplayBuffer : IBufferWriter<byte>
     /// <summary>True once the body outgrew the limit: what was kept is gone and cannot be replayed.</summary>
     public bool Overflowed { get; private set; }
 
+    /// <summary>
+    /// The whole body has been read from the client and written through (set before the last flush completes: an
+    /// origin may answer as soon as the bytes arrive, before the copier sees its flush finish).
+    /// </summary>
+    public bool Complete { get; private set; }
+
+    /// <summary>Whether a retry can send the body again: all of it read, and all of it kept.</summary>
+    public bool Replayable => Complete && !Overflowed;
+
+    public void MarkComplete() => Complete = true;
+
     /// <summary>The bytes kept so far, exactly as written upstream (outgoing framing included).</summary>
     public ReadOnlySpan<byte> Written => _buffer is null ? default : _buffer.AsSpan(0, _length);
 
@@ -80,5 +91,6 @@ internal sealed class BodyReplayBuffer : IBufferWriter<byte>
         _last = default;
         _limit = 0;
         Overflowed = false;
+        Complete = false;
     }
 }

@@ -179,6 +179,7 @@ internal static class Http1BodyCopier
         if (forwarder.IsEmpty)
         {
             forwarder.WriteEmpty(sink);
+            replay?.MarkComplete();
             return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, 0)).ConfigureAwait(false);
         }
 
@@ -204,6 +205,7 @@ internal static class Http1BodyCopier
                 {
                     case BodyStep.Done:
                         input.AdvanceTo(consumed);
+                        replay?.MarkComplete();
                         return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, forwarder.Bytes)).ConfigureAwait(false);
                     case BodyStep.Invalid:
                         input.AdvanceTo(consumed);

@@ -57,7 +57,8 @@ public sealed class ScriptedOrigin : IAsyncDisposable
                 .Where(p => p.Length == 2 && p[0].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
                 .Select(p => p[1].Trim()).FirstOrDefault();
             long length = long.Parse(Field("content-length") ?? "0", CultureInfo.InvariantCulture);
-            byte[] body = length > 0 ? await c.ReadBodyAsync(length) : [];
+            bool chunked = Field("transfer-encoding")?.Contains("chunked", StringComparison.OrdinalIgnoreCase) == true;
+            byte[] body = chunked ? await c.ReadChunkedBodyAsync() : length > 0 ? await c.ReadBodyAsync(length) : [];
             int q = target.IndexOf("id=", StringComparison.Ordinal);
             string id = q < 0 ? "" : target[(q + 3)..].Split('&')[0];
             string path = target.Split('?')[0];

@@ -165,7 +165,7 @@ internal sealed class HttpConnectionManager
                     {
                         // Back-off on a timer (no thread waits), cut short by the route timeout, which spans all tries.
                         long wait = retry.TakeBackoff(Environment.TickCount64);
-                        if (wait > 0) await Task.Delay((int)wait).ConfigureAwait(false);
+                        if (wait > 0) await Task.Delay((int)Math.Min(wait, int.MaxValue)).ConfigureAwait(false);
                     }
                     if (retry.DeadlinePassed(Environment.TickCount64))
                     {
@@ -314,7 +314,9 @@ internal sealed class HttpConnectionManager
                             EndAttempt();
                             exchange.Outcome.Error = ProxyError.None;
                             response.Reset();
-                            TakeBody(ref upload, exchange);
+                            // The first try's upload read the whole body; its last flush ends with the closed connection.
+                            if (upload is not null) TakeBody(await upload.ConfigureAwait(false), exchange);
+                            upload = null;
                             continue;
                         }
                         if (exhausted) exchange.Outcome.ExtraFlags |= ResponseFlags.URX;
@@ -332,7 +334,8 @@ internal sealed class HttpConnectionManager
                             upstream = null;
                             EndAttempt();
                             response.Reset();
-                            TakeBody(ref upload, exchange);
+                            if (upload is not null) TakeBody(await upload.ConfigureAwait(false), exchange);
+                            upload = null;
                             continue;
                         }
                         if (exhausted) exchange.Outcome.ExtraFlags |= ResponseFlags.URX;
@@ -523,19 +526,16 @@ internal sealed class HttpConnectionManager
     }
 
     /// <summary>Whether the request can be sent again: no body, or all of it read into the replay buffer.</summary>
-    private static bool BodyReplayable(HttpExchange exchange, Task<BodyCopyResult>? upload)
-    {
-        if (!exchange.Request.HasBody) return true;
-        if (exchange.Retry.BodyBuffered) return true;
-        return upload is { IsCompletedSuccessfully: true } && upload.Result.Status == BodyCopyStatus.Ok && !exchange.ReplayBuffer.Overflowed;
-    }
+    private static bool BodyReplayable(HttpExchange exchange, Task<BodyCopyResult>? upload) =>
+        !exchange.Request.HasBody || exchange.Retry.BodyBuffered || (upload is not null && exchange.ReplayBuffer.Replayable);
 
-    /// <summary>Before a retry: the first try's upload is over (the body is in the replay buffer); account for it.</summary>
-    private static void TakeBody(ref Task<BodyCopyResult>? upload, HttpExchange exchange)
+    /// <summary>
+    /// Before a retry: the first try's upload has ended. The client's body was read whole (the replay buffer says
+    /// so), whatever the last flush to the abandoned connection returned; retries send the buffer.
+    /// </summary>
+    private static void TakeBody(BodyCopyResult sent, HttpExchange exchange)
     {
-        if (upload is null) return;
-        Apply(upload.Result, ref exchange.Outcome);
-        upload = null;
+        Apply(sent with { Status = BodyCopyStatus.Ok }, ref exchange.Outcome);
         exchange.Retry.BodyBuffered = true;
     }
 
