@@ -44,6 +44,7 @@ public static class GatewayConfigValidator
                     Error(hpPath, $"invalid name '{hp.Name}'");
             }
             if (c.RingSize is < 1 or > 8 * 1024 * 1024) Error($"{p}.ring_size", "must be 1-8388608");
+            ResilienceValidator.ValidateCluster(c, p, Error);
             for (int j = 0; j < c.Endpoints.Count; j++)
             {
                 EndpointConfig e = c.Endpoints[j];
@@ -86,6 +87,7 @@ public static class GatewayConfigValidator
                     if (string.IsNullOrEmpty(r.Cluster)) Error($"{rp}.cluster", "a route needs a cluster");
                     else if (!clusterNames.Contains(r.Cluster)) Error($"{rp}.cluster", $"unknown cluster '{r.Cluster}'");
                     if (r.Timeout < TimeSpan.Zero) Error($"{rp}.timeout", "must not be negative");
+                    ResilienceValidator.ValidateRoute(r, rp, Error);
                 }
             }
         }
