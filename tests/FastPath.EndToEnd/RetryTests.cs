@@ -11,13 +11,15 @@ namespace FastPath.EndToEnd;
 public sealed class RetryFixture : IAsyncLifetime
 {
     public ScriptedOrigin Origin { get; private set; } = null!;
+    /// <summary>A second origin sharing the try log: retries that move between endpoints still count per request.</summary>
+    public ScriptedOrigin Other { get; private set; } = null!;
     public GatewayProcess Gateway { get; private set; } = null!;
     public TryLog Log => Origin.Log;
 
     // What the origin does, by path and by the try number of the request.
     private static Reply Script(SeenTry t) => t.Path switch
     {
-        "/always503" or "/backoff" or "/nobreaker" or "/bigpost" => new Reply(503),
+        "/always503" or "/backoff" or "/nobreaker" or "/bigpost" or "/sticky" => new Reply(503),
         "/flaky" or "/post" => t.Try == 1 ? new Reply(503) : new Reply(200),
         "/reset" => t.Try == 1 ? Reply.Reset : new Reply(200),
         "/closed" => t.Try < 3 ? Reply.Close : new Reply(200),
@@ -30,6 +32,7 @@ public sealed class RetryFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Origin = new ScriptedOrigin(Script);
+        Other = new ScriptedOrigin(Script, Origin.Log);
         const string fast = "backoff: {base_interval: 1ms, max_interval: 2ms}";
         var yaml = new GatewayYaml()
             .Route("/always503", "origin", null, $"retries: {{attempts: 2, retry_on: 5xx, {fast}}}")
@@ -45,11 +48,13 @@ public sealed class RetryFixture : IAsyncLifetime
             .Route("/nobreaker", "no-retries", null, $"retries: {{attempts: 3, retry_on: 5xx, {fast}}}")
             .Route("/cf", "half-down", null, $"retries: {{attempts: 1, retry_on: connect-failure, {fast}}}")
             .Route("/allrefused", "refused", null, $"retries: {{attempts: 2, retry_on: connect-failure, {fast}}}")
+            .Route("/sticky", "sticky", null, $"retries: {{attempts: 3, retry_on: 5xx, {fast}}}")
             .Route("/", "origin")
             .Cluster("origin", [Origin.Address])
             .Cluster("no-retries", [Origin.Address], "circuit_breakers: {max_retries: 0}")
             .Cluster("half-down", [$"127.0.0.1:{Ports.GetClosed()}", Origin.Address], "connect_timeout: 2s")
-            .Cluster("refused", [$"127.0.0.1:{Ports.GetClosed()}"], "connect_timeout: 2s");
+            .Cluster("refused", [$"127.0.0.1:{Ports.GetClosed()}"], "connect_timeout: 2s")
+            .Cluster("sticky", [Origin.Address, Other.Address], "lb_policy: ring_hash", "hash_policy: {header: x-user}");
         Gateway = await GatewayProcess.StartAsync(yaml, accessLog: true, lifetime: TimeSpan.FromMinutes(5));
     }
 
@@ -57,6 +62,7 @@ public sealed class RetryFixture : IAsyncLifetime
     {
         await Gateway.DisposeAsync();
         await Origin.DisposeAsync();
+        await Other.DisposeAsync();
     }
 }
 
@@ -157,6 +163,20 @@ public sealed class RetryTests(RetryFixture fixture) : IClassFixture<RetryFixtur
         JsonElement line = await LogLineAsync("/allrefused", id);
         Assert.Equal("UF,URX", line.GetProperty("response_flags").GetString());
         Assert.Equal(2, await StatAsync("fastpath_upstream_rq_retry_total", "refused") - before);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Retry_ConsistentHashPinsOneEndpoint_EachRetryMovesToTheOther()
+    {
+        // ring_hash sends every try keyed "alice" to one endpoint; a retry avoids the endpoint that just failed.
+        string id = NewId();
+        RawResponse r = await RawHttpConnection.SendOnceAsync(_gateway.Port,
+            RawHttpConnection.Get($"/sticky?id={id}", "x-user: alice"), TimeSpan.FromSeconds(30));
+
+        Assert.Equal(503, r.Status);
+        int[] ports = [.. _log.For(id).Select(t => t.OriginPort)];
+        Assert.Equal(4, ports.Length);
+        for (int i = 1; i < ports.Length; i++) Assert.NotEqual(ports[i - 1], ports[i]);
     }
 
     [Fact(Timeout = 60_000)]

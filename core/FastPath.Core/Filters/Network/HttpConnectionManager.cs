@@ -510,17 +510,27 @@ internal sealed class HttpConnectionManager
 
     /// <summary>
     /// The endpoint for a try. A retry avoids the endpoint that just failed (Envoy's previous_hosts predicate): a
-    /// few re-picks, a consistent-hash key moved each time, then whatever was picked (it may be the only one up).
+    /// few re-picks through the policy (a consistent-hash key moved each time), then the next healthy endpoint in
+    /// the cluster's list, so a retry reaches another endpoint whenever one is up; with none, the same one again.
     /// </summary>
     private static UpstreamEndpoint? Pick(Cluster cluster, int attempt, ulong hashKey, bool hasHashKey, UpstreamEndpoint? avoid)
     {
         UpstreamEndpoint? endpoint = cluster.LoadBalancer.Pick(new LoadBalancerContext { Attempt = attempt, HashKey = hashKey, HasHashKey = hasHashKey });
-        for (int i = 1; i <= 3 && avoid is not null && ReferenceEquals(endpoint, avoid) && cluster.Endpoints.Length > 1; i++)
+        UpstreamEndpoint[] all = cluster.Endpoints;
+        if (avoid is null || !ReferenceEquals(endpoint, avoid) || all.Length < 2) return endpoint;
+        for (int i = 1; i <= 3 && ReferenceEquals(endpoint, avoid); i++)
         {
             endpoint = cluster.LoadBalancer.Pick(new LoadBalancerContext
             {
                 Attempt = attempt, HashKey = hashKey + (ulong)i * 0x9E3779B97F4A7C15UL, HasHashKey = hasHashKey,
             });
+        }
+        if (!ReferenceEquals(endpoint, avoid)) return endpoint;
+        int at = Array.IndexOf(all, avoid);
+        for (int i = 1; i < all.Length; i++)
+        {
+            UpstreamEndpoint next = all[(at + i) % all.Length];
+            if (next.Healthy && !ReferenceEquals(next, avoid)) return next;
         }
         return endpoint;
     }
