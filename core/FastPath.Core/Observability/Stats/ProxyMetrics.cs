@@ -50,8 +50,8 @@ internal static class ProxyMetrics
         "Requests whose last allowed try failed retriably (flag URX), by cluster.", new CounterConfiguration { LabelNames = ["cluster"] });
 
     public static readonly Counter CircuitBreakerOverflow = Metrics.CreateCounter("fastpath_circuit_breaker_overflow_total",
-        "Requests or connections refused by a circuit breaker (503 UO), by cluster and resource "
-        + "(connections, pending_requests, requests).", new CounterConfiguration { LabelNames = ["cluster", "resource"] });
+        "Refused by a circuit breaker, by cluster and resource: connections, pending_requests and requests (503 UO), "
+        + "retries (not sent; also in fastpath_upstream_rq_retry_overflow_total).", new CounterConfiguration { LabelNames = ["cluster", "resource"] });
 
     // The perf suite divides this by requests served to get allocation per request.
     private static readonly Counter GcAllocated = Metrics.CreateCounter("fastpath_gc_allocated_bytes_total",

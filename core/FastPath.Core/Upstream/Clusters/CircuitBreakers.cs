@@ -61,6 +61,7 @@ internal sealed class CircuitBreakers
         if (Interlocked.Increment(ref _resources.Retries) <= limit) return true;
         Interlocked.Decrement(ref _resources.Retries);
         _stats?.RetryOverflow.Inc();
+        _stats?.CircuitBreakerOverflow(CircuitBreakerResource.Retries).Inc();
         return false;
     }
 

@@ -40,6 +40,7 @@ public sealed class CircuitBreakersTests
         Assert.Equal(2, stats.CircuitBreakerOverflow(CircuitBreakerResource.PendingRequests).Value);
         Assert.Equal(0, stats.CircuitBreakerOverflow(CircuitBreakerResource.Requests).Value);
         Assert.Equal(1, stats.RetryOverflow.Value);
+        Assert.Equal(1, stats.CircuitBreakerOverflow(CircuitBreakerResource.Retries).Value);
     }
 
     [Fact]
