@@ -42,7 +42,7 @@ public sealed class RetryFixture : IAsyncLifetime
             .Route("/error500", "origin", null, $"retries: {{attempts: 3, retry_on: connect-failure, {fast}}}")
             .Route("/slowfirst", "origin", "10s", $"retries: {{attempts: 2, per_try_timeout: 300ms, retry_on: reset, {fast}}}")
             .Route("/alwaysslow", "origin", "1s", $"retries: {{attempts: 5, per_try_timeout: 400ms, retry_on: 5xx, {fast}}}")
-            .Route("/backoff", "origin", "30s", "retries: {attempts: 8, retry_on: 5xx, backoff: {base_interval: 200ms, max_interval: 200ms}}")
+            .Route("/backoff", "origin", "30s", "retries: {attempts: 10, retry_on: 5xx, backoff: {base_interval: 200ms, max_interval: 200ms}}")
             .Route("/post", "origin", null, $"retries: {{attempts: 2, retry_on: 5xx, {fast}}}")
             .Route("/bigpost", "origin", null, "per_request_buffer_limit_bytes: 1024", $"retries: {{attempts: 2, retry_on: 5xx, {fast}}}")
             .Route("/nobreaker", "no-retries", null, $"retries: {{attempts: 3, retry_on: 5xx, {fast}}}")
@@ -207,12 +207,12 @@ public sealed class RetryTests(RetryFixture fixture) : IClassFixture<RetryFixtur
     [Fact(Timeout = 60_000)]
     public async Task Backoff_WaitsBetweenTries()
     {
-        // Eight retries, each after a full-jitter draw from [0, 200 ms): 800 ms expected, at least 300 ms with
-        // overwhelming probability (and at most 8 x 200 ms plus the tries themselves).
+        // Ten retries, each after a full-jitter draw from [0, 200 ms): 1 s expected (sd 0.18 s), so at least 300 ms
+        // unless the draws are wildly improbable (< 1e-4), and at most 10 x 200 ms plus the tries themselves.
         (RawResponse r, string id, TimeSpan elapsed) = await GetAsync("/backoff");
 
         Assert.Equal(503, r.Status);
-        Assert.Equal(9, _log.Count(id));
+        Assert.Equal(11, _log.Count(id));
         Assert.InRange(elapsed.TotalMilliseconds, 300, 8000);
     }
 
