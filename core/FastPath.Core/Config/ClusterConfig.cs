@@ -23,6 +23,10 @@ public sealed record ClusterConfig
     public SlowStartConfig? SlowStart { get; init; }
     /// <summary>Envoy's healthy_panic_threshold, in percent; 0 turns panic mode off.</summary>
     public int HealthyPanicThreshold { get; init; } = 50;
+    /// <summary>Cluster-wide limits on connections, pending requests, requests and retries in flight.</summary>
+    public CircuitBreakersConfig CircuitBreakers { get; init; } = new();
+    /// <summary>Retries allowed as a share of requests in flight; null: max_retries alone limits them.</summary>
+    public RetryBudgetConfig? RetryBudget { get; init; }
 }
 
 public enum HashPolicyKind

@@ -12,7 +12,8 @@ public static partial class GatewayConfigLoader
             var c = new ClusterConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
                          "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size",
-                         "health_check", "outlier_detection", "slow_start", "healthy_panic_threshold"))
+                         "health_check", "outlier_detection", "slow_start", "healthy_panic_threshold",
+                         "circuit_breakers", "retry_budget"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -30,6 +31,8 @@ public static partial class GatewayConfigLoader
                     "outlier_detection" => c with { OutlierDetection = ReadOutlierDetection(value, p) },
                     "slow_start" => c with { SlowStart = ReadSlowStart(value, p) },
                     "healthy_panic_threshold" => c with { HealthyPanicThreshold = Int(value, p, 0, 100) },
+                    "circuit_breakers" => c with { CircuitBreakers = ReadCircuitBreakers(value, p) },
+                    "retry_budget" => c with { RetryBudget = ReadRetryBudget(value, p) },
                     _ => c with { LbPolicy = Scalar(value, p) ?? "" },
                 };
             }

@@ -30,7 +30,7 @@ public static partial class GatewayConfigLoader
             var r = new RouteConfig();
             YamlNode? shorthand = null, match = null;
             foreach ((string key, YamlNode value) in Fields(node, path, ["name", "prefix", "match", "cluster", "weighted_clusters",
-                         "redirect", "direct_response", "rewrite", "timeout", .. FilterFields]))
+                         "redirect", "direct_response", "rewrite", "timeout", "retries", "per_request_buffer_limit_bytes", .. FilterFields]))
             {
                 string p = $"{path}.{key}";
                 if (key == "prefix") shorthand = value;
@@ -46,6 +46,8 @@ public static partial class GatewayConfigLoader
                     "direct_response" => r with { DirectResponse = ReadDirectResponse(value, p) },
                     "rewrite" => r with { Rewrite = ReadRewrite(value, p) },
                     "timeout" => r with { Timeout = Duration(value, p) },
+                    "retries" => r with { Retries = ReadRetries(value, p) },
+                    "per_request_buffer_limit_bytes" => r with { PerRequestBufferLimitBytes = Int(value, p, 0, 64 * 1024 * 1024) },
                     _ => r with { Filters = ReadFilterField(r.Filters, key, value, p) },
                 };
             }

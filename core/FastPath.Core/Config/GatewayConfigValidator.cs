@@ -45,6 +45,7 @@ public static partial class GatewayConfigValidator
             }
             if (c.RingSize is < 1 or > 8 * 1024 * 1024) Error($"{p}.ring_size", "must be 1-8388608");
             HealthConfigValidator.Validate(c, p, Error);
+            ResilienceValidator.ValidateCluster(c, p, Error);
             for (int j = 0; j < c.Endpoints.Count; j++)
             {
                 EndpointConfig e = c.Endpoints[j];
@@ -84,6 +85,7 @@ public static partial class GatewayConfigValidator
                 {
                     ValidateRoute(v.Routes[k], $"{vp}.routes[{k}]", clusterNames, positions, Error);
                     HttpFilterConfigValidator.Validate(v.Routes[k].Filters, $"{vp}.routes[{k}]", clusterNames, Error);
+                    ResilienceValidator.ValidateRoute(v.Routes[k], $"{vp}.routes[{k}]", Error);
                 }
             }
         }

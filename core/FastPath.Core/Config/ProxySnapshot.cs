@@ -5,6 +5,7 @@ using FastPath.Filters.Http;
 using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Retry;
 
 namespace FastPath.Config;
 
@@ -69,7 +70,8 @@ internal sealed class ProxySnapshot
             foreach (VirtualHostConfig v in virtualHosts)
             {
                 var filters = new HttpFilterScope(v.Filters, clusters);
-                Route[] compiled = v.Routes.Select(r => RouteCompiler.Compile(r, clusters, filters.ChainFor(r.Filters))).ToArray();
+                Route[] compiled = v.Routes.Select(r => RouteCompiler.Compile(r, clusters, filters.ChainFor(r.Filters),
+                    r.Retries is null ? null : new RetryPolicy(r.Retries, r.PerRequestBufferLimitBytes))).ToArray();
                 var host = new VirtualHost(v.Name.Length > 0 ? v.Name : string.Join(",", v.Domains), compiled);
                 foreach (string d in v.Domains) domains.Add((d, host));
             }

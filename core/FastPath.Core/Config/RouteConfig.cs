@@ -31,6 +31,10 @@ public sealed record RouteConfig
     /// <summary>Time from forwarding the request to the upstream's response head; zero disables (Envoy: route timeout).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(15);
     public HttpFiltersConfig Filters { get; init; } = HttpFiltersConfig.None;
+    /// <summary>Retry policy; null keeps the one safe retry of a body-less idempotent request on a dead reused connection.</summary>
+    public RetryPolicyConfig? Retries { get; init; }
+    /// <summary>Largest request body kept for replay on a retry (Envoy per_request_buffer_limit_bytes); a larger one is not retried.</summary>
+    public int PerRequestBufferLimitBytes { get; init; } = 64 * 1024;
 }
 
 /// <summary>What a request must look like (Envoy RouteMatch, Istio HTTPMatchRequest); every part must hold.</summary>

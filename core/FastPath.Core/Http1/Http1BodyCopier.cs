@@ -178,12 +178,15 @@ internal static class Http1BodyCopier
     /// </summary>
     public static async Task<BodyCopyResult> CopyAsync(PipeReader input, PipeWriter output, BodyFraming inFraming,
         long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, ReadDeadline deadline, long idleTimeoutMs,
-        Http1Limits limits, System.Net.Sockets.Socket? inputSocket = null, IBodyTap? tap = null)
+        Http1Limits limits, System.Net.Sockets.Socket? inputSocket = null, IBodyTap? tap = null, BodyReplayBuffer? replay = null)
     {
+        // With a replay buffer (the route retries), every byte for the upstream also goes to the buffer.
+        IBufferWriter<byte> sink = replay is null ? output : replay;
         var forwarder = new Http1BodyForwarder(inFraming, contentLength, outFraming, trailers, limits, tap);
         if (forwarder.IsEmpty)
         {
-            forwarder.WriteEmpty(output);
+            forwarder.WriteEmpty(sink);
+            replay?.MarkComplete();
             return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, 0)).ConfigureAwait(false);
         }
 
@@ -204,11 +207,12 @@ internal static class Http1BodyCopier
                 if (read.IsCanceled) return new BodyCopyResult(BodyCopyStatus.TimedOut, forwarder.Bytes);
                 deadline.Extend(idleTimeoutMs);
                 ReadOnlySequence<byte> buffer = read.Buffer;
-                BodyStep step = forwarder.Step(buffer, read.IsCompleted, output, out SequencePosition consumed);
+                BodyStep step = forwarder.Step(buffer, read.IsCompleted, sink, out SequencePosition consumed);
                 switch (step)
                 {
                     case BodyStep.Done:
                         input.AdvanceTo(consumed);
+                        replay?.MarkComplete();
                         return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, forwarder.Bytes)).ConfigureAwait(false);
                     case BodyStep.Invalid:
                         input.AdvanceTo(consumed);

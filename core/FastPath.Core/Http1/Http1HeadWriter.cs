@@ -21,6 +21,8 @@ internal readonly ref struct ForwardedFields
     public ReadOnlySpan<byte> Authority { get; init; }
     /// <summary>Host to send instead of the request's (a mirrored copy's "-shadow" host); empty keeps the request's.</summary>
     public ReadOnlySpan<byte> Host { get; init; }
+    /// <summary>x-envoy-attempt-count to send (the try's number, from 1) when the route retries; 0 sends none.</summary>
+    public int AttemptCount { get; init; }
 }
 
 internal static class Http1HeadWriter
@@ -49,6 +51,7 @@ internal static class Http1HeadWriter
         size += 21 + fwd.Scheme.Length;
         size += 16 + fwd.RequestId.Length;
         if (fwd.Via.Length > 0) size += 13 + fwd.Via.Length;
+        if (fwd.AttemptCount > 0) size += 36;
         size += 40; // framing field
         ReadOnlySpan<byte> upgrade = default;
         if (head.IsUpgrade)
@@ -88,6 +91,13 @@ internal static class Http1HeadWriter
         Field(span, ref at, KnownHeaders.XForwardedProtoName, fwd.Scheme);
         Field(span, ref at, KnownHeaders.XRequestIdName, fwd.RequestId);
         if (fwd.Via.Length > 0) Field(span, ref at, KnownHeaders.ViaName, fwd.Via);
+        if (fwd.AttemptCount > 0)
+        {
+            Put(span, ref at, "x-envoy-attempt-count: "u8);
+            Utf8Formatter.TryFormat(fwd.AttemptCount, span[at..], out int digits);
+            at += digits;
+            Put(span, ref at, Crlf);
+        }
         WriteFraming(span, ref at, framing, head.ContentLength);
         if (head.IsUpgrade)
         {

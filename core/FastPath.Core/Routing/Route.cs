@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using FastPath.LoadBalancing;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Retry;
 
 namespace FastPath.Routing;
 
@@ -41,6 +42,8 @@ internal sealed class Route
     public RouteRewrite? Rewrite { get; init; }
     /// <summary>The route's HTTP filters (vhost and route config merged at load), or null when it has none.</summary>
     public RouteFilters? Filters { get; init; }
+    /// <summary>The route's retry policy; null: no retries beyond the safe one on a dead reused connection.</summary>
+    public RetryPolicy? Retry { get; init; }
 
     private readonly WeightedCluster[]? _weighted;
     private readonly long _totalWeight;

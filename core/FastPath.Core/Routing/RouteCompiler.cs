@@ -4,12 +4,14 @@ using System.Text;
 using System.Text.RegularExpressions;
 using FastPath.Config;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Retry;
 
 namespace FastPath.Routing;
 
 internal static partial class RouteCompiler
 {
-    public static Route Compile(RouteConfig config, IReadOnlyDictionary<string, Cluster> clusters, RouteFilters? filters = null)
+    public static Route Compile(RouteConfig config, IReadOnlyDictionary<string, Cluster> clusters, RouteFilters? filters = null,
+        RetryPolicy? retry = null)
     {
         var route = new Route(config.Name, CompileMatch(config.Match), (long)config.Timeout.TotalMilliseconds)
         {
@@ -19,6 +21,7 @@ internal static partial class RouteCompiler
             DirectResponse = config.DirectResponse is { } d ? new RouteDirectResponse(d.Status, Encoding.UTF8.GetBytes(d.Body)) : null,
             Rewrite = config.Rewrite is { } w ? CompileRewrite(w) : null,
             Filters = filters,
+            Retry = retry,
         };
         return route;
     }

@@ -6,7 +6,7 @@ namespace FastPath.EndToEnd.Testing;
 
 public sealed class GatewayYaml
 {
-    private readonly List<(string Prefix, string Cluster, string? Timeout)> _routes = [];
+    private readonly List<(string Prefix, string Cluster, string? Timeout, string[] Extra)> _routes = [];
     private readonly List<string> _rawRoutes = [];
     private readonly List<(string Name, string[] Endpoints, string[] Extra)> _clusters = [];
     private readonly List<(string Key, string Value)> _limits = [];
@@ -24,9 +24,10 @@ public sealed class GatewayYaml
     /// <summary>Raw YAML lines under the main listener (indented by the caller relative to its fields), e.g. filter_chains.</summary>
     public List<string> ListenerYaml { get; } = [];
 
-    public GatewayYaml Route(string prefix, string cluster, string? timeout = null)
+    /// <param name="extra">Additional route fields as "key: value" lines (e.g. "retries: {attempts: 2}").</param>
+    public GatewayYaml Route(string prefix, string cluster, string? timeout = null, params string[] extra)
     {
-        _routes.Add((prefix, cluster, timeout));
+        _routes.Add((prefix, cluster, timeout, extra));
         return this;
     }
 
@@ -103,10 +104,11 @@ public sealed class GatewayYaml
                 s.Append("          - ").Append(raw.Trim().Replace("\n", "\n            ", StringComparison.Ordinal)).Append('\n');
             for (int r = 0; r < _routes.Count; r++)
             {
-                (string prefix, string cluster, string? timeout) = _routes[r];
+                (string prefix, string cluster, string? timeout, string[] extra) = _routes[r];
                 s.Append("          - prefix: ").Append(prefix).Append("\n            cluster: ").Append(cluster).Append('\n');
                 if (timeout is not null) s.Append("            timeout: ").Append(timeout).Append('\n');
                 foreach (string line in _routeFields.GetValueOrDefault(r, [])) s.Append("            ").Append(line).Append('\n');
+                foreach (string line in extra) s.Append("            ").Append(line).Append('\n');
             }
         }
         s.Append("clusters:\n");

@@ -27,6 +27,32 @@ public sealed class RawOriginConnection(Socket socket, CancellationToken token)
         }
     }
 
+    /// <summary>Reads exactly <paramref name="length"/> body bytes (a Content-Length body after its head).</summary>
+    public async Task<byte[]> ReadBodyAsync(long length)
+    {
+        var body = new MemoryStream();
+        await _reader.ReadExactAsync(length, body, Token);
+        return body.ToArray();
+    }
+
+    /// <summary>Reads a chunked body to its last chunk and trailers; returns the decoded bytes.</summary>
+    public async Task<byte[]> ReadChunkedBodyAsync()
+    {
+        var body = new MemoryStream();
+        while (true)
+        {
+            string line = await _reader.ReadLineAsync(Token) ?? throw new IOException("closed inside a chunked body");
+            int size = Convert.ToInt32(line.Split(';')[0].Trim(), 16);
+            if (size == 0)
+            {
+                while (!string.IsNullOrEmpty(await _reader.ReadLineAsync(Token))) { } // trailers up to the empty line
+                return body.ToArray();
+            }
+            await _reader.ReadExactAsync(size, body, Token);
+            await _reader.ReadLineAsync(Token);
+        }
+    }
+
     public Task WriteAsync(string ascii) => WriteAsync(Encoding.ASCII.GetBytes(ascii));
 
     public async Task WriteAsync(byte[] bytes) => await Socket.SendAsync(bytes, SocketFlags.None, Token);

@@ -22,6 +22,7 @@ using FastPath.Transport;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Pools;
+using FastPath.Upstream.Retry;
 using Microsoft.AspNetCore.Connections;
 using HttpVersion = FastPath.Http.HttpVersion;
 
@@ -171,15 +172,32 @@ internal sealed class HttpConnectionManager
 
                 // 4. Forward. A reused connection found dead before any response byte is retried once on a fresh one
                 //    when the request can be sent again safely (the origin may close an idle connection at any time).
+                //    A route's retry policy retries more (Envoy semantics): only before any response byte reached the
+                //    client, after a jittered back-off, on another endpoint when there is one, and a request body only
+                //    when it was read whole into the replay buffer. The route's circuit breakers bound it all.
                 Task<BodyCopyResult>? upload = null;
                 bool responseStarted = false;
                 ulong hashKey = 0;
                 bool hasHashKey = cluster is not null && cluster.HashKind != HashPolicyKind.None
                                   && RequestHashKey.TryCompute(cluster, request, _clientAddress, out hashKey);
-                for (int attempt = 0; route is not null && cluster is not null && attempt < 2; attempt++)
+                RetryState retry = exchange.Retry;
+                if (route is not null && cluster is not null && !retry.Begin(cluster, route.Retry)) exchange.Outcome.Error = ProxyError.UpstreamOverflow;
+                if (route?.Retry is not null) request.Headers.SkipByName("x-envoy-attempt-count"u8); // ours replaces the client's
+                bool bodyStarted = false;
+                for (int attempt = 0; route is not null && cluster is not null && exchange.Outcome.Error == ProxyError.None; attempt++)
                 {
-                    UpstreamEndpoint? endpoint = cluster.LoadBalancer.Pick(
-                        new LoadBalancerContext { Attempt = attempt, HashKey = hashKey, HasHashKey = hasHashKey });
+                    if (retry.BackoffMs > 0)
+                    {
+                        // Back-off on a timer (no thread waits), cut short by the route timeout, which spans all tries.
+                        long wait = retry.TakeBackoff(Environment.TickCount64);
+                        if (wait > 0) await Task.Delay((int)Math.Min(wait, int.MaxValue)).ConfigureAwait(false);
+                    }
+                    if (retry.DeadlinePassed(Environment.TickCount64))
+                    {
+                        exchange.Outcome.Error = ProxyError.UpstreamTimeout;
+                        break;
+                    }
+                    UpstreamEndpoint? endpoint = Pick(cluster, attempt, hashKey, hasHashKey, retry.AvoidEndpoint);
                     exchange.Outcome.Endpoint = endpoint;
                     if (endpoint is null)
                     {
@@ -191,28 +209,45 @@ internal sealed class HttpConnectionManager
                     {
                         endpoint.ReportOutcome(lease.Error, 0); // outlier detection: a connect failure counts, overflow does not
                         exchange.Outcome.Error = lease.Error;
+                        // Nothing of the body was read yet (it is read while sent), so it can still go anywhere.
+                        if (retry.ShouldRetryError(lease.Error, !bodyStarted || retry.BodyBuffered, endpoint,
+                                Environment.TickCount64, out bool exhausted))
+                        {
+                            exchange.Outcome.Error = ProxyError.None;
+                            continue;
+                        }
+                        if (exhausted) exchange.Outcome.ExtraFlags |= ResponseFlags.URX;
                         break;
                     }
                     upstream = lease.Connection;
                     bool reused = lease.Reused;
                     BeginAttempt(endpoint);
 
-                    WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output, route);
+                    WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output, route, retry.Policy is null ? 0 : attempt + 1);
                     long sentAt = Stopwatch.GetTimestamp();
-                    if (request.HasBody)
+                    if (request.HasBody && !bodyStarted)
                     {
+                        bodyStarted = true;
                         if (request.ExpectContinue)
                         {
                             _output.Write(ContinueResponse);
                             await _output.FlushAsync().ConfigureAwait(false);
                         }
+                        BodyReplayBuffer? replay = null;
+                        if (retry.Policy is not null)
+                        {
+                            replay = exchange.ReplayBuffer;
+                            replay.Begin(upstream.Output, retry.Policy.BufferLimitBytes);
+                        }
                         upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
                             request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
                             exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
-                            exchange.Filters.RequestBodyTap);
+                            exchange.Filters.RequestBodyTap, replay);
                     }
                     else
                     {
+                        // A retry sends the buffered body again (framing included); the client is not read again.
+                        if (request.HasBody) upstream.Output.Write(exchange.ReplayBuffer.Written);
                         FlushResult flushed = await FlushUpstreamAsync(upstream).ConfigureAwait(false);
                         if (flushed.IsCompleted) exchange.Outcome.Error = ProxyError.UpstreamReset;
                     }
@@ -239,11 +274,11 @@ internal sealed class HttpConnectionManager
                                     break;
                                 }
                                 uploading = false;
-                                _upstreamDeadline.Arm(upstream.Input, route.TimeoutMs);
+                                _upstreamDeadline.Arm(upstream.Input, retry.TryTimeoutMs(route.TimeoutMs, Environment.TickCount64));
                             }
                             else if (!_upstreamDeadline.IsArmed)
                             {
-                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : route.TimeoutMs);
+                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : retry.TryTimeoutMs(route.TimeoutMs, Environment.TickCount64));
                             }
                             try
                             {
@@ -291,20 +326,47 @@ internal sealed class HttpConnectionManager
                     }
 
                     endpoint.ReportOutcome(exchange.Outcome.Error, response.StatusCode); // outlier detection: this attempt's result
-                    bool retry = exchange.Outcome.Error == ProxyError.UpstreamReset && reused && upload is null
-                                 && HttpMethods.IsIdempotent(request.Method) && attempt == 0;
+                    bool safeRetry = exchange.Outcome.Error == ProxyError.UpstreamReset && reused && !request.HasBody
+                                     && HttpMethods.IsIdempotent(request.Method) && !retry.SafeRetryUsed;
                     if (exchange.Outcome.Error != ProxyError.None)
                     {
                         upstream.Close();
                         upstream = null;
-                        if (retry)
+                        bool exhausted = false;
+                        if (safeRetry) retry.SafeRetryUsed = true;
+                        else if (retry.Policy is not null)
+                            safeRetry = retry.ShouldRetryError(exchange.Outcome.Error, BodyReplayable(exchange, upload), endpoint,
+                                Environment.TickCount64, out exhausted);
+                        if (safeRetry)
                         {
                             EndAttempt();
                             exchange.Outcome.Error = ProxyError.None;
                             response.Reset();
+                            // The first try's upload read the whole body; its last flush ends with the closed connection.
+                            if (upload is not null) TakeBody(await upload.ConfigureAwait(false), exchange);
+                            upload = null;
                             continue;
                         }
+                        if (exhausted) exchange.Outcome.ExtraFlags |= ResponseFlags.URX;
                         break;
+                    }
+
+                    // A response the policy retries is dropped unseen (its head was not written): the connection
+                    // closes, as the rest of that response will not be read.
+                    if (retry.Policy is not null && response.StatusCode != 101)
+                    {
+                        if (retry.ShouldRetryStatus(response.StatusCode, BodyReplayable(exchange, upload), endpoint,
+                                Environment.TickCount64, out bool exhausted))
+                        {
+                            upstream.Close();
+                            upstream = null;
+                            EndAttempt();
+                            response.Reset();
+                            if (upload is not null) TakeBody(await upload.ConfigureAwait(false), exchange);
+                            upload = null;
+                            continue;
+                        }
+                        if (exhausted) exchange.Outcome.ExtraFlags |= ResponseFlags.URX;
                     }
 
                     // 6. Upgrade: after 101 the connection is a two-way byte relay until either side closes.
@@ -486,6 +548,47 @@ internal sealed class HttpConnectionManager
         _activeEndpoint = null;
     }
 
+    /// <summary>
+    /// The endpoint for a try. A retry avoids the endpoint that just failed (Envoy's previous_hosts predicate): a
+    /// few re-picks through the policy (a consistent-hash key moved each time), then the next healthy endpoint in
+    /// the cluster's list, so a retry reaches another endpoint whenever one is up; with none, the same one again.
+    /// </summary>
+    private static UpstreamEndpoint? Pick(Cluster cluster, int attempt, ulong hashKey, bool hasHashKey, UpstreamEndpoint? avoid)
+    {
+        UpstreamEndpoint? endpoint = cluster.LoadBalancer.Pick(new LoadBalancerContext { Attempt = attempt, HashKey = hashKey, HasHashKey = hasHashKey });
+        UpstreamEndpoint[] all = cluster.Endpoints;
+        if (avoid is null || !ReferenceEquals(endpoint, avoid) || all.Length < 2) return endpoint;
+        for (int i = 1; i <= 3 && ReferenceEquals(endpoint, avoid); i++)
+        {
+            endpoint = cluster.LoadBalancer.Pick(new LoadBalancerContext
+            {
+                Attempt = attempt, HashKey = hashKey + (ulong)i * 0x9E3779B97F4A7C15UL, HasHashKey = hasHashKey,
+            });
+        }
+        if (!ReferenceEquals(endpoint, avoid)) return endpoint;
+        int at = Array.IndexOf(all, avoid);
+        for (int i = 1; i < all.Length; i++)
+        {
+            UpstreamEndpoint next = all[(at + i) % all.Length];
+            if (next.Healthy && !ReferenceEquals(next, avoid)) return next;
+        }
+        return endpoint;
+    }
+
+    /// <summary>Whether the request can be sent again: no body, or all of it read into the replay buffer.</summary>
+    private static bool BodyReplayable(HttpExchange exchange, Task<BodyCopyResult>? upload) =>
+        !exchange.Request.HasBody || exchange.Retry.BodyBuffered || (upload is not null && exchange.ReplayBuffer.Replayable);
+
+    /// <summary>
+    /// Before a retry: the first try's upload has ended. The client's body was read whole (the replay buffer says
+    /// so), whatever the last flush to the abandoned connection returned; retries send the buffer.
+    /// </summary>
+    private static void TakeBody(BodyCopyResult sent, HttpExchange exchange)
+    {
+        Apply(sent with { Status = BodyCopyStatus.Ok }, ref exchange.Outcome);
+        exchange.Retry.BodyBuffered = true;
+    }
+
     private static bool IsConnectionError(Exception e) =>
         e is IOException or ConnectionResetException or ObjectDisposedException or ConnectionAbortedException or InvalidOperationException;
 
@@ -545,7 +648,8 @@ internal sealed class HttpConnectionManager
         return request.RequestIdIndex >= 0 ? request.Headers.Value(request.Headers[request.RequestIdIndex]) : exchange.GeneratedRequestId;
     }
 
-    private void WriteForwardedHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, PipeWriter upstream, Route route)
+    private void WriteForwardedHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, PipeWriter upstream,
+        Route route, int attemptCount)
     {
         HttpRequestHead request = exchange.Request;
         int rewritten = RouteActions.WriteRewrittenPath(route, request.Path, ref exchange.RouteScratch);
@@ -558,6 +662,7 @@ internal sealed class HttpConnectionManager
             FallbackHost = endpoint.NameUtf8,
             Path = exchange.RouteScratch.AsSpan(0, rewritten),
             Authority = route.Rewrite?.Host,
+            AttemptCount = attemptCount,
         };
         Http1HeadWriter.WriteRequestHead(upstream, request, request.Framing, in fwd);
     }

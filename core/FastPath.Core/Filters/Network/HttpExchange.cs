@@ -6,6 +6,7 @@ using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
+using FastPath.Upstream.Retry;
 using Microsoft.Extensions.ObjectPool;
 
 namespace FastPath.Filters.Network;
@@ -21,6 +22,9 @@ internal sealed class HttpExchange
     public byte[] RouteScratch = [];
     /// <summary>This request's HTTP filters (rented per stream from the route's factories) and their resume point.</summary>
     public readonly HttpFilterManager Filters = new();
+    public readonly RetryState Retry = new();
+    /// <summary>The request body as sent upstream, kept for a retry when the route has a retry policy.</summary>
+    public readonly BodyReplayBuffer ReplayBuffer = new();
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -42,6 +46,8 @@ internal sealed class HttpExchange
         HeadState = default;
         ResponseBody = default;
         Filters.End();
+        Retry.End(); // gives back the request's breaker slots on every path, exceptions included
+        ReplayBuffer.Reset();
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>

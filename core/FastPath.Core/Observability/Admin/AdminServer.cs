@@ -17,7 +17,7 @@ using Prometheus;
 
 namespace FastPath.Observability.Admin;
 
-internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
+internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDrain)
 {
     public async Task HandleAsync(ConnectionContext connection)
     {
@@ -178,6 +178,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                         if (r.Redirect is { } redirect) w.WriteNumber("redirect", redirect.ResponseCode);
                         if (r.DirectResponse is { } direct) w.WriteNumber("direct_response", direct.Status);
                         w.WriteString("timeout", Duration(r.Timeout));
+                        WriteRetries(w, r);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
@@ -197,6 +198,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                 w.WriteString("idle_timeout", Duration(cl.IdleTimeout));
                 w.WriteNumber("max_connections_per_endpoint", cl.MaxConnectionsPerEndpoint);
                 w.WriteNumber("max_pending_requests", cl.MaxPendingRequests);
+                WriteCircuitBreakers(w, cl);
                 w.WriteStartArray("endpoints");
                 foreach (EndpointConfig e in cl.Endpoints)
                 {
@@ -230,6 +232,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                 w.WriteString("name", cluster.Name);
                 w.WriteString("lb_policy", cluster.LoadBalancer.Name);
                 WriteBalancerState(w, cluster);
+                WriteBreakerState(w, cluster.Breakers);
                 w.WriteStartArray("endpoints");
                 foreach (UpstreamEndpoint e in cluster.Endpoints)
                 {

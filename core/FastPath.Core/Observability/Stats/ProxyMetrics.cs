@@ -36,6 +36,23 @@ internal static class ProxyMetrics
     public static readonly Counter ConfigReloads = Metrics.CreateCounter("fastpath_config_reloads_total",
         "Configuration reloads, by result.", new CounterConfiguration { LabelNames = ["result"] });
 
+    public static readonly Counter UpstreamRetries = Metrics.CreateCounter("fastpath_upstream_rq_retry_total",
+        "Retries sent (Envoy upstream_rq_retry), by cluster.", new CounterConfiguration { LabelNames = ["cluster"] });
+
+    public static readonly Counter UpstreamRetrySuccess = Metrics.CreateCounter("fastpath_upstream_rq_retry_success_total",
+        "Retries whose attempt was accepted (Envoy upstream_rq_retry_success), by cluster.", new CounterConfiguration { LabelNames = ["cluster"] });
+
+    public static readonly Counter UpstreamRetryOverflow = Metrics.CreateCounter("fastpath_upstream_rq_retry_overflow_total",
+        "Retries not sent because max_retries or the retry budget was reached (Envoy upstream_rq_retry_overflow), by cluster.",
+        new CounterConfiguration { LabelNames = ["cluster"] });
+
+    public static readonly Counter UpstreamRetryLimitExceeded = Metrics.CreateCounter("fastpath_upstream_rq_retry_limit_exceeded_total",
+        "Requests whose last allowed try failed retriably (flag URX), by cluster.", new CounterConfiguration { LabelNames = ["cluster"] });
+
+    public static readonly Counter CircuitBreakerOverflow = Metrics.CreateCounter("fastpath_circuit_breaker_overflow_total",
+        "Refused by a circuit breaker, by cluster and resource: connections, pending_requests and requests (503 UO), "
+        + "retries (not sent; also in fastpath_upstream_rq_retry_overflow_total).", new CounterConfiguration { LabelNames = ["cluster", "resource"] });
+
     // The perf suite divides this by requests served to get allocation per request.
     private static readonly Counter GcAllocated = Metrics.CreateCounter("fastpath_gc_allocated_bytes_total",
         "Bytes allocated on the managed heap since the process started.");
@@ -60,10 +77,30 @@ internal sealed class ClusterStats
         _cluster = cluster;
         Duration = ProxyMetrics.RequestDuration.WithLabels(cluster);
         UpstreamActive = ProxyMetrics.UpstreamActive.WithLabels(cluster);
+        Retries = ProxyMetrics.UpstreamRetries.WithLabels(cluster);
+        RetrySuccess = ProxyMetrics.UpstreamRetrySuccess.WithLabels(cluster);
+        RetryOverflow = ProxyMetrics.UpstreamRetryOverflow.WithLabels(cluster);
+        RetryLimitExceeded = ProxyMetrics.UpstreamRetryLimitExceeded.WithLabels(cluster);
+        _overflow =
+        [
+            ProxyMetrics.CircuitBreakerOverflow.WithLabels(cluster, "connections"),
+            ProxyMetrics.CircuitBreakerOverflow.WithLabels(cluster, "pending_requests"),
+            ProxyMetrics.CircuitBreakerOverflow.WithLabels(cluster, "requests"),
+            ProxyMetrics.CircuitBreakerOverflow.WithLabels(cluster, "retries"),
+        ];
     }
+
+    private readonly Counter.Child[] _overflow;
 
     public Histogram.Child Duration { get; }
     public Gauge.Child UpstreamActive { get; }
+    public Counter.Child Retries { get; }
+    public Counter.Child RetrySuccess { get; }
+    public Counter.Child RetryOverflow { get; }
+    public Counter.Child RetryLimitExceeded { get; }
+
+    /// <summary>Indexed by FastPath.Upstream.Clusters.CircuitBreakerResource.</summary>
+    public Counter.Child CircuitBreakerOverflow(Upstream.Clusters.CircuitBreakerResource resource) => _overflow[(int)resource];
 
     public void Record(int status, double durationMs)
     {

@@ -8,7 +8,7 @@ namespace FastPath.Upstream.Clusters;
 
 internal sealed class Cluster
 {
-    public Cluster(ClusterConfig config, UpstreamEndpoint[] endpoints, ClusterStats stats)
+    public Cluster(ClusterConfig config, UpstreamEndpoint[] endpoints, ClusterStats stats, CircuitBreakers? breakers = null)
     {
         Config = config;
         Name = config.Name;
@@ -16,6 +16,7 @@ internal sealed class Cluster
         Endpoints = endpoints;
         LoadBalancer = ClusterLoadBalancing.Create(config, endpoints);
         Stats = stats;
+        Breakers = breakers ?? new CircuitBreakers(config.CircuitBreakers, config.RetryBudget, new ClusterResources(), stats);
         HashKind = config.HashPolicy?.Kind ?? HashPolicyKind.None;
         // Header names compare case-insensitively; cookie and query-parameter names are case-sensitive.
         HashName = Encoding.ASCII.GetBytes(HashKind == HashPolicyKind.Header ? config.HashPolicy!.Name.ToLowerInvariant() : config.HashPolicy?.Name ?? "");
@@ -31,4 +32,6 @@ internal sealed class Cluster
     public UpstreamEndpoint[] Endpoints { get; }
     public ILoadBalancingPolicy LoadBalancer { get; }
     public ClusterStats Stats { get; }
+    /// <summary>Limits on what the cluster has in flight (connections, pending, requests, retries).</summary>
+    public CircuitBreakers Breakers { get; }
 }

@@ -25,6 +25,9 @@ internal sealed class ClusterManager : IDisposable
     // Active health checkers and outlier detectors, which outlive snapshots like pools do.
     private readonly UpstreamHealthMonitor _health;
     private bool _activated;
+    // Circuit-breaker counts per cluster name, for the process's life like the stats: what a request or connection
+    // took under one snapshot it gives back to the same counters under the next.
+    private readonly Dictionary<string, ClusterResources> _resources = [];
 
     /// <summary>Opens upstream sockets; the TCP proxy uses it directly, without a pool.</summary>
     public UpstreamConnector Connector => _connector;
@@ -66,7 +69,9 @@ internal sealed class ClusterManager : IDisposable
             foreach (ClusterConfig c in config.Clusters)
             {
                 ClusterStats stats = StatsForLocked(c.Name);
-                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests);
+                if (!_resources.TryGetValue(c.Name, out ClusterResources? resources)) _resources[c.Name] = resources = new ClusterResources();
+                var breakers = new CircuitBreakers(c.CircuitBreakers, c.RetryBudget, resources, stats);
+                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests, breakers);
                 var endpoints = new List<UpstreamEndpoint>();
                 foreach (EndpointConfig e in c.Endpoints)
                 {
@@ -85,7 +90,7 @@ internal sealed class ClusterManager : IDisposable
                         ? live
                         : NewEndpoint(c.Name, e, ip, pool, ReferenceEquals(live?.Pool, pool) ? live : null));
                 }
-                clusters[c.Name] = new Cluster(c, [.. endpoints], stats);
+                clusters[c.Name] = new Cluster(c, [.. endpoints], stats, breakers);
             }
             return new ClusterSet(clusters, pools);
         }

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using FastPath.Transport;
+using FastPath.Upstream.Clusters;
 
 namespace FastPath.Upstream.Pools;
 
@@ -58,8 +59,16 @@ internal sealed class Http1ConnectionPool
             Interlocked.Decrement(ref _open);
             return WaitForConnectionAsync();
         }
+        CircuitBreakers? breakers = Settings.Breakers;
+        if (breakers is not null && !breakers.TryAcquireConnection())
+        {
+            // The cluster-wide max_connections is reached: as in Envoy the request waits for a connection of this
+            // endpoint to come free; with none open here, nothing would free one, so it overflows at once.
+            Interlocked.Decrement(ref _open);
+            return OpenConnections > 0 ? WaitForConnectionAsync() : new ValueTask<PoolLease>(new PoolLease(null, ProxyError.UpstreamOverflow, false));
+        }
         OnActiveChanged?.Invoke(1);
-        return ConnectAsync();
+        return ConnectAsync(breakers);
     }
 
     // The pool is full: queue (bounded by MaxPending) until a connection is released or a slot frees, at most
@@ -67,22 +76,33 @@ internal sealed class Http1ConnectionPool
     private async ValueTask<PoolLease> WaitForConnectionAsync()
     {
         var waiter = new PoolWaiter();
-        lock (_lock)
-        {
-            // Re-check under the lock: a release between the caller's checks and here went to the idle stack.
-            if (_idle.Count > 0) return new PoolLease(_idle.Pop(), ProxyError.None, true);
-            if (_waiters.Count >= Settings.MaxPending) return new PoolLease(null, ProxyError.UpstreamOverflow, false);
-            _waiters.Enqueue(waiter);
-        }
+        // circuit_breakers.max_pending_requests bounds the waiters of the whole cluster; max_pending_requests of the
+        // cluster (older, per endpoint) bounds this endpoint's queue. Either full: 503 UO.
+        CircuitBreakers? breakers = Settings.Breakers;
+        if (breakers is not null && !breakers.TryAcquirePending()) return new PoolLease(null, ProxyError.UpstreamOverflow, false);
         UpstreamConnection? connection;
         try
         {
-            connection = await waiter.Task.WaitAsync(Settings.ConnectTimeout).ConfigureAwait(false);
+            lock (_lock)
+            {
+                // Re-check under the lock: a release between the caller's checks and here went to the idle stack.
+                if (_idle.Count > 0) return new PoolLease(_idle.Pop(), ProxyError.None, true);
+                if (_waiters.Count >= Settings.MaxPending) return new PoolLease(null, ProxyError.UpstreamOverflow, false);
+                _waiters.Enqueue(waiter);
+            }
+            try
+            {
+                connection = await waiter.Task.WaitAsync(Settings.ConnectTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                if (waiter.TryAbandon()) return new PoolLease(null, ProxyError.UpstreamOverflow, false);
+                connection = await waiter.Task.ConfigureAwait(false); // served just as the wait ran out
+            }
         }
-        catch (TimeoutException)
+        finally
         {
-            if (waiter.TryAbandon()) return new PoolLease(null, ProxyError.UpstreamOverflow, false);
-            connection = await waiter.Task.ConfigureAwait(false); // served just as the wait ran out
+            breakers?.ReleasePending();
         }
         if (connection is null) return await AcquireAsync().ConfigureAwait(false); // a slot freed: take it
         if (connection.IsReusable()) return new PoolLease(connection, ProxyError.None, true);
@@ -106,16 +126,17 @@ internal sealed class Http1ConnectionPool
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<PoolLease> ConnectAsync()
+    private async ValueTask<PoolLease> ConnectAsync(CircuitBreakers? breakers)
     {
         try
         {
             var context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
             Interlocked.Increment(ref _openTotal);
-            return new PoolLease(new UpstreamConnection(context, this), ProxyError.None, false);
+            return new PoolLease(new UpstreamConnection(context, this) { CountedBy = breakers }, ProxyError.None, false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
         {
+            breakers?.ReleaseConnection();
             Interlocked.Increment(ref _connectFailures);
             Interlocked.Decrement(ref _open);
             OnActiveChanged?.Invoke(-1);
@@ -144,6 +165,7 @@ internal sealed class Http1ConnectionPool
 
     internal void OnClosed(UpstreamConnection connection)
     {
+        connection.CountedBy?.ReleaseConnection();
         Interlocked.Decrement(ref _open);
         OnActiveChanged?.Invoke(-1);
         OnSlotFreed();
@@ -178,7 +200,9 @@ internal sealed class Http1ConnectionPool
     }
 }
 
-internal sealed record PoolSettings(int MaxConnections, TimeSpan ConnectTimeout, TimeSpan IdleTimeout, int MaxPending = 1024);
+/// <param name="Breakers">The cluster's circuit breakers (cluster-wide connection and pending limits); null: none.</param>
+internal sealed record PoolSettings(int MaxConnections, TimeSpan ConnectTimeout, TimeSpan IdleTimeout, int MaxPending = 1024,
+    CircuitBreakers? Breakers = null);
 
 /// <summary>
 /// A request waiting for a connection of a full pool. It is served once: with a released connection, or with

@@ -17,6 +17,9 @@ internal sealed class UpstreamConnection(ConnectionContext context, Http1Connect
     /// <summary>Environment.TickCount64 when it went back to the pool.</summary>
     public long IdleSince;
 
+    /// <summary>The circuit breakers whose cluster-wide connection count this connection holds (released on close).</summary>
+    public Clusters.CircuitBreakers? CountedBy { get; init; }
+
     private readonly System.Net.Sockets.Socket? _socket = SocketBacklog.SocketOf(context);
 
     /// <summary>Whether the kernel holds response bytes not yet read (see <see cref="SocketBacklog"/>).</summary>
