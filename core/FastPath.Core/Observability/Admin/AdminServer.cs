@@ -165,6 +165,7 @@ internal sealed class AdminServer(ProxyRuntime runtime, Action requestDrain)
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                FilterChainDump.Write(w, listener);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
