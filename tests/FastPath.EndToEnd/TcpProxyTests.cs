@@ -1,5 +1,6 @@
 // tcp_proxy filter chains through the real gateway: bytes both ways to an echo origin (small and 8 MiB), half-close
-// in each direction, Istio TCP counters, the access-log line, idle timeout, connect failure, and drain.
+// in each direction, Istio TCP counters, the access-log line, idle timeout, connect failure, and drain; weighted
+// clusters, source-IP hashing, and reload (TcpProxyChainTests).
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -216,7 +217,7 @@ public sealed class TcpProxyTests
     }
 }
 
-public sealed class TcpProxyReloadTests
+public sealed class TcpProxyChainTests
 {
     private static RawOrigin NamedEcho(string name) => new(async c =>
     {
@@ -233,6 +234,52 @@ public sealed class TcpProxyReloadTests
         byte[] one = new byte[1];
         while (await socket.ReceiveAsync(one, SocketFlags.None, cts.Token) == 1 && one[0] != '\n') line.Append((char)one[0]);
         return line.ToString();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WeightedClusters_3To1_ConnectionsSplitByWeight_SourceIpHash_SticksToOneEndpoint()
+    {
+        await using RawOrigin heavy = NamedEcho("heavy");
+        await using RawOrigin light = NamedEcho("light");
+        await using RawOrigin ring1 = NamedEcho("ring1");
+        await using RawOrigin ring2 = NamedEcho("ring2");
+        await using RawOrigin ring3 = NamedEcho("ring3");
+        GatewayYaml yaml = new GatewayYaml().Cluster("heavy", heavy.Address).Cluster("light", light.Address)
+            .Cluster("ring", [ring1.Address, ring2.Address, ring3.Address], "lb_policy: ring_hash", "hash_policy: {source_ip: true}");
+        yaml.ListenerYaml.AddRange([
+            "filter_chains:",
+            "  - name: split",
+            "    match: {destination_port: 1}",
+            "    tcp_proxy: {weighted_clusters: [{cluster: heavy, weight: 3}, {cluster: light, weight: 1}]}",
+            "  - name: sticky",
+            "    tcp_proxy: {cluster: ring}",
+        ]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        // destination_port 1 is never this listener's port: every connection takes the chain without a port.
+        var seen = new HashSet<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+            seen.Add(await ReadLineAsync(s));
+        }
+        Assert.Single(seen); // one client address: ring_hash on the source IP always picks the same endpoint
+        Assert.StartsWith("ring", seen.Single());
+
+        yaml.ListenerYaml[2] = "    match: {destination_port: " + gateway.Port + "}";
+        long version = await gateway.ConfigVersionAsync();
+        gateway.RewriteConfig(yaml.Render());
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await gateway.ConfigVersionAsync() == version && DateTime.UtcNow < deadline) await Task.Delay(50);
+        var counts = new Dictionary<string, int> { ["heavy"] = 0, ["light"] = 0 };
+        for (int i = 0; i < 80; i++)
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+            counts[await ReadLineAsync(s)]++;
+        }
+        Assert.InRange(counts["heavy"], 45, 75);
+        Assert.Equal(80, counts["heavy"] + counts["light"]);
     }
 
     [Fact(Timeout = 60_000)]
