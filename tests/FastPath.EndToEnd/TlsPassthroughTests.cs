@@ -143,6 +143,34 @@ public sealed class TlsPassthroughTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task HttpFilterChain_BySourceRange_ServedByItsOwnRouteTable()
+    {
+        await using OriginServer inside = await OriginServer.StartAsync("inside");
+        await using OriginServer outside = await OriginServer.StartAsync("outside");
+        GatewayYaml yaml = new GatewayYaml().Route("/", "outside").Cluster("outside", outside.Address).Cluster("inside", inside.Address);
+        yaml.ListenerYaml.AddRange([
+            "filter_chains:",
+            "  - name: loopback-clients",
+            "    match: {source_prefix_ranges: [\"127.0.0.0/8\"], transport_protocol: raw_buffer}",
+            "    virtual_hosts:",
+            "      - domains: [\"*\"]",
+            "        routes: [{prefix: /, cluster: inside}]",
+            "  - name: elsewhere",
+            "    match: {source_prefix_ranges: [\"192.0.2.0/24\"]}",
+            "    virtual_hosts:",
+            "      - domains: [\"*\"]",
+            "        routes: [{prefix: /, cluster: outside}]",
+        ]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+
+        ToolResult first = await ExternalTool.CurlAsync([gateway.Url("/a").ToString(), gateway.Url("/b").ToString()]);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Equal(2, Regex.Matches(first.Stdout, "origin=inside").Count);
+        Assert.Equal(0, outside.RequestCount);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task UnknownSni_NoDefaultChain_ConnectionClosedAndCounted()
     {
         await using var a = new TlsOrigin("a.example.com");
