@@ -164,6 +164,36 @@ public sealed class TcpProxyTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task TcpProxy_ClientResets_OriginClosed_LoggedAsDownstreamReset()
+    {
+        var originSawEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = new RawOrigin(async c =>
+        {
+            byte[] buffer = new byte[1024];
+            try
+            {
+                while (await c.Socket.ReceiveAsync(buffer, SocketFlags.None, c.Token) > 0) { }
+            }
+            catch (SocketException)
+            {
+            }
+            originSawEnd.TrySetResult();
+        });
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(TcpOnly("origin", origin.Address), accessLog: true);
+        var client = await ConnectAsync(gateway.Port);
+        await client.SendAsync("half a message"u8.ToArray());
+        await TcpProxyTests.WaitForMetricAsync(gateway, "istio_tcp_received_bytes_total{cluster=\"origin\"}", 14);
+
+        client.LingerState = new LingerOption(true, 0);
+        client.Close(); // RST
+
+        await originSawEnd.Task.WaitAsync(Limit);
+        var line = await gateway.WaitForAccessLogAsync(e => e.GetProperty("upstream_cluster").GetString() == "origin");
+        Assert.Equal("DC", line.GetProperty("response_flags").GetString());
+        Assert.Equal(14, line.GetProperty("bytes_received").GetInt64());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task TcpProxy_IdleTunnel_ClosedByIdleTimeout()
     {
         await using RawOrigin echo = EchoOrigin();

@@ -23,7 +23,7 @@ namespace FastPath.Filters.Network;
 
 internal sealed class TcpProxy
 {
-    private const int NotAborted = 0, AbortedIdle = 1, AbortedReset = 2, AbortedDrain = 3;
+    private const int NotAborted = 0, AbortedIdle = 1, AbortedUpstreamReset = 2, AbortedDownstreamReset = 3, AbortedDrain = 4;
 
     private readonly ConnectionContext _downstream;
     private readonly TcpProxyFactory _factory;
@@ -109,8 +109,13 @@ internal sealed class TcpProxy
             await toUpstream.ConfigureAwait(false);
             await toDownstream.ConfigureAwait(false);
             int aborted = Volatile.Read(ref _aborted);
-            if (aborted == AbortedReset) Error = ProxyError.UpstreamReset;
-            else if (aborted == AbortedIdle) Error = ProxyError.StreamIdleTimeout;
+            Error = aborted switch
+            {
+                AbortedUpstreamReset => ProxyError.UpstreamReset,       // UC
+                AbortedDownstreamReset => ProxyError.DownstreamReset,   // DC
+                AbortedIdle => ProxyError.StreamIdleTimeout,            // SI
+                _ => ProxyError.None,
+            };
         }
         finally
         {
@@ -130,6 +135,10 @@ internal sealed class TcpProxy
     /// </summary>
     private async Task PumpAsync(PipeReader from, Socket? source, Socket? to, PipeWriter fallback, Counter.Child bytes, bool upstreamBound)
     {
+        // Which peer failed, for the response flag: the one read from, unless the failure came while sending.
+        int readFailure = upstreamBound ? AbortedDownstreamReset : AbortedUpstreamReset;
+        int sendFailure = upstreamBound ? AbortedUpstreamReset : AbortedDownstreamReset;
+        bool sending = false;
         try
         {
             while (true)
@@ -139,7 +148,7 @@ internal sealed class TcpProxy
                 if (result.IsCanceled)
                 {
                     from.AdvanceTo(buffer.Start);
-                    Abort(AbortedReset);
+                    Abort(readFailure);
                     return;
                 }
                 if (!buffer.IsEmpty)
@@ -166,6 +175,7 @@ internal sealed class TcpProxy
                             buffer.CopyTo(gathered);
                             data = gathered.AsMemory(0, (int)buffer.Length);
                         }
+                        sending = true;
                         try
                         {
                             while (!data.IsEmpty) data = data[await to.SendAsync(data, SocketFlags.None).ConfigureAwait(false)..];
@@ -174,6 +184,7 @@ internal sealed class TcpProxy
                         {
                             if (gathered is not null) ArrayPool<byte>.Shared.Return(gathered);
                         }
+                        sending = false;
                     }
                     else
                     {
@@ -181,7 +192,7 @@ internal sealed class TcpProxy
                         if ((await fallback.FlushAsync().ConfigureAwait(false)).IsCompleted)
                         {
                             from.AdvanceTo(buffer.End);
-                            Abort(AbortedReset);
+                            Abort(sendFailure);
                             return;
                         }
                     }
@@ -195,6 +206,7 @@ internal sealed class TcpProxy
                 if (result.IsCompleted)
                 {
                     // FIN from the source: pass it on, keep the other direction open (half-close).
+                    sending = true;
                     if (to is not null) to.Shutdown(SocketShutdown.Send);
                     else await fallback.CompleteAsync().ConfigureAwait(false);
                     return;
@@ -205,7 +217,7 @@ internal sealed class TcpProxy
                                        or ConnectionAbortedException or InvalidOperationException or OperationCanceledException)
         {
             // Either side reset or the tunnel was aborted: nothing more can cross in either direction.
-            Abort(AbortedReset);
+            Abort(sending ? sendFailure : readFailure);
         }
     }
 
