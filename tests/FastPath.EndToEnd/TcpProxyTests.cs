@@ -1,5 +1,6 @@
 // tcp_proxy filter chains through the real gateway: bytes both ways to an echo origin (small and 8 MiB), half-close
-// in each direction, Istio TCP counters, the access-log line, idle timeout, connect failure, and drain.
+// in each direction, Istio TCP counters, the access-log line, idle timeout, connect failure, and drain; weighted
+// clusters, source-IP hashing, and reload (TcpProxyChainTests).
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -163,6 +164,36 @@ public sealed class TcpProxyTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task TcpProxy_ClientResets_OriginClosed_LoggedAsDownstreamReset()
+    {
+        var originSawEnd = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = new RawOrigin(async c =>
+        {
+            byte[] buffer = new byte[1024];
+            try
+            {
+                while (await c.Socket.ReceiveAsync(buffer, SocketFlags.None, c.Token) > 0) { }
+            }
+            catch (SocketException)
+            {
+            }
+            originSawEnd.TrySetResult();
+        });
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(TcpOnly("origin", origin.Address), accessLog: true);
+        var client = await ConnectAsync(gateway.Port);
+        await client.SendAsync("half a message"u8.ToArray());
+        await TcpProxyTests.WaitForMetricAsync(gateway, "istio_tcp_received_bytes_total{cluster=\"origin\"}", 14);
+
+        client.LingerState = new LingerOption(true, 0);
+        client.Close(); // RST
+
+        await originSawEnd.Task.WaitAsync(Limit);
+        var line = await gateway.WaitForAccessLogAsync(e => e.GetProperty("upstream_cluster").GetString() == "origin");
+        Assert.Equal("DC", line.GetProperty("response_flags").GetString());
+        Assert.Equal(14, line.GetProperty("bytes_received").GetInt64());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task TcpProxy_IdleTunnel_ClosedByIdleTimeout()
     {
         await using RawOrigin echo = EchoOrigin();
@@ -216,7 +247,7 @@ public sealed class TcpProxyTests
     }
 }
 
-public sealed class TcpProxyReloadTests
+public sealed class TcpProxyChainTests
 {
     private static RawOrigin NamedEcho(string name) => new(async c =>
     {
@@ -233,6 +264,52 @@ public sealed class TcpProxyReloadTests
         byte[] one = new byte[1];
         while (await socket.ReceiveAsync(one, SocketFlags.None, cts.Token) == 1 && one[0] != '\n') line.Append((char)one[0]);
         return line.ToString();
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task WeightedClusters_3To1_ConnectionsSplitByWeight_SourceIpHash_SticksToOneEndpoint()
+    {
+        await using RawOrigin heavy = NamedEcho("heavy");
+        await using RawOrigin light = NamedEcho("light");
+        await using RawOrigin ring1 = NamedEcho("ring1");
+        await using RawOrigin ring2 = NamedEcho("ring2");
+        await using RawOrigin ring3 = NamedEcho("ring3");
+        GatewayYaml yaml = new GatewayYaml().Cluster("heavy", heavy.Address).Cluster("light", light.Address)
+            .Cluster("ring", [ring1.Address, ring2.Address, ring3.Address], "lb_policy: ring_hash", "hash_policy: {source_ip: true}");
+        yaml.ListenerYaml.AddRange([
+            "filter_chains:",
+            "  - name: split",
+            "    match: {destination_port: 1}",
+            "    tcp_proxy: {weighted_clusters: [{cluster: heavy, weight: 3}, {cluster: light, weight: 1}]}",
+            "  - name: sticky",
+            "    tcp_proxy: {cluster: ring}",
+        ]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        // destination_port 1 is never this listener's port: every connection takes the chain without a port.
+        var seen = new HashSet<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+            seen.Add(await ReadLineAsync(s));
+        }
+        Assert.Single(seen); // one client address: ring_hash on the source IP always picks the same endpoint
+        Assert.StartsWith("ring", seen.Single());
+
+        yaml.ListenerYaml[2] = "    match: {destination_port: " + gateway.Port + "}";
+        long version = await gateway.ConfigVersionAsync();
+        gateway.RewriteConfig(yaml.Render());
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await gateway.ConfigVersionAsync() == version && DateTime.UtcNow < deadline) await Task.Delay(50);
+        var counts = new Dictionary<string, int> { ["heavy"] = 0, ["light"] = 0 };
+        for (int i = 0; i < 80; i++)
+        {
+            using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await s.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+            counts[await ReadLineAsync(s)]++;
+        }
+        Assert.InRange(counts["heavy"], 45, 75);
+        Assert.Equal(80, counts["heavy"] + counts["light"]);
     }
 
     [Fact(Timeout = 60_000)]

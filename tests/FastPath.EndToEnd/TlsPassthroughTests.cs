@@ -143,6 +143,34 @@ public sealed class TlsPassthroughTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task HttpFilterChain_BySourceRange_ServedByItsOwnRouteTable()
+    {
+        await using OriginServer inside = await OriginServer.StartAsync("inside");
+        await using OriginServer outside = await OriginServer.StartAsync("outside");
+        GatewayYaml yaml = new GatewayYaml().Route("/", "outside").Cluster("outside", outside.Address).Cluster("inside", inside.Address);
+        yaml.ListenerYaml.AddRange([
+            "filter_chains:",
+            "  - name: loopback-clients",
+            "    match: {source_prefix_ranges: [\"127.0.0.0/8\"], transport_protocol: raw_buffer}",
+            "    virtual_hosts:",
+            "      - domains: [\"*\"]",
+            "        routes: [{prefix: /, cluster: inside}]",
+            "  - name: elsewhere",
+            "    match: {source_prefix_ranges: [\"192.0.2.0/24\"]}",
+            "    virtual_hosts:",
+            "      - domains: [\"*\"]",
+            "        routes: [{prefix: /, cluster: outside}]",
+        ]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+
+        ToolResult first = await ExternalTool.CurlAsync([gateway.Url("/a").ToString(), gateway.Url("/b").ToString()]);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Equal(2, Regex.Matches(first.Stdout, "origin=inside").Count);
+        Assert.Equal(0, outside.RequestCount);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task UnknownSni_NoDefaultChain_ConnectionClosedAndCounted()
     {
         await using var a = new TlsOrigin("a.example.com");
@@ -174,6 +202,45 @@ public sealed class TlsPassthroughTests
         Assert.Equal(0, n);
         Assert.InRange(waited.Elapsed, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(5));
         await TcpProxyTests.WaitForMetricAsync(gateway, "fastpath_tls_inspector_total{result=\"timeout\"}", 1);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TlsInspector_ServerSpeaksFirst_ContinueOnTimeout_RawChainServes()
+    {
+        // A server-first protocol (SMTP, MySQL) behind a port that also passes TLS through: the client waits for a
+        // greeting, so the inspector sees nothing; with continue_on_listener_filters_timeout the connection goes on
+        // as raw_buffer after the timeout and reaches the raw chain's origin.
+        await using var tls = new TlsOrigin("a.example.com");
+        await using var smtp = new RawOrigin(async c =>
+        {
+            await c.WriteAsync("220 smtp ready\n");
+            await c.ReadHeadAsync();
+        });
+        var yaml = new GatewayYaml().Cluster("tls", tls.Address).Cluster("smtp", smtp.Address);
+        yaml.ListenerYaml.AddRange([
+            "listener_filters_timeout: 300ms",
+            "continue_on_listener_filters_timeout: true",
+            "filter_chains:",
+            "  - name: tls",
+            "    match: {server_names: [\"a.example.com\"]}",
+            "    tcp_proxy: {cluster: tls}",
+            "  - name: raw",
+            "    match: {transport_protocol: raw_buffer}",
+            "    tcp_proxy: {cluster: smtp}",
+        ]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, gateway.Port);
+        using var reader = new StreamReader(client.GetStream(), Encoding.ASCII);
+        using var cts = new CancellationTokenSource(Limit);
+
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        string? greeting = await reader.ReadLineAsync(cts.Token);
+
+        Assert.Equal("220 smtp ready", greeting);
+        Assert.True(waited.Elapsed >= TimeSpan.FromMilliseconds(200), $"greeting after {waited.Elapsed}: before the inspector's timeout?");
+        var (cert, _, _) = await TlsRoundTripAsync(gateway.Port, "a.example.com");
+        Assert.Equal(tls.Certificate.Thumbprint, cert.Thumbprint);
     }
 
     [Fact(Timeout = 60_000)]

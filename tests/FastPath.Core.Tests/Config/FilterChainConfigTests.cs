@@ -80,6 +80,17 @@ public sealed class FilterChainConfigTests
     }
 
     [Fact]
+    public void LoadFile_L4Example_Valid()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!System.IO.File.Exists(Path.Combine(dir, "FastPath.sln"))) dir = Path.GetDirectoryName(dir)!;
+
+        GatewayConfig config = GatewayConfigLoader.LoadFile(Path.Combine(dir, "examples", "l4-gateway.yaml"));
+
+        Assert.Equal([2, 1], config.Listeners.Select(l => l.FilterChains.Count));
+    }
+
+    [Fact]
     public void Parse_ListenerWithOnlyFilterChains_Valid()
     {
         const string yaml = """

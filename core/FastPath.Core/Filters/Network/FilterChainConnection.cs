@@ -6,6 +6,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using FastPath.Config;
 using FastPath.Filters.Listener;
@@ -126,6 +127,9 @@ internal sealed class FilterChainConnection
     /// Peeks at the first bytes until a whole ClientHello, or a first byte that rules TLS out, is there: nothing is
     /// consumed, so the chosen chain reads the connection from its first byte.
     /// </summary>
+    // Pooled builder: the peek nearly always waits for the client's first bytes, and a plain async ValueTask method
+    // would then box its state machine once per connection.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Inspection> InspectAsync()
     {
         PipeReader input = _context.Transport.Input;

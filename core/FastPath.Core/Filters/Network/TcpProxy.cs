@@ -23,7 +23,7 @@ namespace FastPath.Filters.Network;
 
 internal sealed class TcpProxy
 {
-    private const int NotAborted = 0, AbortedIdle = 1, AbortedReset = 2, AbortedDrain = 3;
+    private const int NotAborted = 0, AbortedIdle = 1, AbortedUpstreamReset = 2, AbortedDownstreamReset = 3, AbortedDrain = 4;
 
     private readonly ConnectionContext _downstream;
     private readonly TcpProxyFactory _factory;
@@ -103,13 +103,19 @@ internal sealed class TcpProxy
                 return;
             }
 
-            Task toUpstream = PumpAsync(_downstream.Transport.Input, SocketBacklog.SocketOf(upstream), upstream.Transport.Output, stats.Received, upstreamBound: true);
-            Task toDownstream = PumpAsync(upstream.Transport.Input, SocketBacklog.SocketOf(_downstream), _downstream.Transport.Output, stats.Sent, upstreamBound: false);
+            Socket? downstreamSocket = SocketBacklog.SocketOf(_downstream), upstreamSocket = SocketBacklog.SocketOf(upstream);
+            Task toUpstream = PumpAsync(_downstream.Transport.Input, downstreamSocket, upstreamSocket, upstream.Transport.Output, stats.Received, upstreamBound: true);
+            Task toDownstream = PumpAsync(upstream.Transport.Input, upstreamSocket, downstreamSocket, _downstream.Transport.Output, stats.Sent, upstreamBound: false);
             await toUpstream.ConfigureAwait(false);
             await toDownstream.ConfigureAwait(false);
             int aborted = Volatile.Read(ref _aborted);
-            if (aborted == AbortedReset) Error = ProxyError.UpstreamReset;
-            else if (aborted == AbortedIdle) Error = ProxyError.StreamIdleTimeout;
+            Error = aborted switch
+            {
+                AbortedUpstreamReset => ProxyError.UpstreamReset,       // UC
+                AbortedDownstreamReset => ProxyError.DownstreamReset,   // DC
+                AbortedIdle => ProxyError.StreamIdleTimeout,            // SI
+                _ => ProxyError.None,
+            };
         }
         finally
         {
@@ -127,8 +133,12 @@ internal sealed class TcpProxy
     /// One direction: bytes from <paramref name="from"/> to <paramref name="to"/> until the source sends FIN (then
     /// the destination gets one too, and the other direction carries on) or either side fails (then both close).
     /// </summary>
-    private async Task PumpAsync(PipeReader from, Socket? to, PipeWriter fallback, Counter.Child bytes, bool upstreamBound)
+    private async Task PumpAsync(PipeReader from, Socket? source, Socket? to, PipeWriter fallback, Counter.Child bytes, bool upstreamBound)
     {
+        // Which peer failed, for the response flag: the one read from, unless the failure came while sending.
+        int readFailure = upstreamBound ? AbortedDownstreamReset : AbortedUpstreamReset;
+        int sendFailure = upstreamBound ? AbortedUpstreamReset : AbortedDownstreamReset;
+        bool sending = false;
         try
         {
             while (true)
@@ -138,19 +148,43 @@ internal sealed class TcpProxy
                 if (result.IsCanceled)
                 {
                     from.AdvanceTo(buffer.Start);
-                    Abort(AbortedReset);
+                    Abort(readFailure);
                     return;
                 }
                 if (!buffer.IsEmpty)
                 {
                     Volatile.Write(ref _lastActivity, Environment.TickCount64);
+                    // The transport receives at most one 4 KiB block at a time: while the kernel holds more, read on
+                    // and send what arrived together in one syscall (see SocketBacklog; a bulk transfer otherwise
+                    // pays one send per 4 KiB).
+                    if (!result.IsCompleted && buffer.Length < SocketBacklog.MaxUnflushedBytes && SocketBacklog.HasBufferedBytes(source))
+                    {
+                        from.AdvanceTo(buffer.Start, buffer.End);
+                        continue;
+                    }
                     if (to is not null)
                     {
-                        foreach (ReadOnlyMemory<byte> segment in buffer)
+                        // One send for the whole buffer: several segments are first gathered into a pooled array.
+                        // (Sends stay in this method: a helper async method would box its state machine whenever a
+                        // slow peer makes a send wait.)
+                        ReadOnlyMemory<byte> data = buffer.First;
+                        byte[]? gathered = null;
+                        if (!buffer.IsSingleSegment)
                         {
-                            for (ReadOnlyMemory<byte> left = segment; !left.IsEmpty;)
-                                left = left[await to.SendAsync(left, SocketFlags.None).ConfigureAwait(false)..];
+                            gathered = ArrayPool<byte>.Shared.Rent((int)buffer.Length);
+                            buffer.CopyTo(gathered);
+                            data = gathered.AsMemory(0, (int)buffer.Length);
                         }
+                        sending = true;
+                        try
+                        {
+                            while (!data.IsEmpty) data = data[await to.SendAsync(data, SocketFlags.None).ConfigureAwait(false)..];
+                        }
+                        finally
+                        {
+                            if (gathered is not null) ArrayPool<byte>.Shared.Return(gathered);
+                        }
+                        sending = false;
                     }
                     else
                     {
@@ -158,7 +192,7 @@ internal sealed class TcpProxy
                         if ((await fallback.FlushAsync().ConfigureAwait(false)).IsCompleted)
                         {
                             from.AdvanceTo(buffer.End);
-                            Abort(AbortedReset);
+                            Abort(sendFailure);
                             return;
                         }
                     }
@@ -172,6 +206,7 @@ internal sealed class TcpProxy
                 if (result.IsCompleted)
                 {
                     // FIN from the source: pass it on, keep the other direction open (half-close).
+                    sending = true;
                     if (to is not null) to.Shutdown(SocketShutdown.Send);
                     else await fallback.CompleteAsync().ConfigureAwait(false);
                     return;
@@ -182,7 +217,7 @@ internal sealed class TcpProxy
                                        or ConnectionAbortedException or InvalidOperationException or OperationCanceledException)
         {
             // Either side reset or the tunnel was aborted: nothing more can cross in either direction.
-            Abort(AbortedReset);
+            Abort(sending ? sendFailure : readFailure);
         }
     }
 

@@ -1,6 +1,7 @@
 // A tcp_proxy filter as compiled from config: the cluster (or clusters by weight) and the idle timeout. Each
 // connection the chain takes gets its own TcpProxy from it.
 using FastPath.Config;
+using FastPath.LoadBalancing;
 using FastPath.Observability.Stats;
 using FastPath.Upstream.Clusters;
 
@@ -11,9 +12,11 @@ internal sealed class TcpProxyFactory
     private readonly Cluster[] _clusters;
     private readonly TcpClusterStats[] _stats;
     private readonly int[] _cumulativeWeights;
+    private readonly IRandomSource _random;
 
-    public TcpProxyFactory(TcpProxyConfig config, Dictionary<string, Cluster> clusters)
+    public TcpProxyFactory(TcpProxyConfig config, Dictionary<string, Cluster> clusters, IRandomSource? random = null)
     {
+        _random = random ?? ThreadLocalRandom.Instance;
         (string Cluster, int Weight)[] targets = config.Cluster is { Length: > 0 } single
             ? [(single, 1)]
             : [.. config.WeightedClusters.Select(w => (w.Cluster, w.Weight))];
@@ -32,7 +35,7 @@ internal sealed class TcpProxyFactory
     public int PickCluster()
     {
         if (_clusters.Length == 1) return 0;
-        int r = Random.Shared.Next(_cumulativeWeights[^1]);
+        int r = (int)XorShift.Below(_random.NextUInt64(), (ulong)_cumulativeWeights[^1]);
         for (int i = 0; i < _cumulativeWeights.Length; i++)
             if (r < _cumulativeWeights[i]) return i;
         return _clusters.Length - 1;

@@ -185,6 +185,7 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
+                FilterChainDump.Write(w, listener);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
