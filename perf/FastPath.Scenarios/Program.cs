@@ -6,9 +6,12 @@
 //       Kestrel on 127.0.0.1:PORT; GET /16k answers 16 KiB, every other path answers BODY bytes of 'a'.
 //   FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
 //                          [--peers haproxy,nginx] [--scenarios keepalive-small,keepalive-16k,newconn-small]
-//                          [--gate-ratio 0.5] [--quick]
+//                          [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick]
 //       PATH is the gateway executable, or a .dll run with `dotnet`. It is started as
 //       `PATH --listen 127.0.0.1:P --upstream 127.0.0.1:O --admin 127.0.0.1:A` and must answer 200 on /ready.
+//       A second FastPath, `fastpath-routed`, runs RoutedConfig (20 virtual hosts, 200 routes, a weighted split,
+//       a header mutation and a rate limit never reached) and is gated against the plain one in the same run
+//       (--routed-gate-ratio; --no-routed leaves it out).
 //       Proxies are pinned to core 0, origin and wrk to core 1. --quick (CI) means 3 s, 3 repeats,
 //       keepalive-small only and no peers unless named; explicit flags still win. --peers none skips peers.
 //       Writes DIR/results.json and DIR/results.md (default ./perf-results) and prints the markdown.
@@ -69,7 +72,7 @@ internal static class Program
           FastPath.Scenarios origin --port PORT [--body BYTES]
           FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
                                  [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
-                                 [--gate-ratio 0.5] [--quick]
+                                 [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
         """;
 }

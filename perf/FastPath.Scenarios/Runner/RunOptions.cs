@@ -10,7 +10,9 @@ internal sealed record RunOptions(
     string OutDirectory,
     IReadOnlyList<string> Peers,
     IReadOnlyList<Scenario> Scenarios,
-    double GateRatio)
+    double GateRatio,
+    bool Routed,
+    double RoutedGateRatio)
 {
     public const string HaProxy = "haproxy";
     public const string Nginx = "nginx";
@@ -19,8 +21,8 @@ internal sealed record RunOptions(
     {
         var flags = CommandLine.Parse(
             args,
-            ["gateway", "duration", "repeats", "connections", "out", "peers", "scenarios", "gate-ratio"],
-            ["quick"]);
+            ["gateway", "duration", "repeats", "connections", "out", "peers", "scenarios", "gate-ratio", "routed-gate-ratio"],
+            ["quick", "no-routed"]);
 
         var quick = flags.TryGetValue("quick", out var q) && q != "false";
         if (!flags.TryGetValue("gateway", out var gateway) || gateway.Length == 0)
@@ -62,7 +64,9 @@ internal sealed record RunOptions(
             Path.GetFullPath(flags.TryGetValue("out", out var output) ? output : "perf-results"),
             peers.Distinct(StringComparer.Ordinal).ToArray(),
             scenarios,
-            CommandLine.Double(flags, "gate-ratio", 0.5, 0, 100));
+            CommandLine.Double(flags, "gate-ratio", 0.5, 0, 100),
+            !(flags.TryGetValue("no-routed", out var noRouted) && noRouted != "false"),
+            CommandLine.Double(flags, "routed-gate-ratio", 0.9, 0, 100));
     }
 }
 

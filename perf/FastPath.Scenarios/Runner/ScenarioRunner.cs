@@ -8,13 +8,15 @@ using System.Runtime.InteropServices;
 
 namespace FastPath.Scenarios.Runner;
 
-/// <summary>Something wrk can load: its port, the process charged for CPU and RSS, and FastPath's admin port.</summary>
-internal sealed record Target(string Name, int Port, ChildProcess Process, int? AdminPort);
+/// <summary>Something wrk can load: its port, the process charged for CPU and RSS, FastPath's admin port, and the
+/// Host field wrk sends (null: wrk's default).</summary>
+internal sealed record Target(string Name, int Port, ChildProcess Process, int? AdminPort, string? Host = null);
 
 internal static class ScenarioRunner
 {
     public const string OriginTarget = "origin";
     public const string FastPathTarget = "fastpath";
+    public const string RoutedTarget = "fastpath-routed";
 
     // Proxies get core 0 to themselves; the origin and wrk share core 1, so the load generator never
     // steals cycles from the proxy being measured.
@@ -96,6 +98,10 @@ internal static class ScenarioRunner
         targets.Add(new Target(OriginTarget, originPort, origin, null));
 
         targets.Add(await StartGatewayAsync(options, http, originPort, cancellationToken));
+        if (options.Routed)
+        {
+            targets.Add(await StartRoutedGatewayAsync(options, work, http, originPort, cancellationToken));
+        }
 
         foreach (var peer in options.Peers)
         {
@@ -131,6 +137,25 @@ internal static class ScenarioRunner
         return new Target(FastPathTarget, port, gateway, admin);
     }
 
+    private static async Task<Target> StartRoutedGatewayAsync(
+        RunOptions options, string work, HttpClient http, int originPort, CancellationToken cancellationToken)
+    {
+        var port = FreePort();
+        var admin = FreePort();
+        var config = Path.Combine(work, "routed.yaml");
+        await File.WriteAllTextAsync(config, RoutedConfig.Yaml(port, admin, originPort), cancellationToken);
+        var gateway = await StartGatewayProcessAsync(options.GatewayPath, ["--config", config], admin, ProxyCore, RoutedTarget, http, cancellationToken);
+        using var probe = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{port}/small");
+        probe.Headers.Host = RoutedConfig.Host;
+        using var response = await http.SendAsync(probe, cancellationToken);
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            throw new ScenarioException($"{RoutedTarget} answered {(int)response.StatusCode} for Host {RoutedConfig.Host}:{Environment.NewLine}{gateway.Tail()}");
+        }
+
+        return new Target(RoutedTarget, port, gateway, admin, RoutedConfig.Host);
+    }
+
     /// <summary>
     /// Starts the gateway in quick mode in front of the origin (pinned to CORE when given) and waits for /ready.
     /// A .dll is run with dotnet.
@@ -140,6 +165,15 @@ internal static class ScenarioRunner
     {
         var port = FreePort();
         var admin = FreePort();
+        string[] quickMode = ["--listen", $"127.0.0.1:{port}", "--upstream", $"127.0.0.1:{originPort}", "--admin", $"127.0.0.1:{admin}"];
+        var gateway = await StartGatewayProcessAsync(gatewayPath, quickMode, admin, core, FastPathTarget, http, cancellationToken);
+        return (gateway, port, admin);
+    }
+
+    /// <summary>Starts the gateway with these arguments (pinned to CORE when given) and waits for /ready on ADMIN.</summary>
+    private static async Task<ChildProcess> StartGatewayProcessAsync(
+        string gatewayPath, string[] gatewayArgs, int admin, int? core, string name, HttpClient http, CancellationToken cancellationToken)
+    {
         var isDll = gatewayPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
         var command = isDll ? Tools.DotnetHost() : gatewayPath;
         var args = new List<string>();
@@ -148,7 +182,7 @@ internal static class ScenarioRunner
             args.Add(gatewayPath);
         }
 
-        args.AddRange(["--listen", $"127.0.0.1:{port}", "--upstream", $"127.0.0.1:{originPort}", "--admin", $"127.0.0.1:{admin}"]);
+        args.AddRange(gatewayArgs);
 
         // Workstation GC matches the one core the gateway gets; a gen0 budget inherited from the shell would
         // make the numbers depend on who ran them, so it is removed rather than set.
@@ -160,10 +194,10 @@ internal static class ScenarioRunner
             ["COMPlus_GCgen0size"] = null,
         };
         var gateway = core is int c
-            ? ChildProcess.StartPinned(FastPathTarget, c, command, args, environment)
-            : ChildProcess.Start(FastPathTarget, command, args, environment);
+            ? ChildProcess.StartPinned(name, c, command, args, environment)
+            : ChildProcess.Start(name, command, args, environment);
         await WaitFor200Async(http, $"http://127.0.0.1:{admin}/ready", gateway, GatewayReadyTimeout, cancellationToken);
-        return (gateway, port, admin);
+        return gateway;
     }
 
     private static async Task<List<TargetResult>> RunScenarioAsync(
@@ -175,7 +209,7 @@ internal static class ScenarioRunner
         {
             EnsureAlive(targets);
             Progress($"{scenario.Name} warm-up {target.Name} ({WarmUpSeconds} s)");
-            await Wrk.RunAsync(target.Port, scenario, options.Connections, WarmUpSeconds, cancellationToken);
+            await Wrk.RunAsync(target.Port, scenario, options.Connections, WarmUpSeconds, cancellationToken, target.Host);
         }
 
         var samples = targets.ToDictionary(t => t.Name, _ => new List<RunSample>());
@@ -203,7 +237,7 @@ internal static class ScenarioRunner
         // Scrapes sit outside the CPU window: they cost the gateway CPU that no load request caused.
         var allocatedBefore = target.AdminPort is { } admin ? await ReadAllocatedBytesAsync(http, admin, cancellationToken) : null;
         var cpuBefore = ProcessMetrics.CpuSeconds(target.Process.Id);
-        var wrk = await Wrk.RunAsync(target.Port, scenario, options.Connections, options.DurationSeconds, cancellationToken);
+        var wrk = await Wrk.RunAsync(target.Port, scenario, options.Connections, options.DurationSeconds, cancellationToken, target.Host);
         var cpuAfter = ProcessMetrics.CpuSeconds(target.Process.Id);
         var rss = ProcessMetrics.RssMegabytes(target.Process.Id);
         var allocatedAfter = target.AdminPort is { } admin2 ? await ReadAllocatedBytesAsync(http, admin2, cancellationToken) : null;
@@ -314,14 +348,38 @@ internal static class ScenarioRunner
         var ratio = origin.Rps > 0 ? fastPath.Rps / origin.Rps : 0;
         var verdict = string.Create(CultureInfo.InvariantCulture,
             $"{Scenario.KeepAliveSmall.Name} fastpath {fastPath.Rps:N0} req/s / origin {origin.Rps:N0} req/s = {ratio:0.000}");
+        var failed = false;
         if (ratio < options.GateRatio)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GATE FAILED: {verdict} < {options.GateRatio:0.###}"));
-            return 1;
+            failed = true;
+        }
+        else
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GATE OK: {verdict} >= {options.GateRatio:0.###}"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GATE OK: {verdict} >= {options.GateRatio:0.###}"));
-        return 0;
+        // The routed gateway against the plain one, both measured in this run: routing, a weighted split, a header
+        // mutation and a rate-limit filter must cost little next to the proxying itself.
+        var routed = results.FirstOrDefault(r => r.Scenario == Scenario.KeepAliveSmall.Name && r.Target == RoutedTarget);
+        if (routed is not null)
+        {
+            var routedRatio = fastPath.Rps > 0 ? routed.Rps / fastPath.Rps : 0;
+            var routedVerdict = string.Create(CultureInfo.InvariantCulture,
+                $"{Scenario.KeepAliveSmall.Name} {RoutedTarget} {routed.Rps:N0} req/s / fastpath {fastPath.Rps:N0} req/s = {routedRatio:0.000}");
+            if (routedRatio < options.RoutedGateRatio || routed.Errors > 0)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"GATE FAILED: {routedVerdict} (floor {options.RoutedGateRatio:0.###}, errors {routed.Errors})"));
+                failed = true;
+            }
+            else
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GATE OK: {routedVerdict} >= {options.RoutedGateRatio:0.###}"));
+            }
+        }
+
+        return failed ? 1 : 0;
     }
 
     private static async Task<List<string>> DescribeEnvironmentAsync(RunOptions options, string startLoad, CancellationToken cancellationToken)

@@ -25,7 +25,8 @@ internal static partial class Wrk
     public const string Path = "/usr/bin/wrk";
     public const int Core = 1;
 
-    public static async Task<WrkResult> RunAsync(int port, Scenario scenario, int connections, int durationSeconds, CancellationToken cancellationToken)
+    public static async Task<WrkResult> RunAsync(
+        int port, Scenario scenario, int connections, int durationSeconds, CancellationToken cancellationToken, string? host = null)
     {
         var args = new List<string>
         {
@@ -38,6 +39,12 @@ internal static partial class Wrk
         {
             args.Add("-H");
             args.Add("Connection: close");
+        }
+
+        if (host is not null)
+        {
+            args.Add("-H");
+            args.Add("Host: " + host);
         }
 
         args.Add($"http://127.0.0.1:{port}{scenario.Path}");
