@@ -45,6 +45,38 @@ public sealed class HttpFilterTests
         Assert.Equal("application/json", r.Header("content-type"));
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task HeaderMutation_PerDestination_EachVersionGetsItsOwnHeaders()
+    {
+        await using OriginServer v1 = await OriginServer.StartAsync("v1");
+        await using OriginServer v2 = await OriginServer.StartAsync("v2");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .RawRoute("""
+                prefix: /
+                request_headers: {set: {x-route: split}}
+                weighted_clusters:
+                  - {cluster: v1, weight: 1, request_headers: {set: {x-version: v1}}, response_headers: {set: {x-dest: v1}}}
+                  - {cluster: v2, weight: 1, request_headers: {set: {x-version: v2}, remove: [x-route]}, response_headers: {set: {x-dest: v2}}}
+                """)
+            .Cluster("v1", v1.Address)
+            .Cluster("v2", v2.Address));
+
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+        var served = new HashSet<string>();
+        for (int i = 0; i < 40; i++)
+        {
+            RawResponse r = await client.RoundTripAsync(RawHttpConnection.Get($"/d/{i}"));
+            Assert.Equal(200, r.Status);
+            string origin = r.Header("x-origin-id")!;
+            served.Add(origin);
+            Assert.Equal(origin, r.Header("x-dest"));   // the response header of the destination that served it
+        }
+
+        Assert.Equal(["v1", "v2"], served.Order());   // 40 random request ids reach both halves of a 1:1 split
+        Assert.All(v1.Requests, q => Assert.Equal(("v1", "split"), (q.Header("x-version"), q.Header("x-route"))));
+        Assert.All(v2.Requests, q => Assert.Equal(("v2", (string?)null), (q.Header("x-version"), q.Header("x-route"))));
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task FaultAbort_HalfOf2000_WithinFivePoints_FiInAccessLog()
     {

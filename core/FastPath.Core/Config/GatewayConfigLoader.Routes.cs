@@ -121,10 +121,16 @@ public static partial class GatewayConfigLoader
         private WeightedClusterConfig ReadWeightedCluster(YamlNode node, string path)
         {
             var w = new WeightedClusterConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "cluster", "weight"))
+            foreach ((string key, YamlNode value) in Fields(node, path, "cluster", "weight", "request_headers", "response_headers"))
             {
                 string p = $"{path}.{key}";
-                w = key == "cluster" ? w with { Cluster = Scalar(value, p) ?? "" } : w with { Weight = Int(value, p, 0, 1_000_000) };
+                w = key switch
+                {
+                    "cluster" => w with { Cluster = Scalar(value, p) ?? "" },
+                    "weight" => w with { Weight = Int(value, p, 0, 1_000_000) },
+                    "request_headers" => w with { RequestHeaders = ReadHeaderOperations(value, p) },
+                    _ => w with { ResponseHeaders = ReadHeaderOperations(value, p) },
+                };
             }
             return w;
         }

@@ -63,6 +63,8 @@ public static partial class GatewayConfigValidator
                 else if (!clusterNames.Contains(w.Cluster)) error($"{wp}[{i}].cluster", $"unknown cluster '{w.Cluster}'");
                 if (w.Weight < 0) error($"{wp}[{i}].weight", "must not be negative");
                 else total += w.Weight;
+                if (w.RequestHeaders is { } rq) HttpFilterConfigValidator.ValidateHeaders(rq, $"{wp}[{i}].request_headers", request: true, error);
+                if (w.ResponseHeaders is { } rs) HttpFilterConfigValidator.ValidateHeaders(rs, $"{wp}[{i}].response_headers", request: false, error);
             }
             if (weighted.Count > 0 && total == 0) error(wp, "the weights add up to 0: at least one must be positive");
         }

@@ -79,6 +79,9 @@ public sealed record WeightedClusterConfig
 {
     public string Cluster { get; init; } = "";
     public int Weight { get; init; }
+    /// <summary>Header changes for requests sent to this destination only (Istio HTTPRouteDestination.headers).</summary>
+    public HeaderOperationsConfig? RequestHeaders { get; init; }
+    public HeaderOperationsConfig? ResponseHeaders { get; init; }
 }
 
 /// <summary>An HTTP redirect answered by the proxy (Envoy RedirectAction, Istio HTTPRedirect).</summary>

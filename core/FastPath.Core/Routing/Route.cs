@@ -2,6 +2,7 @@
 // redirect, answer directly) and how it rewrites the forwarded request. Immutable; shared by every request.
 using System.Text;
 using System.Text.RegularExpressions;
+using FastPath.Http;
 using FastPath.LoadBalancing;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
@@ -50,8 +51,14 @@ internal sealed class Route
 
     /// <summary>Where the request goes: the cluster, or a weighted pick keyed by the request id (so a request retried
     /// with the same x-request-id lands on the same version); null for a local reply (redirect, direct response).</summary>
-    public Cluster? PickCluster(ReadOnlySpan<byte> requestId) =>
-        _weighted is null ? Cluster : PickWeighted(XxHash64.Hash(requestId))?.Cluster;
+    public Cluster? PickCluster(ReadOnlySpan<byte> requestId) => PickCluster(requestId, out _);
+
+    /// <summary>As <see cref="PickCluster(ReadOnlySpan{byte})"/>, also giving the weighted destination (null for a plain cluster).</summary>
+    public Cluster? PickCluster(ReadOnlySpan<byte> requestId, out WeightedCluster? destination)
+    {
+        destination = _weighted is null ? null : PickWeighted(XxHash64.Hash(requestId));
+        return _weighted is null ? Cluster : destination?.Cluster;
+    }
 
     /// <summary>The destination a 64-bit key selects: key mod total weight, then the cumulative weights in order.</summary>
     public WeightedCluster? PickWeighted(ulong key)
@@ -81,6 +88,9 @@ internal sealed class WeightedCluster(Cluster cluster, int weight)
 {
     public Cluster Cluster { get; } = cluster;
     public int Weight { get; } = weight;
+    /// <summary>Per-destination header changes (Istio: headers on an HTTPRouteDestination), applied after the route's.</summary>
+    public HeaderMutation? RequestHeaders { get; init; }
+    public HeaderMutation? ResponseHeaders { get; init; }
 }
 
 /// <summary>A redirect answered locally; null parts keep the request's.</summary>

@@ -3,6 +3,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using FastPath.Config;
+using FastPath.Http;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
 
@@ -16,7 +17,11 @@ internal static partial class RouteCompiler
         var route = new Route(config.Name, CompileMatch(config.Match), (long)config.Timeout.TotalMilliseconds)
         {
             Cluster = config.Cluster.Length > 0 ? clusters[config.Cluster] : null,
-            WeightedClusters = config.WeightedClusters?.Select(w => new WeightedCluster(clusters[w.Cluster], w.Weight)).ToArray(),
+            WeightedClusters = config.WeightedClusters?.Select(w => new WeightedCluster(clusters[w.Cluster], w.Weight)
+            {
+                RequestHeaders = Mutation(w.RequestHeaders),
+                ResponseHeaders = Mutation(w.ResponseHeaders),
+            }).ToArray(),
             Redirect = config.Redirect is { } r ? CompileRedirect(r) : null,
             DirectResponse = config.DirectResponse is { } d ? new RouteDirectResponse(d.Status, Encoding.UTF8.GetBytes(d.Body)) : null,
             Rewrite = config.Rewrite is { } w ? CompileRewrite(w) : null,
@@ -25,6 +30,9 @@ internal static partial class RouteCompiler
         };
         return route;
     }
+
+    private static HeaderMutation? Mutation(HeaderOperationsConfig? h) =>
+        h is null ? null : new HeaderMutation(h.Remove, h.Set, h.Add) is { IsEmpty: false } m ? m : null;
 
     public static RouteMatch CompileMatch(RouteMatchConfig m)
     {

@@ -156,6 +156,9 @@ public class RouteConfigLoaderTests
     [InlineData("cluster: v1\n            rewrite: {host: \"bad host\"}", "routes[0].rewrite.host", "invalid host")]
     [InlineData("cluster: v1\n            rewrite: {prefxi: /a}", "routes[0].rewrite.prefxi", "unknown field")]
     [InlineData("direct_response: {status: 204}\n            rewrite: {prefix: /a}", "routes[0].rewrite", "must forward")]
+    [InlineData("weighted_clusters: [{cluster: v1, weight: 1, request_headers: {set: {\"bad name\": x}}}]", "routes[0].weighted_clusters[0].request_headers.set.bad name", "invalid header name")]
+    [InlineData("weighted_clusters: [{cluster: v1, weight: 1, response_headers: {remove: [content-length]}}]", "routes[0].weighted_clusters[0].response_headers.remove[0]", "managed by the proxy")]
+    [InlineData("weighted_clusters: [{cluster: v1, weight: 1, headers: {}}]", "routes[0].weighted_clusters[0].headers", "unknown field")]
     public void Parse_BadAction_ErrorNamesField(string fields, string pathSuffix, string message)
     {
         ConfigException e = Errors($"""

@@ -148,7 +148,7 @@ internal sealed class HttpConnectionManager
                 exchange.Outcome.VirtualHost = table?.MatchHost(request.Authority);
                 Route? route = exchange.Outcome.VirtualHost?.Match(request);
                 exchange.Outcome.Route = route;
-                Cluster? cluster = route?.PickCluster(RequestId(exchange));
+                Cluster? cluster = route?.PickCluster(RequestId(exchange), out exchange.Outcome.Destination);
                 exchange.Outcome.Cluster = cluster;
                 if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
                 else if (cluster is null) exchange.Outcome.Error = ProxyError.LocalReply;
@@ -169,6 +169,9 @@ internal sealed class HttpConnectionManager
                         route = null; // answered by a filter: nothing to forward
                     }
                 }
+
+                // Per-destination headers (a weighted split's version-specific changes) follow the route's.
+                if (route is not null) exchange.Outcome.Destination?.RequestHeaders?.Apply(request.Headers);
 
                 // 4. Forward. A reused connection found dead before any response byte is retried once on a fresh one
                 //    when the request can be sent again safely (the origin may close an idle connection at any time).
@@ -387,6 +390,7 @@ internal sealed class HttpConnectionManager
                     }
 
                     // 7. Response head and body to the client; the filters see the head first, last filter first.
+                    exchange.Outcome.Destination?.ResponseHeaders?.Apply(response.Headers);
                     while (exchange.Filters.IsActive && exchange.Filters.EncodeHeaders() == FilterHeadersStatus.StopIteration)
                         await exchange.Filters.WaitAsync().ConfigureAwait(false);
                     BodyFraming outFraming = response.Framing switch

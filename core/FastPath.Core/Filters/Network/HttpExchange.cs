@@ -78,6 +78,8 @@ internal struct RequestOutcome
     public VirtualHost? VirtualHost;
     public Route? Route;
     public Cluster? Cluster;
+    /// <summary>The weighted destination picked, when the route splits traffic (its per-destination headers).</summary>
+    public WeightedCluster? Destination;
     public UpstreamEndpoint? Endpoint;
 }
 
