@@ -32,6 +32,11 @@ echo "== GET /api/items four times: cluster 'api' splits 3:1 across api-1 and ap
 for _ in 1 2 3 4; do curl -s http://127.0.0.1:8080/api/items | head -1; done
 echo "== GET / with Host: shop.example.com -> virtual host 'shop', cluster 'web'"
 curl -s -H 'Host: shop.example.com' http://127.0.0.1:8080/
+echo "== GET /api/items with x-user: beta -> route 'api-beta', cluster 'api-canary' (x-version: canary)"
+curl -s -i -H 'x-user: beta' http://127.0.0.1:8080/api/items | grep -iE '^x-version|hello'
+echo "== GET /v1/items -> 301 to /api/items (a redirect route); GET /healthz -> answered by the gateway"
+curl -s -o /dev/null -w '%{http_code} %{redirect_url}\n' http://127.0.0.1:8080/v1/items
+curl -s http://127.0.0.1:8080/healthz
 echo "== a path no route matches on a host with no catch-all is a 404 with flag NR; upstream errors are 502/503/504"
 echo "== admin: http://127.0.0.1:9901/ready  /stats/prometheus  /config_dump  /clusters"
 curl -s http://127.0.0.1:9901/ready
@@ -44,6 +49,11 @@ if [ "$smoke" = 1 ]; then
   echo "$served" | grep -q '3 hello from api-1' && echo "$served" | grep -q '1 hello from api-2' \
     || { echo "demo smoke FAILED: expected a 3:1 split, got: $served"; exit 1; }
   curl -s -H 'Host: shop.example.com' http://127.0.0.1:8080/ | grep -q 'hello from web' || { echo "demo smoke FAILED: shop host"; exit 1; }
+  curl -s -H 'x-user: beta' http://127.0.0.1:8080/api/items | grep -q 'hello from api-2' || { echo "demo smoke FAILED: canary route"; exit 1; }
+  curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1:8080/v1/items | grep -q '^301 http://127.0.0.1:8080/api/items$' \
+    || { echo "demo smoke FAILED: redirect"; exit 1; }
+  [ "$(curl -s http://127.0.0.1:8080/healthz)" = ok ] || { echo "demo smoke FAILED: direct response"; exit 1; }
+  curl -s -i http://127.0.0.1:8080/ | grep -qi '^x-served-by: fastpath' || { echo "demo smoke FAILED: response_headers"; exit 1; }
   echo "demo smoke OK"
   exit 0
 fi

@@ -250,6 +250,7 @@ public sealed class RoutingTests(RoutingFixture fixture) : IClassFixture<Routing
         Assert.Equal("maintenance", line.GetProperty("route").GetString());
         Assert.Equal("-", line.GetProperty("response_flags").GetString());
         Assert.Equal(JsonValueKind.Null, line.GetProperty("upstream_cluster").ValueKind);
+        Assert.Equal("back soon".Length, line.GetProperty("bytes_sent").GetInt64());   // the body the proxy wrote
     }
 }
 

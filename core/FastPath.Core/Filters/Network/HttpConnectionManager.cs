@@ -502,10 +502,18 @@ internal sealed class HttpConnectionManager
                     exchange.Outcome.Status = filters.HasLocalReply ? filters.LocalReplyStatus
                         : routeReply ? RouteActions.ReplyStatus(route!) : ProxyErrors.Status(exchange.Outcome.Error);
                     if (filters.IsActive) filters.EncodeLocalReply(exchange.Outcome.Status);
-                    if (routeReply) WriteRouteReply(exchange, route!, close, filters.LocalReplyHeaders);
+                    bool headOnly = request.Method == HttpMethod.Head;
+                    if (routeReply)
+                    {
+                        WriteRouteReply(exchange, route!, close, filters.LocalReplyHeaders);
+                        exchange.Outcome.BytesSent = headOnly || route!.DirectResponse is null ? 0 : route.DirectResponse.Body.Length;
+                    }
                     else
-                        WriteLocal(exchange.Outcome.Status, filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error),
-                            close, request.Method == HttpMethod.Head, filters.LocalReplyHeaders);
+                    {
+                        ReadOnlySpan<byte> body = filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error);
+                        WriteLocal(exchange.Outcome.Status, body, close, headOnly, filters.LocalReplyHeaders);
+                        exchange.Outcome.BytesSent = headOnly ? 0 : body.Length;
+                    }
                     FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                     exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }
