@@ -202,7 +202,7 @@ internal sealed class FilterChainConnection
         await tcp.RunAsync().ConfigureAwait(false);
 
         ResponseFlags flags = ProxyErrors.Flag(tcp.Error);
-        if (flags != ResponseFlags.None) ProxyMetrics.ResponseFlagsTotal.WithLabels(flags.ToString()).Inc();
+        ProxyMetrics.CountFlags(flags);
         if (tcp.Error is ProxyError.UpstreamConnectFailure or ProxyError.NoHealthyUpstream && _runtime.Logger.IsEnabled(LogLevel.Debug))
             NetworkLog.TcpConnectFailed(_runtime.Logger, _chains.ListenerName, tcp.Cluster?.Name ?? "", tcp.Error.ToString());
         if (_runtime.AccessLog is { } log) LogAccess(log, chain, tcp, flags, started, startUtc);

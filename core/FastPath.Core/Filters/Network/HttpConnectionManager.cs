@@ -744,7 +744,7 @@ internal sealed class HttpConnectionManager
         if (exchange.Outcome.BytesReceived < 0) exchange.Outcome.BytesReceived = -1 - exchange.Outcome.BytesReceived;
         (exchange.Outcome.Cluster?.Stats ?? _runtime.NoClusterStats).Record(exchange.Outcome.Status, ms);
         ResponseFlags flags = ProxyErrors.Flag(exchange.Outcome.Error) | exchange.Outcome.ExtraFlags;
-        if (flags != ResponseFlags.None) ProxyMetrics.ResponseFlagsTotal.WithLabels(flags.ToString()).Inc();
+        ProxyMetrics.CountFlags(flags);
 
         AccessLogger? log = _runtime.AccessLog;
         if (log is null) return;

@@ -1,5 +1,6 @@
 // Prometheus metrics (prometheus-net). Label children are resolved when config loads or on first use of a status
 // code, so counting on the request path is an interlocked add with no allocation.
+using FastPath.Upstream;
 using Prometheus;
 
 namespace FastPath.Observability.Stats;
@@ -29,6 +30,17 @@ internal static class ProxyMetrics
     public static readonly Counter ResponseFlagsTotal = Metrics.CreateCounter("fastpath_response_flags_total",
         "Requests that ended with an Envoy-style response flag (UF, UC, UT, NR, ...).",
         new CounterConfiguration { LabelNames = ["flag"] });
+
+    // One child per flag combination seen, so a flagged request (a fault abort, a rate limit) counts without
+    // formatting its label again: the set of combinations is small and fixed by the code.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ResponseFlags, Counter.Child> s_flagCounters = new();
+
+    /// <summary>Counts a request that ended with these flags (none: nothing counted).</summary>
+    public static void CountFlags(ResponseFlags flags)
+    {
+        if (flags == ResponseFlags.None) return;
+        s_flagCounters.GetOrAdd(flags, static f => ResponseFlagsTotal.WithLabels(f.ToString())).Inc();
+    }
 
     public static readonly Counter AccessLogDropped = Metrics.CreateCounter("fastpath_access_log_dropped_total",
         "Access-log lines dropped because the writer could not keep up (the request path never waits for it).");
