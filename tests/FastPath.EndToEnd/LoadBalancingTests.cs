@@ -21,6 +21,31 @@ public sealed class LoadBalancingTests
         Assert.Equal(100, heavy.RequestCount + light.RequestCount);
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData("round_robin", 0.715, 0.785)]
+    [InlineData("random", 0.715, 0.785)]
+    // least_request scales weights by load: with the other client's request in flight the heavy endpoint's share
+    // falls between 3/(1+1) : 1 (60%) and 3 : 1/(1+1) (86%); the steady state is ~68%. Counting load alone (P2C)
+    // would give 50%.
+    [InlineData("least_request", 0.60, 0.80)]
+    public async Task WeightedPolicies_3To1_2000Requests_ShareFollowsWeights(string policy, double low, double high)
+    {
+        await using OriginServer heavy = await OriginServer.StartAsync("heavy");
+        await using OriginServer light = await OriginServer.StartAsync("light");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [$"{{address: \"{heavy.Address}\", weight: 3}}", $"{{address: \"{light.Address}\", weight: 1}}"], $"lb_policy: {policy}"));
+
+        // Two keep-alive clients in parallel. Random's share over 2,000 has a sigma of ~1%: +-3.5% is over 3 sigma.
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(async c =>
+        {
+            await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+            for (int i = 0; i < 1000; i++) Assert.Equal(200, (await client.RoundTripAsync(RawHttpConnection.Get($"/p/{c}/{i}"))).Status);
+        }));
+
+        Assert.Equal(2000, heavy.RequestCount + light.RequestCount);
+        Assert.InRange(heavy.RequestCount / 2000.0, low, high);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task PeakEwma_SlowEndpoint_GetsFewRequests()
     {

@@ -1,6 +1,8 @@
-// Least request by power of two choices (Mitzenmacher; Envoy's LEAST_REQUEST with choice_count 2): draw two distinct
-// candidates by weight, send to the one with fewer requests in flight. Two reads per pick instead of a scan of every
-// endpoint, and no herd onto one idle endpoint as a full scan would cause.
+// Least request (Envoy's LEAST_REQUEST). With equal weights: power of two choices (Mitzenmacher; choice_count 2):
+// draw two distinct candidates, send to the one with fewer requests in flight — two reads per pick instead of a scan,
+// and no herd onto one idle endpoint as a full scan would cause. With unequal weights P2C would even out requests in
+// flight and lose the weights (two concurrent clients on a 3:1 cluster measured a 1:1 split), so, as Envoy does,
+// each endpoint's share is its weight scaled by its load: weight / (requests in flight + 1).
 using FastPath.Upstream;
 
 namespace FastPath.LoadBalancing;
@@ -11,21 +13,52 @@ internal sealed class LeastRequestPolicy : ILoadBalancingPolicy
     private readonly WeightedSampler _sampler;
     private readonly IRandomSource _random;
 
+    private readonly bool _equalWeights;
+
     public LeastRequestPolicy(UpstreamEndpoint[] endpoints, IRandomSource? random = null)
     {
         _endpoints = endpoints;
         _sampler = new WeightedSampler(endpoints);
         _random = random ?? ThreadLocalRandom.Instance;
+        _equalWeights = true;
+        foreach (UpstreamEndpoint e in endpoints) _equalWeights &= e.Weight == endpoints[0].Weight;
     }
 
     public string Name => "least_request";
 
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
+        if (!_equalWeights) return PickByLoadedWeight(context.IgnoreHealth);
         if (!_sampler.TryPickTwo(_random, context.IgnoreHealth, out int a, out int b)) return null;
         if (b < 0) return _endpoints[a];
         UpstreamEndpoint first = _endpoints[a], second = _endpoints[b];
         // A tie keeps the first candidate, which was drawn by weight: on an idle cluster picks follow the weights.
         return Volatile.Read(ref second.ActiveRequests) < Volatile.Read(ref first.ActiveRequests) ? second : first;
     }
+
+    /// <summary>
+    /// A draw in proportion to weight / (requests in flight + 1) (Envoy's active_request_bias 1.0). One pass to sum,
+    /// one to find the draw; the counts may move between the passes, so the last eligible endpoint takes any rest.
+    /// </summary>
+    private UpstreamEndpoint? PickByLoadedWeight(bool ignoreHealth)
+    {
+        UpstreamEndpoint[] endpoints = _endpoints;
+        double total = 0;
+        foreach (UpstreamEndpoint e in endpoints)
+            if (ignoreHealth || e.Healthy) total += LoadedWeight(e);
+        if (total <= 0) return null;
+        // 53 random bits as a fraction in [0, 1).
+        double draw = (_random.NextUInt64() >> 11) * (1.0 / (1UL << 53)) * total;
+        UpstreamEndpoint? last = null;
+        foreach (UpstreamEndpoint e in endpoints)
+        {
+            if (!ignoreHealth && !e.Healthy) continue;
+            last = e;
+            draw -= LoadedWeight(e);
+            if (draw < 0) return e;
+        }
+        return last;
+    }
+
+    private static double LoadedWeight(UpstreamEndpoint e) => (double)e.Weight / (Volatile.Read(ref e.ActiveRequests) + 1);
 }

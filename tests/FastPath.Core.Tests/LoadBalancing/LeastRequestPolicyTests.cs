@@ -1,5 +1,6 @@
-// LeastRequestPolicy: two candidates drawn by weight, the one with fewer requests in flight wins; ties keep the first,
-// so an idle cluster is balanced by weight.
+// LeastRequestPolicy: with equal weights two candidates, the one with fewer requests in flight wins; with unequal
+// weights each endpoint's share is weight / (requests in flight + 1), so an idle cluster is balanced by weight and a
+// loaded one keeps its weights too.
 using FastPath.LoadBalancing;
 using static FastPath.Core.Tests.LoadBalancing.LoadBalancingTestKit;
 
@@ -53,6 +54,30 @@ public class LeastRequestPolicyTests
         for (int i = 0; i < 4000; i++) Interlocked.Increment(ref policy.Pick(default)!.ActiveRequests);
 
         Assert.All(endpoints, e => Assert.InRange(e.ActiveRequests, 900, 1100));
+    }
+
+    [Fact]
+    public void Pick_UnequalWeights_RequestsInFlightPileUpTowardTheWeights()
+    {
+        // Picks never completed pile up until 3/(a0+1) and 1/(a1+1) balance their shares: the heavy share s solves
+        // s = 3(1-s) / (3(1-s) + s), s = (3 - sqrt 3) / 2 = 63.4%. P2C on counts alone would even them out to 50%.
+        var endpoints = Endpoints(3, 1);
+        var policy = new LeastRequestPolicy(endpoints, new SeededRandom(17));
+        for (int i = 0; i < 4000; i++) Interlocked.Increment(ref policy.Pick(default)!.ActiveRequests);
+
+        Assert.InRange(endpoints[0].ActiveRequests, 2420, 2650);
+        Assert.Equal(4000, endpoints[0].ActiveRequests + endpoints[1].ActiveRequests);
+    }
+
+    [Fact]
+    public void Pick_UnequalWeights_OneRequestInFlightOnHeavy_ShareIsWeightOverLoad()
+    {
+        // 3 / (1 + 1) against 1 / (0 + 1): the heavy endpoint takes 1.5 / 2.5 = 60% of picks.
+        var endpoints = Endpoints(3, 1);
+        endpoints[0].ActiveRequests = 1;
+        int[] counts = Counts(new LeastRequestPolicy(endpoints, new SeededRandom(18)), endpoints, _ => default);
+
+        Assert.InRange(counts[0], Picks * 58 / 100, Picks * 62 / 100);
     }
 
     [Fact]
