@@ -12,7 +12,6 @@ internal sealed class LeastRequestPolicy : ILoadBalancingPolicy
     private readonly UpstreamEndpoint[] _endpoints;
     private readonly WeightedSampler _sampler;
     private readonly IRandomSource _random;
-
     private readonly bool _equalWeights;
 
     public LeastRequestPolicy(UpstreamEndpoint[] endpoints, IRandomSource? random = null)
@@ -20,15 +19,14 @@ internal sealed class LeastRequestPolicy : ILoadBalancingPolicy
         _endpoints = endpoints;
         _sampler = new WeightedSampler(endpoints);
         _random = random ?? ThreadLocalRandom.Instance;
-        _equalWeights = true;
-        foreach (UpstreamEndpoint e in endpoints) _equalWeights &= e.Weight == endpoints[0].Weight;
+        _equalWeights = LoadWeightedDraw.EqualWeights(endpoints);
     }
 
     public string Name => "least_request";
 
     public UpstreamEndpoint? Pick(in LoadBalancerContext context)
     {
-        if (!_equalWeights) return PickByLoadedWeight(context.IgnoreHealth);
+        if (!_equalWeights) return LoadWeightedDraw.Pick(_endpoints, _random, context.IgnoreHealth, default(InFlight));
         if (!_sampler.TryPickTwo(_random, context.IgnoreHealth, out int a, out int b)) return null;
         if (b < 0) return _endpoints[a];
         UpstreamEndpoint first = _endpoints[a], second = _endpoints[b];
@@ -36,29 +34,9 @@ internal sealed class LeastRequestPolicy : ILoadBalancingPolicy
         return Volatile.Read(ref second.ActiveRequests) < Volatile.Read(ref first.ActiveRequests) ? second : first;
     }
 
-    /// <summary>
-    /// A draw in proportion to weight / (requests in flight + 1) (Envoy's active_request_bias 1.0). One pass to sum,
-    /// one to find the draw; the counts may move between the passes, so the last eligible endpoint takes any rest.
-    /// </summary>
-    private UpstreamEndpoint? PickByLoadedWeight(bool ignoreHealth)
+    /// <summary>Envoy's active_request_bias 1.0: load is requests in flight + 1.</summary>
+    private readonly struct InFlight : IEndpointLoad
     {
-        UpstreamEndpoint[] endpoints = _endpoints;
-        double total = 0;
-        foreach (UpstreamEndpoint e in endpoints)
-            if (ignoreHealth || e.Healthy) total += LoadedWeight(e);
-        if (total <= 0) return null;
-        // 53 random bits as a fraction in [0, 1).
-        double draw = (_random.NextUInt64() >> 11) * (1.0 / (1UL << 53)) * total;
-        UpstreamEndpoint? last = null;
-        foreach (UpstreamEndpoint e in endpoints)
-        {
-            if (!ignoreHealth && !e.Healthy) continue;
-            last = e;
-            draw -= LoadedWeight(e);
-            if (draw < 0) return e;
-        }
-        return last;
+        public double Of(UpstreamEndpoint endpoint) => Volatile.Read(ref endpoint.ActiveRequests) + 1;
     }
-
-    private static double LoadedWeight(UpstreamEndpoint e) => (double)e.Weight / (Volatile.Read(ref e.ActiveRequests) + 1);
 }

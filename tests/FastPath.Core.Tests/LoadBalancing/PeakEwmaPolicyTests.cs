@@ -56,6 +56,19 @@ public class PeakEwmaPolicyTests
     }
 
     [Fact]
+    public void Pick_UnequalWeights_ShareIsWeightOverCost()
+    {
+        // 3 / 30 ms against 1 / 10 ms: a three-times-heavier endpoint that is three times slower gets half.
+        var time = new ManualTimeProvider();
+        var endpoints = Endpoints(3, 1);
+        endpoints[0].Latency.Record(30, time.GetTimestamp());
+        endpoints[1].Latency.Record(10, time.GetTimestamp());
+        int[] counts = Counts(new PeakEwmaPolicy(endpoints, new SeededRandom(24), time), endpoints, _ => default);
+
+        Assert.InRange(counts[0], Picks * 48 / 100, Picks * 52 / 100);
+    }
+
+    [Fact]
     public void Pick_SlowEndpoint_AvoidedThenTriedAgainAfterDecay()
     {
         var time = new ManualTimeProvider();
