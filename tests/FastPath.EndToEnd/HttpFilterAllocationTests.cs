@@ -21,7 +21,8 @@ public sealed class HttpFilterAllocationTests
             .Route("/", "main")
             .RouteFields("request_headers: {set: {x-env: canary}, add: {x-tag: a}, remove: [x-debug]}",
                 "response_headers: {set: {x-served-by: fastpath}, remove: [x-origin-id]}",
-                "fault: {abort: {http_status: 503, percentage: 0}, delay: {fixed_delay: 1s, percentage: 0}}")
+                "fault: {abort: {http_status: 503, percentage: 0}, delay: {fixed_delay: 1s, percentage: 0}}",
+                "mirror: {cluster: main, percentage: 0}")   // body hooks on, nothing drawn: a request not mirrored costs nothing
             .Cluster("main", origin.Address));
         await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
         string request = RawHttpConnection.Get("/plain", "Origin: https://app.example", "X-Debug: 1");

@@ -1,6 +1,7 @@
 // The built-in HTTP filters through the real gateway: header mutation seen by the origin and by the client, fault
 // abort share and flags in the access log, fault delay, the local rate limit's exact burst and x-ratelimit-* fields,
-// CORS preflight and actual requests, and request mirroring to a "-shadow" host that never slows the main request.
+// CORS preflight and actual requests, and request mirroring to a "-shadow" host that never slows the main request
+// (bodies included, up to max_body_bytes, copied with content-length framing).
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -331,6 +332,139 @@ public sealed class HttpFilterTests
 
         Assert.Equal(10, main.RequestCount);
         await WaitForAsync(async () => MirrorCount((await gateway.AdminGetAsync("/stats/prometheus")).Body, "failed") == 10 ? "" : null);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Mirror_PostWithBody_ShadowGetsSameBytesFramedByContentLength_MainUnchanged(bool chunked)
+    {
+        var copies = new System.Collections.Concurrent.ConcurrentQueue<(string Head, byte[] Body)>();
+        await using RawOrigin shadow = RecordingShadow(copies);
+        await using OriginServer main = await OriginServer.StartAsync("main");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .RouteFields("mirror: {cluster: shadow, percentage: 100, max_body_bytes: 65536}")
+            .Cluster("main", main.Address).Cluster("shadow", shadow.Address));
+        byte[] body = Body(20_000);
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        await client.SendAsync(Post("/echo", "shop.example.com", body, chunked, chunkSize: 7_000));
+        RawResponse r = await client.ReadResponseAsync();
+
+        Assert.Equal(200, r.Status);
+        Assert.Equal(body, r.Body);                                   // the main origin echoed exactly what it got
+        OriginRequest seen = Assert.Single(main.Requests);
+        Assert.Equal(body.Length, seen.BodyBytes);
+        Assert.Equal(chunked ? null : "20000", seen.Header("content-length"));
+        Assert.Equal(chunked ? "chunked" : null, seen.Header("transfer-encoding"));
+        Assert.Equal("shop.example.com", seen.Header("host"));
+        Assert.Equal(chunked ? "1" : null, seen.Trailers.GetValueOrDefault("x-sum"));   // the main request keeps its trailers
+        (string head, byte[] copy) = await WaitForAsync(() => copies.TryPeek(out var c) ? Tuple.Create(c.Head, c.Body) : null);
+        Assert.StartsWith("POST /echo HTTP/1.1\r\n", head);
+        Assert.Contains("host: shop.example.com-shadow\r\n", head);
+        Assert.Contains("content-length: 20000\r\n", head);
+        Assert.DoesNotContain("transfer-encoding", head, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("trailer", head, StringComparison.OrdinalIgnoreCase);   // the copy has none, and announces none
+        Assert.Equal(body, copy);
+        Assert.Single(copies);
+        // The same connection carries the next request normally.
+        Assert.Equal(200, (await client.RoundTripAsync(RawHttpConnection.Get("/after"))).Status);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Mirror_PostOverMaxBodyBytes_NotMirrored_SkippedBodyCounted_MainUnchanged()
+    {
+        var copies = new System.Collections.Concurrent.ConcurrentQueue<(string Head, byte[] Body)>();
+        await using RawOrigin shadow = RecordingShadow(copies);
+        await using OriginServer main = await OriginServer.StartAsync("main");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .RouteFields("mirror: {cluster: shadow, percentage: 100, max_body_bytes: 1024}")
+            .Cluster("main", main.Address).Cluster("shadow", shadow.Address));
+        byte[] body = Body(4096);
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        // Known too large from its Content-Length; then found too large mid-stream (chunked, 512-byte chunks).
+        foreach (bool chunked in new[] { false, true })
+        {
+            await client.SendAsync(Post("/echo", "shop.example.com", body, chunked, chunkSize: 512));
+            RawResponse r = await client.ReadResponseAsync();
+            Assert.Equal(200, r.Status);
+            Assert.Equal(body, r.Body);
+        }
+
+        await WaitForAsync(async () => MirrorCount((await gateway.AdminGetAsync("/stats/prometheus")).Body, "skipped_body") == 2 ? "" : null);
+        (_, string stats) = await gateway.AdminGetAsync("/stats/prometheus");
+        Assert.Equal(0, MirrorCount(stats, "sent"));
+        Assert.Equal(0, shadow.ConnectionCount);
+        Assert.Empty(copies);
+        Assert.Equal(2, main.RequestCount);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Mirror_PostShadowDown_MainUnaffected_FailuresCounted()
+    {
+        await using OriginServer main = await OriginServer.StartAsync("main");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .RouteFields("mirror: {cluster: shadow, percentage: 100}")
+            .Cluster("main", main.Address).Cluster("shadow", [$"127.0.0.1:{Ports.GetClosed()}"], "connect_timeout: 1s"));
+        byte[] body = Body(3000);
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        foreach (bool chunked in new[] { false, true })
+        {
+            var sw = Stopwatch.StartNew();
+            await client.SendAsync(Post("/echo", "shop.example.com", body, chunked, chunkSize: 1000));
+            RawResponse r = await client.ReadResponseAsync();
+            Assert.Equal(200, r.Status);
+            Assert.Equal(body, r.Body);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1), $"the POST took {sw.Elapsed.TotalMilliseconds} ms");
+        }
+
+        Assert.Equal(2, main.RequestCount);
+        await WaitForAsync(async () => MirrorCount((await gateway.AdminGetAsync("/stats/prometheus")).Body, "failed") == 2 ? "" : null);
+    }
+
+    /// <summary>A shadow origin that records each copy exactly as it arrives: its head, then a content-length body
+    /// (a copy framed any other way fails the test's assertions by leaving its body empty).</summary>
+    private static RawOrigin RecordingShadow(System.Collections.Concurrent.ConcurrentQueue<(string Head, byte[] Body)> copies) => new(async c =>
+    {
+        while (await c.ReadHeadAsync() is { } head)
+        {
+            Match length = Regex.Match(head, @"^content-length: *(\d+)\r$", RegexOptions.Multiline | RegexOptions.IgnoreCase);
+            byte[] received = length.Success ? await c.ReadBodyAsync(long.Parse(length.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)) : [];
+            copies.Enqueue((head, received));
+            await c.WriteAsync("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+
+    private static byte[] Body(int length)
+    {
+        byte[] body = new byte[length];
+        new Random(length).NextBytes(body);
+        return body;
+    }
+
+    private static byte[] Post(string path, string host, byte[] body, bool chunked, int chunkSize)
+    {
+        var wire = new MemoryStream();
+        void Ascii(string s) => wire.Write(System.Text.Encoding.ASCII.GetBytes(s));
+        Ascii($"POST {path} HTTP/1.1\r\nHost: {host}\r\n");
+        if (!chunked)
+        {
+            Ascii($"Content-Length: {body.Length}\r\n\r\n");
+            wire.Write(body);
+            return wire.ToArray();
+        }
+        Ascii("Transfer-Encoding: chunked\r\nTrailer: x-sum\r\n\r\n");
+        for (int at = 0; at < body.Length; at += chunkSize)
+        {
+            int n = Math.Min(chunkSize, body.Length - at);
+            Ascii($"{n:x}\r\n");
+            wire.Write(body, at, n);
+            Ascii("\r\n");
+        }
+        Ascii("0\r\nx-sum: 1\r\n\r\n");
+        return wire.ToArray();
     }
 
     private static double MirrorCount(string prometheusText, string result)

@@ -159,7 +159,7 @@ public static partial class GatewayConfigLoader
         private MirrorConfig ReadMirror(YamlNode node, string path)
         {
             var m = new MirrorConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "cluster", "percentage", "max_in_flight", "timeout"))
+            foreach ((string key, YamlNode value) in Fields(node, path, "cluster", "percentage", "max_in_flight", "timeout", "max_body_bytes"))
             {
                 string p = $"{path}.{key}";
                 m = key switch
@@ -167,6 +167,7 @@ public static partial class GatewayConfigLoader
                     "cluster" => m with { Cluster = Scalar(value, p) ?? "" },
                     "percentage" => m with { Percentage = Percentage(value, p) },
                     "max_in_flight" => m with { MaxInFlight = Int(value, p, 1, 100_000) },
+                    "max_body_bytes" => m with { MaxBodyBytes = Int(value, p, 0, MirrorConfig.MaxBodyBytesLimit) },
                     _ => m with { Timeout = Duration(value, p) },
                 };
             }

@@ -87,4 +87,10 @@ public sealed record MirrorConfig
     public int MaxInFlight { get; init; } = 64;
     /// <summary>How long a mirrored request may take before it is abandoned.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Largest request body copied (buffered while it streams, Envoy's default buffer limit); a larger body
+    /// is not mirrored. 0 mirrors only requests without a body.</summary>
+    public int MaxBodyBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Upper bound for <see cref="MaxBodyBytes"/>: every mirrored body in flight is held in memory.</summary>
+    public const int MaxBodyBytesLimit = 64 * 1024 * 1024;
 }

@@ -109,6 +109,7 @@ public static class HttpFilterConfigValidator
         CheckPercentage(m.Percentage, $"{path}.percentage", error);
         if (m.MaxInFlight < 1) error($"{path}.max_in_flight", "must be at least 1");
         if (m.Timeout <= TimeSpan.Zero) error($"{path}.timeout", "must be greater than zero");
+        if (m.MaxBodyBytes is < 0 or > MirrorConfig.MaxBodyBytesLimit) error($"{path}.max_body_bytes", $"must be from 0 to {MirrorConfig.MaxBodyBytesLimit}");
     }
 
     private static void CheckPercentage(double p, string path, Action<string, string> error)

@@ -185,6 +185,8 @@ internal static class Http1BodyCopier
         var forwarder = new Http1BodyForwarder(inFraming, contentLength, outFraming, trailers, limits, tap);
         if (forwarder.IsEmpty)
         {
+            // An empty body (Content-Length: 0) still ends: the tap's readers see their end of stream.
+            tap?.OnEnd(null);
             forwarder.WriteEmpty(sink);
             replay?.MarkComplete();
             return await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, 0)).ConfigureAwait(false);

@@ -46,7 +46,7 @@ public class HttpFilterConfigTests
             request_headers: {set: {x-env: canary}, add: {x-tag: a}, remove: [x-debug]}
             response_headers: {set: {x-served-by: fastpath}}
             fault: {delay: {fixed_delay: 5s, percentage: 10}, abort: {http_status: 503, percentage: {value: 0.5}}}
-            mirror: {cluster: shadow, percentage: 25, max_in_flight: 8, timeout: 2s}
+            mirror: {cluster: shadow, percentage: 25, max_in_flight: 8, timeout: 2s, max_body_bytes: 1024}
             """), File);
 
         VirtualHostConfig host = config.Listeners[0].VirtualHosts[0];
@@ -68,7 +68,7 @@ public class HttpFilterConfigTests
         Assert.Equal([new KeyValuePair<string, string>("x-served-by", "fastpath")], route.ResponseHeaders!.Set);
         Assert.Equal(new FaultDelayConfig { FixedDelay = TimeSpan.FromSeconds(5), Percentage = 10 }, route.Fault!.Delay);
         Assert.Equal(new FaultAbortConfig { HttpStatus = 503, Percentage = 0.5 }, route.Fault.Abort);
-        Assert.Equal(new MirrorConfig { Cluster = "shadow", Percentage = 25, MaxInFlight = 8, Timeout = TimeSpan.FromSeconds(2) }, route.Mirror);
+        Assert.Equal(new MirrorConfig { Cluster = "shadow", Percentage = 25, MaxInFlight = 8, Timeout = TimeSpan.FromSeconds(2), MaxBodyBytes = 1024 }, route.Mirror);
         Assert.Null(route.Cors);
     }
 
@@ -89,7 +89,7 @@ public class HttpFilterConfigTests
             """, """
             request_headers: {set: {host: evil}, remove: [content-length], add: {"bad name": x}}
             fault: {abort: {http_status: 700, percentage: 150}, delay: {fixed_delay: 1s, typo: 1}}
-            mirror: {cluster: nowhere}
+            mirror: {cluster: nowhere, max_body_bytes: -1}
             """), File));
 
         string[] paths = e.Errors.Select(x => x.Path).ToArray();
@@ -105,10 +105,32 @@ public class HttpFilterConfigTests
         Assert.Contains($"{prefix}.routes[0].fault.abort.percentage", paths);
         Assert.Contains($"{prefix}.routes[0].fault.delay.typo", paths);
         Assert.Contains($"{prefix}.routes[0].mirror.cluster", paths);
+        Assert.Contains($"{prefix}.routes[0].mirror.max_body_bytes", paths);
         Assert.All(e.Errors, x => Assert.Equal(File, x.File));
         Assert.All(e.Errors, x => Assert.True(x.Line > 0, $"{x.Path} has no line"));
         ConfigError mirror = e.Errors.Single(x => x.Path.EndsWith("mirror.cluster", StringComparison.Ordinal));
         Assert.Contains("unknown cluster 'nowhere'", mirror.Message);
+    }
+
+    [Fact]
+    public void Parse_MirrorWithoutMaxBodyBytes_DefaultsTo64KiB_ZeroAllowed()
+    {
+        MirrorConfig byDefault = GatewayConfigLoader.Parse(Yaml("", "mirror: {cluster: shadow}"), File).Listeners[0].VirtualHosts[0].Routes[0].Filters.Mirror!;
+        MirrorConfig zero = GatewayConfigLoader.Parse(Yaml("", "mirror: {cluster: shadow, max_body_bytes: 0}"), File).Listeners[0].VirtualHosts[0].Routes[0].Filters.Mirror!;
+
+        Assert.Equal(64 * 1024, byDefault.MaxBodyBytes);
+        Assert.Equal(0, zero.MaxBodyBytes);
+    }
+
+    [Fact]
+    public void Validate_MirrorMaxBodyBytesOutOfRange_ReportedWithPath()
+    {
+        var errors = new List<(string Path, string Message)>();
+        var config = new HttpFiltersConfig { Mirror = new MirrorConfig { Cluster = "shadow", MaxBodyBytes = MirrorConfig.MaxBodyBytesLimit + 1 } };
+
+        HttpFilterConfigValidator.Validate(config, "routes[0]", new HashSet<string> { "shadow" }, (path, message) => errors.Add((path, message)));
+
+        Assert.Contains(errors, e => e.Path == "routes[0].mirror.max_body_bytes");
     }
 
     [Fact]

@@ -77,5 +77,5 @@ internal sealed class HttpFilterScope
         : new LocalRateLimitFilterFactory(new TokenBucket(r.MaxTokens, r.TokensPerFill, r.FillInterval, _env.Time), r.ResponseHeaders);
 
     private MirrorFilterFactory? Mirror(MirrorConfig? m) => m is null || !_clusters.TryGetValue(m.Cluster, out Cluster? cluster) ? null
-        : new MirrorFilterFactory(cluster, m.Percentage, m.MaxInFlight, m.Timeout, _env.Random);
+        : new MirrorFilterFactory(cluster, m.Percentage, m.MaxInFlight, m.Timeout, m.MaxBodyBytes, _env.Random);
 }

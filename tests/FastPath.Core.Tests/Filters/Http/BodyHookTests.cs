@@ -2,10 +2,12 @@
 // order for requests and in reverse for responses, through the codec's body tap; chains that do not ask get no tap,
 // so their bodies stream untouched.
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using FastPath.Filters.Http;
 using FastPath.Http;
 using FastPath.Http1;
+using FastPath.Transport;
 
 namespace FastPath.Core.Tests.Filters.Http;
 
@@ -85,6 +87,22 @@ public class BodyHookTests
         Assert.Equal(["a.request:hello", "b.request:hello", "a.request: world", "b.request: world", "a.request::end", "b.request::end",
             "a.request-trailers:1", "b.request-trailers:1"], log);
         Assert.Equal(wire, output.WrittenSpan.ToArray());   // observed, not changed
+    }
+
+    [Fact]
+    public async Task CopyAsync_EmptyContentLengthBody_FiltersStillSeeTheEnd()
+    {
+        var log = new List<string>();
+        HttpFilterManager stream = FilterTestKit.Start(new HttpFilterChain([new BodyFactory("a", log)]),
+            FilterTestKit.Request("POST /empty HTTP/1.1\r\nHost: shop.example.com\r\nContent-Length: 0\r\n\r\n"));
+        var input = new Pipe();
+        var output = new Pipe();
+
+        BodyCopyResult result = await Http1BodyCopier.CopyAsync(input.Reader, output.Writer, BodyFraming.ContentLength, 0, BodyFraming.ContentLength,
+            null, new ReadDeadline(), 1000, Http1Limits.Default, tap: stream.RequestBodyTap);
+
+        Assert.Equal(BodyCopyStatus.Ok, result.Status);
+        Assert.Equal(["a.request::end"], log);
     }
 
     [Fact]
