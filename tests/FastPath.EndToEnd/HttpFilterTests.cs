@@ -401,6 +401,35 @@ public sealed class HttpFilterTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Mirror_ClientGoneMidBody_NothingMirrored_SkippedBodyCounted()
+    {
+        var copies = new System.Collections.Concurrent.ConcurrentQueue<(string Head, byte[] Body)>();
+        await using RawOrigin shadow = RecordingShadow(copies);
+        await using OriginServer main = await OriginServer.StartAsync("main");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .RouteFields("mirror: {cluster: shadow, percentage: 100}")
+            .Cluster("main", main.Address).Cluster("shadow", shadow.Address));
+
+        await using (RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port))
+        {
+            // /count answers once it has the whole body, so the exchange waits on the upload when the client leaves.
+            await client.SendAsync("POST /count HTTP/1.1\r\nHost: shop.example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            await WaitForAsync(() => main.InFlight == 1 ? "" : null);   // the body is streaming to the main origin
+        }
+
+        await WaitForAsync(async () => MirrorCount((await gateway.AdminGetAsync("/stats/prometheus")).Body, "skipped_body") == 1 ? "" : null);
+        Assert.Equal(0, shadow.ConnectionCount);
+        Assert.Empty(copies);
+        // The gateway goes on serving mirrored bodies.
+        byte[] body = Body(100);
+        await using RawHttpConnection next = await RawHttpConnection.ConnectAsync(gateway.Port);
+        await next.SendAsync(Post("/echo", "shop.example.com", body, chunked: true, chunkSize: 40));
+        Assert.Equal(body, (await next.ReadResponseAsync()).Body);
+        (_, byte[] copy) = await WaitForAsync(() => copies.TryPeek(out var c) ? Tuple.Create(c.Head, c.Body) : null);
+        Assert.Equal(body, copy);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Mirror_PostShadowDown_MainUnaffected_FailuresCounted()
     {
         await using OriginServer main = await OriginServer.StartAsync("main");

@@ -323,6 +323,9 @@ internal static class RequestMirror
         using var timeout = new CancellationTokenSource(factory.Timeout);
         try
         {
+            // The caller (request head or body path) only starts the copy: pool acquire, the copy of up to
+            // max_body_bytes into the connection and the flush all run on the thread pool, never inline on its task.
+            await Task.Yield();
             PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
             if (lease.Connection is null)
             {
