@@ -59,6 +59,30 @@ public sealed class RequestBodyFailureTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ClientClosesMidUploadWhileResponseStreams_OriginRequestEnds()
+    {
+        // The origin answers while it reads (an echo): the response is under way when the client goes, so the
+        // exchange waits on the origin, which waits for a body that will never come, unless the failed upload ends it.
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main").Cluster("main", origin.Address),
+            accessLog: true);
+
+        await using (RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port))
+        {
+            await client.SendAsync("POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000000\r\n\r\n");
+            await client.SendAsync(new byte[1 << 20]);
+            await WaitForAsync(() => origin.InFlight == 1, TimeSpan.FromSeconds(5));
+            Assert.Equal(1, origin.InFlight);
+        }
+
+        await WaitForAsync(() => origin.InFlight == 0, TimeSpan.FromSeconds(10));
+        Assert.Equal(0, origin.InFlight);
+        JsonElement log = await gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/echo");
+        Assert.Contains("DC", log.GetProperty("response_flags").GetString());
+        Assert.Equal(200, (await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/next"))).Status);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ClientClosesWhileOriginIsSlow_GatewayStaysHealthy()
     {
         await using OriginServer origin = await OriginServer.StartAsync("a");

@@ -417,7 +417,12 @@ internal sealed class HttpConnectionManager
                     }
                     else
                     {
-                        _upstreamDeadline.Arm(upstream.Input, snapshot.StreamIdleTimeoutMs);
+                        // While the request body still flows (an origin that answers as it reads, such as an echo),
+                        // the read also wakes every UploadPollMs: an upload that failed (the client went) ends the
+                        // exchange then, instead of waiting on an origin that waits for the rest of that body.
+                        bool uploading = upload is not null && !upload.IsCompleted;
+                        long idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
+                        _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                         while (true)
                         {
                             try
@@ -431,10 +436,26 @@ internal sealed class HttpConnectionManager
                             }
                             if (read.IsCanceled)
                             {
+                                long now = Environment.TickCount64;
+                                if (uploading && upload!.IsCompleted && upload.Result.Status != BodyCopyStatus.Ok)
+                                {
+                                    exchange.Outcome.Error = UploadError(upload.Result.Status);
+                                    break;
+                                }
+                                if (uploading && now < idleDeadline)
+                                {
+                                    uploading = !upload!.IsCompleted;
+                                    upstream.Input.AdvanceTo(read.Buffer.Start);
+                                    _upstreamDeadline.Arm(upstream.Input, uploading ? Math.Min(UploadPollMs, idleDeadline - now) : idleDeadline - now);
+                                    continue;
+                                }
                                 exchange.Outcome.Error = ProxyError.StreamIdleTimeout;
                                 break;
                             }
-                            _upstreamDeadline.Extend(snapshot.StreamIdleTimeoutMs);
+                            idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
+                            // An upload that finished well needs no more polling; one that failed ends at the next poll.
+                            if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok) uploading = false;
+                            _upstreamDeadline.Extend(uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                             ReadOnlySequence<byte> buffer = read.Buffer;
                             step = exchange.ResponseBody.Step(buffer, read.IsCompleted, _output, out SequencePosition consumed);
                             if (step == BodyStep.NeedMore)
@@ -641,17 +662,16 @@ internal sealed class HttpConnectionManager
         if (result.Status == BodyCopyStatus.Ok) return;
         outcome.KeepAlive = false;
         outcome.BytesReceived = -1 - result.Bytes; // marks an incomplete body; fixed up in Complete
-        if (outcome.Error == ProxyError.None)
-        {
-            outcome.Error = result.Status switch
-            {
-                BodyCopyStatus.InputInvalid => ProxyError.DownstreamProtocolError,
-                BodyCopyStatus.OutputFailed => ProxyError.UpstreamReset,
-                BodyCopyStatus.TimedOut => ProxyError.DownstreamTimeout,
-                _ => ProxyError.DownstreamReset,
-            };
-        }
+        if (outcome.Error == ProxyError.None) outcome.Error = UploadError(result.Status);
     }
+
+    private static ProxyError UploadError(BodyCopyStatus status) => status switch
+    {
+        BodyCopyStatus.InputInvalid => ProxyError.DownstreamProtocolError,
+        BodyCopyStatus.OutputFailed => ProxyError.UpstreamReset,
+        BodyCopyStatus.TimedOut => ProxyError.DownstreamTimeout,
+        _ => ProxyError.DownstreamReset,
+    };
 
     /// <summary>The request's usable x-request-id, or the one generated for it once its head was parsed.</summary>
     private static ReadOnlySpan<byte> RequestId(HttpExchange exchange)
