@@ -50,6 +50,9 @@ internal sealed class HttpConnectionManager
     private readonly System.Net.Sockets.Socket? _socket;
     private volatile bool _idle;
     private UpstreamEndpoint? _activeEndpoint;
+    // The request body copy of the exchange in flight: if the connection fails while it still runs, that exchange
+    // (which the copy writes into: trailers, replay buffer, filter taps) must not go back to the pool for reuse.
+    private Task<BodyCopyResult>? _upload;
 
     public HttpConnectionManager(ConnectionContext context, ProxyRuntime runtime, string listener)
     {
@@ -242,7 +245,7 @@ internal sealed class HttpConnectionManager
                             replay = exchange.ReplayBuffer;
                             replay.Begin(upstream.Output, retry.Policy.BufferLimitBytes);
                         }
-                        upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
+                        _upload = upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
                             request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
                             exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
                             exchange.Filters.RequestBodyTap, replay);
@@ -559,7 +562,7 @@ internal sealed class HttpConnectionManager
         {
             EndAttempt();
             upstream?.Close();
-            if (exchange is not null) _runtime.Exchanges.Return(exchange);
+            if (exchange is not null && _upload is not { IsCompleted: false }) _runtime.Exchanges.Return(exchange);
             _runtime.Connections.TryRemove(this, out _);
             ProxyMetrics.DownstreamActive.Dec();
             await CloseAsync().ConfigureAwait(false);
