@@ -127,6 +127,44 @@ public sealed class UpstreamHealthTests
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task OutlierDetection_ResponsesCutMidBody_CountAsFailures_Ejected()
+    {
+        // Envoy counts a reset after the head as a failure of the endpoint: a 200 head whose body never completes
+        // must not look like a success.
+        int served = 0;
+        await using var cut = new RawOrigin(async c =>
+        {
+            await c.ReadHeadAsync();
+            Interlocked.Increment(ref served);
+            await c.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nx-origin-id: cut\r\n\r\n0123456789");
+        });
+        await using var b = new SwitchableOrigin("b");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [cut.Address, b.Address], "lb_policy: round_robin",
+                "outlier_detection: {consecutive_5xx: 3, interval: 200ms, base_ejection_time: 30s, max_ejection_percent: 50}"));
+
+        // Round robin alternates; each cut response ends its client connection, so every request gets its own.
+        for (int i = 0; i < 6; i++)
+        {
+            await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+            try
+            {
+                await client.RoundTripAsync(RawHttpConnection.Get($"/c/{i}"));
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException or EndOfStreamException)
+            {
+                // the truncated response
+            }
+        }
+
+        Assert.Equal(3, Volatile.Read(ref served));
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "main", cut.Address)).Contains("failed_outlier_check"), "cut endpoint ejected");
+        await using RawHttpConnection next = await RawHttpConnection.ConnectAsync(gateway.Port);
+        for (int i = 0; i < 6; i++) Assert.Equal("b", await OriginOfAsync(next, $"/n/{i}"));
+        Assert.Equal(3, Volatile.Read(ref served));
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task Priorities_P0FailsHealthChecks_TrafficFailsOverToP1AndBack()
     {
         await using var p0a = new SwitchableOrigin("p0a");

@@ -331,7 +331,10 @@ internal sealed class HttpConnectionManager
                         _upstreamDeadline.Disarm();
                     }
 
-                    endpoint.ReportOutcome(exchange.Outcome.Error, response.StatusCode); // outlier detection: this attempt's result
+                    // Outlier detection hears each attempt's result once: failures now, a good head once its body is
+                    // through (an origin that cuts the body after a 200 fails too, as in Envoy).
+                    bool reportAfterBody = exchange.Outcome.Error == ProxyError.None && response.StatusCode < 500;
+                    if (!reportAfterBody) endpoint.ReportOutcome(exchange.Outcome.Error, response.StatusCode);
                     bool safeRetry = exchange.Outcome.Error == ProxyError.UpstreamReset && reused && !request.HasBody
                                      && HttpMethods.IsIdempotent(request.Method) && !retry.SafeRetryUsed;
                     if (exchange.Outcome.Error != ProxyError.None)
@@ -364,6 +367,7 @@ internal sealed class HttpConnectionManager
                         if (retry.ShouldRetryStatus(response.StatusCode, BodyReplayable(exchange, upload), endpoint,
                                 Environment.TickCount64, out bool exhausted))
                         {
+                            if (reportAfterBody) endpoint.ReportOutcome(ProxyError.None, response.StatusCode);
                             upstream.Close();
                             upstream = null;
                             EndAttempt();
@@ -378,6 +382,7 @@ internal sealed class HttpConnectionManager
                     // 6. Upgrade: after 101 the connection is a two-way byte relay until either side closes.
                     if (response.StatusCode == 101 && request.IsUpgrade)
                     {
+                        endpoint.ReportOutcome(ProxyError.None, 101);
                         if (upload is not null) Apply(await upload.ConfigureAwait(false), ref exchange.Outcome);
                         upload = null;
                         responseStarted = true;
@@ -481,6 +486,13 @@ internal sealed class HttpConnectionManager
                         _upstreamDeadline.Disarm();
                         if (exchange.Outcome.Error == ProxyError.None && step != BodyStep.Done)
                             exchange.Outcome.Error = step == BodyStep.Invalid ? ProxyError.UpstreamProtocolError : ProxyError.UpstreamReset;
+                    }
+                    if (reportAfterBody)
+                    {
+                        // The client going away is not the origin's failure; a body it cut or broke is.
+                        ProxyError bodyError = exchange.Outcome.Error is ProxyError.UpstreamReset or ProxyError.UpstreamProtocolError
+                            ? exchange.Outcome.Error : ProxyError.None;
+                        endpoint.ReportOutcome(bodyError, bodyError == ProxyError.None ? response.StatusCode : 0);
                     }
                     exchange.Outcome.BytesSent = exchange.ResponseBody.Bytes;
                     if (exchange.Outcome.Error == ProxyError.None)
