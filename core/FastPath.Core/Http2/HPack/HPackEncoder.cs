@@ -1,5 +1,5 @@
 // HPACK encoder (RFC 7541) for one HTTP/2 connection's send direction: static and dynamic table matches, incremental
-// indexing of reusable fields, never-indexed literals for credentials (§7.1.3), Huffman when shorter, and the §6.3
+// indexing of reusable fields, never-indexed literals for credentials (§7.1.3), Huffman when not longer, and the §6.3
 // size updates a peer's SETTINGS_HEADER_TABLE_SIZE change requires. Nothing is allocated per block.
 using System.Buffers;
 
@@ -24,7 +24,7 @@ internal sealed class HPackEncoder
 
     /// <param name="peerMaxTableSize">The peer's SETTINGS_HEADER_TABLE_SIZE both sides start from (4096 in HTTP/2).</param>
     /// <param name="tableSizeCap">Most memory this encoder will spend on its table, whatever the peer allows.</param>
-    /// <param name="useHuffman">Huffman-encode strings when that is shorter (§5.2).</param>
+    /// <param name="useHuffman">Huffman-encode strings when that is not longer (§5.2).</param>
     public HPackEncoder(int peerMaxTableSize = HPackDecoder.DefaultHeaderTableSize, int tableSizeCap = HPackDecoder.DefaultHeaderTableSize, bool useHuffman = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(peerMaxTableSize);
@@ -158,8 +158,9 @@ internal sealed class HPackEncoder
         bytesWritten = 0;
         if (_useHuffman)
         {
+            // Huffman at equal length too, as the RFC's examples do (C.6.2 "307").
             int huffmanLength = HPackHuffman.GetEncodedLength(s);
-            if (huffmanLength < s.Length)
+            if (huffmanLength <= s.Length && s.Length > 0)
             {
                 int prefix = HPackInteger.GetEncodedLength(huffmanLength, 7);
                 if (destination.Length < prefix + huffmanLength) return false;
