@@ -57,12 +57,18 @@ internal sealed class HPackDynamicTable
     public int Find(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, out int nameMatch)
     {
         nameMatch = -1;
+        EntryRef[] entries = _entries;
+        byte[] data = _data;
+        int slot = _oldest + _count - 1;
+        if (slot >= entries.Length) slot -= entries.Length;
         for (int i = 0; i < _count; i++)
         {
-            Get(i, out ReadOnlySpan<byte> n, out ReadOnlySpan<byte> v);
-            if (!n.SequenceEqual(name)) continue;
+            EntryRef e = entries[slot];
+            slot = slot == 0 ? entries.Length - 1 : slot - 1;
+            // Lengths first: most entries differ in name length, so no span is compared for them.
+            if (e.NameLength != name.Length || !name.SequenceEqual(new ReadOnlySpan<byte>(data, e.Offset, e.NameLength))) continue;
             if (nameMatch < 0) nameMatch = i;
-            if (v.SequenceEqual(value)) return i;
+            if (e.ValueLength == value.Length && value.SequenceEqual(new ReadOnlySpan<byte>(data, e.Offset + e.NameLength, e.ValueLength))) return i;
         }
         return -1;
     }
