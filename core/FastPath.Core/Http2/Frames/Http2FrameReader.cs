@@ -250,7 +250,16 @@ internal struct Http2FrameReader
         frame = default;
         error = default;
         // §6.5.2: values are checked here so a SETTINGS frame handed out can be applied without failing.
-        if (length != 0)
+        if (payload.IsSingleSegment)
+        {
+            for (ReadOnlySpan<byte> entries = payload.FirstSpan; entries.Length >= Http2Settings.EntryLength; entries = entries.Slice(Http2Settings.EntryLength))
+            {
+                Http2ErrorCode code = Http2Settings.Validate((Http2SettingsParameter)BinaryPrimitives.ReadUInt16BigEndian(entries),
+                    BinaryPrimitives.ReadUInt32BigEndian(entries.Slice(2)));
+                if (code != Http2ErrorCode.NO_ERROR) return ConnectionError(out error, code);
+            }
+        }
+        else
         {
             var entries = new SequenceReader<byte>(payload);
             Span<byte> entry = stackalloc byte[Http2Settings.EntryLength];
