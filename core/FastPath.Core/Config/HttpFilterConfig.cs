@@ -21,6 +21,10 @@ public sealed record HeaderOperationsConfig
     public IReadOnlyList<KeyValuePair<string, string>> Set { get; init; } = [];
     public IReadOnlyList<KeyValuePair<string, string>> Add { get; init; } = [];
     public IReadOnlyList<string> Remove { get; init; } = [];
+
+    /// <summary>The operations compiled for the request path; null when there are none to apply.</summary>
+    internal FastPath.Http.HeaderMutation? Compile() =>
+        new FastPath.Http.HeaderMutation(Remove, Set, Add) is { IsEmpty: false } m ? m : null;
 }
 
 /// <summary>Istio HTTPFaultInjection: a delay, an abort, or both (the delay first, as Envoy's fault filter does).</summary>

@@ -7,7 +7,7 @@ namespace FastPath.Http;
 
 /// <remarks>
 /// Per-destination headers (Istio: headers on a weighted destination) attach one of these for each direction to the
-/// destination, compiled with HttpFilterScope.Mutation from a HeaderOperationsConfig read by
+/// destination, compiled with HeaderOperationsConfig.Compile from the config read by
 /// GatewayConfigLoader's ReadHeaderOperations and checked by HttpFilterConfigValidator.ValidateHeaders. The connection
 /// manager applies the request one to request.Headers after the destination is picked, and the response one to
 /// response.Headers just before the response head is written (next to the filters' EncodeHeaders).

@@ -3,7 +3,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using FastPath.Config;
-using FastPath.Http;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
 
@@ -19,8 +18,8 @@ internal static partial class RouteCompiler
             Cluster = config.Cluster.Length > 0 ? clusters[config.Cluster] : null,
             WeightedClusters = config.WeightedClusters?.Select(w => new WeightedCluster(clusters[w.Cluster], w.Weight)
             {
-                RequestHeaders = Mutation(w.RequestHeaders),
-                ResponseHeaders = Mutation(w.ResponseHeaders),
+                RequestHeaders = w.RequestHeaders?.Compile(),
+                ResponseHeaders = w.ResponseHeaders?.Compile(),
             }).ToArray(),
             Redirect = config.Redirect is { } r ? CompileRedirect(r) : null,
             DirectResponse = config.DirectResponse is { } d ? new RouteDirectResponse(d.Status, Encoding.UTF8.GetBytes(d.Body)) : null,
@@ -30,9 +29,6 @@ internal static partial class RouteCompiler
         };
         return route;
     }
-
-    private static HeaderMutation? Mutation(HeaderOperationsConfig? h) =>
-        h is null ? null : new HeaderMutation(h.Remove, h.Set, h.Add) is { IsEmpty: false } m ? m : null;
 
     public static RouteMatch CompileMatch(RouteMatchConfig m)
     {

@@ -34,8 +34,8 @@ internal sealed class HttpFilterScope
     {
         _clusters = clusters;
         _env = env ?? HttpFilterEnvironment.Default;
-        _requestHeaders = Mutation(virtualHost.RequestHeaders);
-        _responseHeaders = Mutation(virtualHost.ResponseHeaders);
+        _requestHeaders = virtualHost.RequestHeaders?.Compile();
+        _responseHeaders = virtualHost.ResponseHeaders?.Compile();
         _cors = Cors(virtualHost.Cors);
         _fault = Fault(virtualHost.Fault);
         _rateLimit = RateLimit(virtualHost.RateLimit);
@@ -49,15 +49,12 @@ internal sealed class HttpFilterScope
         if ((route.Cors is null ? _cors : Cors(route.Cors)) is { } cors) factories.Add(cors);
         if ((route.Fault is null ? _fault : Fault(route.Fault)) is { } fault) factories.Add(fault);
         if ((route.RateLimit is null ? _rateLimit : RateLimit(route.RateLimit)) is { } rateLimit) factories.Add(rateLimit);
-        HeaderMutation[] request = Both(_requestHeaders, Mutation(route.RequestHeaders));
-        HeaderMutation[] response = Both(_responseHeaders, Mutation(route.ResponseHeaders));
+        HeaderMutation[] request = Both(_requestHeaders, route.RequestHeaders?.Compile());
+        HeaderMutation[] response = Both(_responseHeaders, route.ResponseHeaders?.Compile());
         if (request.Length + response.Length > 0) factories.Add(new HeaderMutationFilterFactory(request, response));
         if ((route.Mirror is null ? _mirror : Mirror(route.Mirror)) is { } mirror) factories.Add(mirror);
         return factories.Count == 0 ? null : new HttpFilterChain(factories.ToArray());
     }
-
-    public static HeaderMutation? Mutation(HeaderOperationsConfig? h) =>
-        h is null ? null : new HeaderMutation(h.Remove, h.Set, h.Add) is { IsEmpty: false } m ? m : null;
 
     private static HeaderMutation[] Both(HeaderMutation? outer, HeaderMutation? inner) =>
         (outer, inner) switch
