@@ -21,8 +21,6 @@ internal enum ProxyError : byte
     FaultAbort,
     /// <summary>A local rate limit refused the request: 429 (flag RL).</summary>
     RateLimited,
-    /// <summary>The last retry failed too; reported with the last attempt's status (flag URX).</summary>
-    RetryLimitExceeded,
 }
 
 /// <summary>Envoy's response flags, so access logs read the same to people who know Envoy.</summary>
@@ -64,7 +62,6 @@ internal static class ProxyErrors
         ProxyError.StreamIdleTimeout => ResponseFlags.SI,
         ProxyError.FaultAbort => ResponseFlags.FI,
         ProxyError.RateLimited => ResponseFlags.RL,
-        ProxyError.RetryLimitExceeded => ResponseFlags.URX,
         _ => ResponseFlags.None,
     };
 
