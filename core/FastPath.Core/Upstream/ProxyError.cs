@@ -21,6 +21,10 @@ internal enum ProxyError : byte
     FaultAbort,
     /// <summary>A local rate limit refused the request: 429 (flag RL).</summary>
     RateLimited,
+    /// <summary>RequestAuthentication rejected the request's token (expired, wrong issuer, bad signature): 401.</summary>
+    AuthenticationFailed,
+    /// <summary>AuthorizationPolicy denied the request: 403 "RBAC: access denied".</summary>
+    AccessDenied,
 }
 
 /// <summary>Envoy's response flags, so access logs read the same to people who know Envoy.</summary>
@@ -74,6 +78,8 @@ internal static class ProxyErrors
         ProxyError.DownstreamTimeout => 408,
         ProxyError.StreamIdleTimeout => 504,
         ProxyError.RateLimited => 429,
+        ProxyError.AuthenticationFailed => 401,
+        ProxyError.AccessDenied => 403,
         _ => 400,
     };
 
@@ -81,6 +87,7 @@ internal static class ProxyErrors
     {
         200 => "OK"u8,
         400 => "Bad Request"u8,
+        401 => "Unauthorized"u8,
         403 => "Forbidden"u8,
         404 => "Not Found"u8,
         408 => "Request Timeout"u8,
@@ -112,6 +119,8 @@ internal static class ProxyErrors
         ProxyError.DownstreamTimeout => "request timeout\n"u8,
         ProxyError.FaultAbort => "fault filter abort\n"u8,
         ProxyError.RateLimited => "local_rate_limited\n"u8,
+        ProxyError.AuthenticationFailed => "Jwt verification fails"u8,
+        ProxyError.AccessDenied => "RBAC: access denied"u8,
         _ => "bad request\n"u8,
     };
 

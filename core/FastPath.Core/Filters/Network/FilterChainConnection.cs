@@ -13,6 +13,7 @@ using FastPath.Filters.Listener;
 using FastPath.LoadBalancing;
 using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
+using FastPath.Security;
 using FastPath.Transport;
 using FastPath.Upstream;
 using Microsoft.AspNetCore.Connections;
@@ -35,6 +36,9 @@ internal sealed class FilterChainConnection
     private readonly ReadDeadline _inspectDeadline = new();
     private ClientHelloInfo _hello;
     private volatile TcpProxy? _tcp;
+    // What TLS termination established on this connection (issue 4): the peer identity for network-level
+    // authorization and the log; null on plaintext and passthrough chains.
+    private DownstreamTls? _tls;
 
     private FilterChainConnection(ConnectionContext context, ProxyRuntime runtime, ListenerFilterChains chains)
     {
@@ -96,7 +100,7 @@ internal sealed class FilterChainConnection
             _runtime.Sessions.TryRemove(this, out _);
             ProxyMetrics.DownstreamActive.Dec();
             handedToHttp = true;
-            await new HttpConnectionManager(_context, _runtime, chain.RoutesKey!).RunAsync().ConfigureAwait(false);
+            await new HttpConnectionManager(_context, _runtime, chain.RoutesKey!, _tls).RunAsync().ConfigureAwait(false);
         }
         finally
         {

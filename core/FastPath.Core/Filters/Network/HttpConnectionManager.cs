@@ -18,6 +18,7 @@ using FastPath.LoadBalancing;
 using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
 using FastPath.Routing;
+using FastPath.Security;
 using FastPath.Transport;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
@@ -48,14 +49,17 @@ internal sealed class HttpConnectionManager
     private readonly ReadDeadline _upstreamDeadline = new();
     private readonly byte[] _clientAddress;
     private readonly System.Net.Sockets.Socket? _socket;
+    private readonly DownstreamTls? _tls;
     private volatile bool _idle;
     private UpstreamEndpoint? _activeEndpoint;
     // The request body copy of the exchange in flight: if the connection fails while it still runs, that exchange
     // (which the copy writes into: trailers, replay buffer, filter taps) must not go back to the pool for reuse.
     private Task<BodyCopyResult>? _upload;
 
-    public HttpConnectionManager(ConnectionContext context, ProxyRuntime runtime, string listener)
+    /// <param name="tls">What TLS termination established for this connection; null on plaintext.</param>
+    public HttpConnectionManager(ConnectionContext context, ProxyRuntime runtime, string listener, DownstreamTls? tls = null)
     {
+        _tls = tls;
         _runtime = runtime;
         _listener = listener;
         _input = context.Transport.Input;
@@ -144,6 +148,8 @@ internal sealed class HttpConnectionManager
 
                 // The request id exists from here on: a weighted route picks by it, and the origin and the log see it.
                 if (request.RequestIdIndex < 0) RequestIdGenerator.Write(exchange.GeneratedRequestId);
+
+                // 2b. (issue 4) Path normalisation, then request authentication (JWT) and authorization, before routing.
 
                 // 3. Route: virtual host by authority, then the first route whose match holds; its action gives the
                 //    cluster (a weighted pick keyed by the request id) or a local reply (redirect, direct response).

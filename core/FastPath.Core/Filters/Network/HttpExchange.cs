@@ -4,6 +4,7 @@ using FastPath.Filters.Http;
 using FastPath.Http;
 using FastPath.Http1;
 using FastPath.Routing;
+using FastPath.Security;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
@@ -25,6 +26,8 @@ internal sealed class HttpExchange
     public readonly RetryState Retry = new();
     /// <summary>The request body as sent upstream, kept for a retry when the route has a retry policy.</summary>
     public readonly BodyReplayBuffer ReplayBuffer = new();
+    /// <summary>The request principal a verified JWT established (RequestAuthentication); null without one.</summary>
+    public RequestIdentity? RequestIdentity;
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -48,6 +51,7 @@ internal sealed class HttpExchange
         Filters.End();
         Retry.End(); // gives back the request's breaker slots on every path, exceptions included
         ReplayBuffer.Reset();
+        RequestIdentity = null;
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>
