@@ -38,7 +38,7 @@ internal sealed class FilterChainConnection
     private volatile TcpProxy? _tcp;
     // What TLS termination established on this connection (issue 4): the peer identity for network-level
     // authorization and the log; null on plaintext and passthrough chains.
-    private DownstreamTls? _tls;
+    private DownstreamTls? _tls = null;
 
     private FilterChainConnection(ConnectionContext context, ProxyRuntime runtime, ListenerFilterChains chains)
     {
