@@ -12,6 +12,7 @@ using System.IO.Pipelines;
 using System.Net;
 using FastPath.Config;
 using FastPath.Filters.Http;
+using FastPath.Grpc;
 using FastPath.Http;
 using FastPath.Http1;
 using FastPath.LoadBalancing;
@@ -370,7 +371,8 @@ internal sealed class HttpConnectionManager
                     // closes, as the rest of that response will not be read.
                     if (retry.Policy is not null && response.StatusCode != 101)
                     {
-                        if (retry.ShouldRetryStatus(response.StatusCode, BodyReplayable(exchange, upload), endpoint,
+                        if (retry.ShouldRetryStatus(response.StatusCode, retry.Policy.HasGrpcConditions ? GrpcStatusOf(response) : -1,
+                                BodyReplayable(exchange, upload), endpoint,
                                 Environment.TickCount64, out bool exhausted))
                         {
                             if (reportAfterBody) endpoint.ReportOutcome(ProxyError.None, response.StatusCode);
@@ -627,6 +629,14 @@ internal sealed class HttpConnectionManager
             if (next.Healthy && !ReferenceEquals(next, avoid)) return next;
         }
         return endpoint;
+    }
+
+    /// <summary>The grpc-status a trailers-only gRPC response carries in its headers; -1 without a valid one.</summary>
+    private static int GrpcStatusOf(HttpResponseHead response)
+    {
+        HttpHeaderBlock headers = response.Headers;
+        int i = headers.IndexOfName(GrpcProtocol.StatusName);
+        return i >= 0 && GrpcProtocol.TryParseStatus(headers.Value(headers[i]), out int status) ? status : -1;
     }
 
     /// <summary>Whether the request can be sent again: no body, or all of it read into the replay buffer.</summary>
