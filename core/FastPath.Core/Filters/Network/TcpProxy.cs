@@ -85,7 +85,10 @@ internal sealed class TcpProxy
         {
             try
             {
-                upstream = await _connector.ConnectAsync(endpoint.Address, cluster.Config.ConnectTimeout).ConfigureAwait(false);
+                ConnectionContext opened = await _connector.ConnectAsync(endpoint.Address, cluster.Config.ConnectTimeout).ConfigureAwait(false);
+                // A failed handshake closes the connection and throws IOException: a connect failure like any other.
+                if (cluster.Tls is { } tls) opened = await tls.AuthenticateAsync(opened, endpoint.Host, cluster.Config.ConnectTimeout).ConfigureAwait(false);
+                upstream = opened;
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
             {
