@@ -275,6 +275,7 @@ internal sealed class FilterChainConnection
             Cluster = tcp.Cluster is null ? default : tcp.Cluster.NameUtf8,
             VirtualHost = chain.NameUtf8,
             ClientAddress = client[..clientLength],
+            PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
         };
         log.Log(in record);
     }

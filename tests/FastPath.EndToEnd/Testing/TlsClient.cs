@@ -1,0 +1,92 @@
+// A TLS client for tests that need more than curl gives: the certificate the server chose, the negotiated ALPN
+// protocol, a client certificate from PEM files, and the byte stream afterwards. Verifies against a test CA.
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace FastPath.EndToEnd.Testing;
+
+public sealed class TlsClient : IAsyncDisposable
+{
+    private readonly TcpClient _tcp;
+
+    private TlsClient(TcpClient tcp, SslStream ssl)
+    {
+        _tcp = tcp;
+        Ssl = ssl;
+    }
+
+    public SslStream Ssl { get; }
+    public X509Certificate2 ServerCertificate => new(Ssl.RemoteCertificate!);
+
+    /// <param name="caFile">The test CA the server must chain to; null accepts any certificate.</param>
+    public static async Task<TlsClient> ConnectAsync(int port, string serverName, string? caFile, Issued? clientCertificate = null,
+        string[]? alpn = null, CancellationToken cancel = default)
+    {
+        var tcp = new TcpClient();
+        try
+        {
+            await tcp.ConnectAsync(IPAddress.Loopback, port, cancel);
+            X509Certificate2Collection? roots = null;
+            if (caFile is not null)
+            {
+                roots = new X509Certificate2Collection();
+                roots.ImportFromPemFile(caFile);
+            }
+            var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
+            var options = new SslClientAuthenticationOptions
+            {
+                TargetHost = serverName,
+                ApplicationProtocols = alpn?.Select(p => new SslApplicationProtocol(p)).ToList(),
+                RemoteCertificateValidationCallback = (_, cert, _, _) => roots is null || Verify((X509Certificate2)cert!, roots),
+            };
+            if (clientCertificate is not null)
+                options.ClientCertificates = [X509Certificate2.CreateFromPemFile(clientCertificate.CertFile, clientCertificate.KeyFile)];
+            await ssl.AuthenticateAsClientAsync(options, cancel);
+            return new TlsClient(tcp, ssl);
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    private static bool Verify(X509Certificate2 cert, X509Certificate2Collection roots)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(cert);
+    }
+
+    /// <summary>One HTTP/1.1 request on this connection; the status code and the body (Content-Length framed).</summary>
+    public async Task<(int Status, string Body)> GetAsync(string path, string host, CancellationToken cancel = default)
+    {
+        await Ssl.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"), cancel);
+        var head = new StringBuilder();
+        var one = new byte[1];
+        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            if (await Ssl.ReadAsync(one, cancel) == 0) throw new IOException("closed before the response head ended");
+            head.Append((char)one[0]);
+        }
+        string text = head.ToString();
+        int status = int.Parse(text.AsSpan(9, 3), provider: System.Globalization.CultureInfo.InvariantCulture);
+        int length = 0;
+        foreach (string line in text.Split("\r\n"))
+            if (line.StartsWith("content-length:", StringComparison.OrdinalIgnoreCase)) length = int.Parse(line[15..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        byte[] body = new byte[length];
+        await Ssl.ReadExactlyAsync(body, cancel);
+        return (status, Encoding.UTF8.GetString(body));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Ssl.DisposeAsync();
+        _tcp.Dispose();
+    }
+}
