@@ -63,25 +63,53 @@ public sealed class TlsClient : IAsyncDisposable
         return chain.Build(cert);
     }
 
-    /// <summary>One HTTP/1.1 request on this connection; the status code and the body (Content-Length framed).</summary>
+    /// <summary>One HTTP/1.1 request on this connection; the status code and the body (Content-Length or chunked).</summary>
     public async Task<(int Status, string Body)> GetAsync(string path, string host, CancellationToken cancel = default)
     {
         await Ssl.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"), cancel);
-        var head = new StringBuilder();
-        var one = new byte[1];
-        while (!head.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
-        {
-            if (await Ssl.ReadAsync(one, cancel) == 0) throw new IOException("closed before the response head ended");
-            head.Append((char)one[0]);
-        }
-        string text = head.ToString();
-        int status = int.Parse(text.AsSpan(9, 3), provider: System.Globalization.CultureInfo.InvariantCulture);
+        string head = await ReadUntilAsync("\r\n\r\n", cancel);
+        int status = int.Parse(head.AsSpan(9, 3), provider: System.Globalization.CultureInfo.InvariantCulture);
         int length = 0;
-        foreach (string line in text.Split("\r\n"))
-            if (line.StartsWith("content-length:", StringComparison.OrdinalIgnoreCase)) length = int.Parse(line[15..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        byte[] body = new byte[length];
-        await Ssl.ReadExactlyAsync(body, cancel);
-        return (status, Encoding.UTF8.GetString(body));
+        bool chunked = false;
+        foreach (string line in head.Split("\r\n"))
+        {
+            if (line.StartsWith("content-length:", StringComparison.OrdinalIgnoreCase))
+                length = int.Parse(line[15..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            if (line.StartsWith("transfer-encoding:", StringComparison.OrdinalIgnoreCase) && line.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+                chunked = true;
+        }
+        if (!chunked)
+        {
+            byte[] body = new byte[length];
+            await Ssl.ReadExactlyAsync(body, cancel);
+            return (status, Encoding.UTF8.GetString(body));
+        }
+        var all = new StringBuilder();
+        while (true)
+        {
+            int size = int.Parse((await ReadUntilAsync("\r\n", cancel)).Trim().Split(';')[0], System.Globalization.NumberStyles.HexNumber,
+                System.Globalization.CultureInfo.InvariantCulture);
+            if (size == 0)
+            {
+                await ReadUntilAsync("\r\n", cancel); // no trailers: the empty line
+                return (status, all.ToString());
+            }
+            byte[] chunk = new byte[size + 2];
+            await Ssl.ReadExactlyAsync(chunk, cancel);
+            all.Append(Encoding.UTF8.GetString(chunk, 0, size));
+        }
+    }
+
+    private async Task<string> ReadUntilAsync(string end, CancellationToken cancel)
+    {
+        var text = new StringBuilder();
+        var one = new byte[1];
+        while (!text.ToString().EndsWith(end, StringComparison.Ordinal))
+        {
+            if (await Ssl.ReadAsync(one, cancel) == 0) throw new IOException("closed in the middle of a response");
+            text.Append((char)one[0]);
+        }
+        return text.ToString();
     }
 
     public async ValueTask DisposeAsync()
