@@ -3,6 +3,7 @@
 // reach the socket transport, which waits the same way. Cancelling a read consumes nothing: the bytes stay in the pipe.
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace FastPath.Tls;
 
@@ -17,6 +18,9 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    // Pooled builders: a read waits for the network nearly every time, and a plain async ValueTask method would box
+    // its state machine on each wait (per request on a keep-alive connection).
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -49,6 +53,7 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         FlushResult flushed = await _output.WriteAsync(source, cancellationToken).ConfigureAwait(false);
@@ -58,7 +63,9 @@ internal sealed class DuplexPipeStream(IDuplexPipe transport) : Stream
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => _output.FlushAsync(cancellationToken).AsTask();
+    // Every write above flushes already; SslStream flushes after each write too, and a Task made from the pipe's
+    // FlushResult would be one allocation per response.
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     // SslStream only uses the asynchronous API here; the synchronous one would block a socket thread.
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();

@@ -81,7 +81,7 @@ public sealed class TlsClient : IAsyncDisposable
         if (!chunked)
         {
             byte[] body = new byte[length];
-            await Ssl.ReadExactlyAsync(body, cancel);
+            await ReadExactlyAsync(body, cancel);
             return (status, Encoding.UTF8.GetString(body));
         }
         var all = new StringBuilder();
@@ -95,21 +95,37 @@ public sealed class TlsClient : IAsyncDisposable
                 return (status, all.ToString());
             }
             byte[] chunk = new byte[size + 2];
-            await Ssl.ReadExactlyAsync(chunk, cancel);
+            await ReadExactlyAsync(chunk, cancel);
             all.Append(Encoding.UTF8.GetString(chunk, 0, size));
         }
     }
 
+    // Buffered reads: a byte at a time would cost a TLS read call per byte.
+    private readonly byte[] _buffer = new byte[16 * 1024];
+    private int _start, _end;
+
     private async Task<string> ReadUntilAsync(string end, CancellationToken cancel)
     {
         var text = new StringBuilder();
-        var one = new byte[1];
-        while (!text.ToString().EndsWith(end, StringComparison.Ordinal))
+        while (true)
         {
-            if (await Ssl.ReadAsync(one, cancel) == 0) throw new IOException("closed in the middle of a response");
-            text.Append((char)one[0]);
+            while (_start < _end)
+            {
+                text.Append((char)_buffer[_start++]);
+                if (text.Length >= end.Length && text.ToString(text.Length - end.Length, end.Length) == end) return text.ToString();
+            }
+            _start = 0;
+            _end = await Ssl.ReadAsync(_buffer, cancel);
+            if (_end == 0) throw new IOException("closed in the middle of a response");
         }
-        return text.ToString();
+    }
+
+    private async Task ReadExactlyAsync(byte[] destination, CancellationToken cancel)
+    {
+        int have = Math.Min(destination.Length, _end - _start);
+        _buffer.AsSpan(_start, have).CopyTo(destination);
+        _start += have;
+        if (have < destination.Length) await Ssl.ReadExactlyAsync(destination.AsMemory(have), cancel);
     }
 
     public async ValueTask DisposeAsync()
