@@ -27,6 +27,13 @@ public sealed class MutualTlsTests
         return yaml;
     }
 
+    /// <summary>A test CA, the sidecar's identity (sa/backend, also valid for MeshHost) and a client's (shop/sleep).</summary>
+    private static (TestPki Pki, Issued Server, Issued Client) MeshPki()
+    {
+        var pki = new TestPki();
+        return (pki, pki.IssueWorkload("backend", "default", "backend", dnsNames: MeshHost), pki.IssueWorkload("sleep", "shop", "sleep"));
+    }
+
     private static Task<ToolResult> CurlMtlsAsync(TestPki pki, int port, Issued? client, string path = "/")
     {
         var args = new List<string> { "--cacert", pki.CaFile, "--resolve", $"{MeshHost}:{port}:127.0.0.1", "-o", "/dev/null", "-w", "%{http_code}" };
@@ -38,9 +45,8 @@ public sealed class MutualTlsTests
     [Fact(Timeout = 60_000)]
     public async Task Strict_CurlWithWorkloadCertificate_Served_PrincipalInAccessLog()
     {
-        using var pki = new TestPki();
-        Issued server = pki.IssueWorkload("backend", "default", "backend", dnsNames: MeshHost);
-        Issued client = pki.IssueWorkload("sleep", "shop", "sleep");
+        (TestPki pki, Issued server, Issued client) = MeshPki();
+        using TestPki _ = pki;
         await using OriginServer origin = await OriginServer.StartAsync("app");
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(MeshGateway(pki, server, "STRICT", origin), accessLog: true);
 
@@ -92,9 +98,8 @@ public sealed class MutualTlsTests
     [Fact(Timeout = 60_000)]
     public async Task Permissive_PlaintextAndMtlsOnOnePort_BothServed_OnlyMtlsHasPrincipal()
     {
-        using var pki = new TestPki();
-        Issued server = pki.IssueWorkload("backend", "default", "backend", dnsNames: MeshHost);
-        Issued client = pki.IssueWorkload("sleep", "shop", "sleep");
+        (TestPki pki, Issued server, Issued client) = MeshPki();
+        using TestPki _ = pki;
         await using OriginServer origin = await OriginServer.StartAsync("app");
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(MeshGateway(pki, server, "PERMISSIVE", origin), accessLog: true);
 

@@ -11,6 +11,30 @@ public sealed class TlsTerminationTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
 
+    /// <summary>A test CA, a certificate for edge.example.com and an origin, for the tests with one certificate.</summary>
+    private sealed class EdgeSetup : IAsyncDisposable
+    {
+        public required TestPki Pki { get; init; }
+        public required Issued Cert { get; init; }
+        public required OriginServer Origin { get; init; }
+
+        public static async Task<EdgeSetup> CreateAsync()
+        {
+            var pki = new TestPki();
+            return new EdgeSetup { Pki = pki, Cert = pki.Issue("edge", ["edge.example.com"]), Origin = await OriginServer.StartAsync("app") };
+        }
+
+        /// <summary>A gateway terminating with the certificate; more tls fields as YAML lines.</summary>
+        public Task<GatewayProcess> StartGatewayAsync(params string[] tlsLines) =>
+            GatewayProcess.StartAsync(Edge(Origin, ["certificates:", "  " + Cert(Cert), .. tlsLines]));
+
+        public async ValueTask DisposeAsync()
+        {
+            await Origin.DisposeAsync();
+            Pki.Dispose();
+        }
+    }
+
     private static GatewayYaml Edge(OriginServer origin, params string[] tlsLines)
     {
         var yaml = new GatewayYaml().Route("/", "app").Cluster("app", origin.Address);
@@ -59,11 +83,9 @@ public sealed class TlsTerminationTests
     [Fact(Timeout = 60_000)]
     public async Task Alpn_DefaultOffersHttp11Only_ConfiguredH2IsNegotiated_ExposedToNoOneElse()
     {
-        using var pki = new TestPki();
-        Issued cert = pki.Issue("edge", ["edge.example.com"]);
-        await using OriginServer origin = await OriginServer.StartAsync("app");
-        await using GatewayProcess http11 = await GatewayProcess.StartAsync(Edge(origin, "certificates:", "  " + Cert(cert)));
-        await using GatewayProcess h2 = await GatewayProcess.StartAsync(Edge(origin, "certificates:", "  " + Cert(cert), "alpn: [h2, http/1.1]"));
+        await using EdgeSetup edge = await EdgeSetup.CreateAsync();
+        await using GatewayProcess http11 = await edge.StartGatewayAsync();
+        await using GatewayProcess h2 = await edge.StartGatewayAsync("alpn: [h2, http/1.1]");
 
         ToolResult offered = await OpensslAsync(http11.Port, "-servername", "edge.example.com", "-alpn", "h2,http/1.1");
         ToolResult negotiatedH2 = await OpensslAsync(h2.Port, "-servername", "edge.example.com", "-alpn", "h2,http/1.1");
@@ -77,17 +99,15 @@ public sealed class TlsTerminationTests
     [Fact(Timeout = 60_000)]
     public async Task Curl_Https_Served_OriginSeesForwardedProtoHttps()
     {
-        using var pki = new TestPki();
-        Issued cert = pki.Issue("edge", ["edge.example.com"]);
-        await using OriginServer origin = await OriginServer.StartAsync("app");
-        await using GatewayProcess gateway = await GatewayProcess.StartAsync(Edge(origin, "certificates:", "  " + Cert(cert)));
+        await using EdgeSetup edge = await EdgeSetup.CreateAsync();
+        await using GatewayProcess gateway = await edge.StartGatewayAsync();
 
-        ToolResult curl = await ExternalTool.CurlAsync(["--cacert", pki.CaFile, "--resolve", $"edge.example.com:{gateway.Port}:127.0.0.1",
+        ToolResult curl = await ExternalTool.CurlAsync(["--cacert", edge.Pki.CaFile, "--resolve", $"edge.example.com:{gateway.Port}:127.0.0.1",
             "-w", "\n%{http_code} %{http_version}", $"https://edge.example.com:{gateway.Port}/hello", $"https://edge.example.com:{gateway.Port}/again"]);
 
         Assert.True(curl.ExitCode == 0, curl.ToString());
         Assert.Equal(2, Regex.Matches(curl.Stdout, "200 1.1").Count);
-        Assert.All(origin.Requests, r => Assert.Equal("https", r.Header("x-forwarded-proto")));
+        Assert.All(edge.Origin.Requests, r => Assert.Equal("https", r.Header("x-forwarded-proto")));
         // curl reused its connection for the second URL: one handshake.
         Assert.Equal(1, await TcpProxyTests.MetricAsync(gateway, "fastpath_tls_handshakes_total{direction=\"downstream\"}"));
     }
@@ -97,11 +117,9 @@ public sealed class TlsTerminationTests
     [InlineData("-tls1_3")]
     public async Task SessionResumption_SecondConnectionReusesTheSession(string version)
     {
-        using var pki = new TestPki();
-        Issued cert = pki.Issue("edge", ["edge.example.com"]);
-        await using OriginServer origin = await OriginServer.StartAsync("app");
-        await using GatewayProcess gateway = await GatewayProcess.StartAsync(Edge(origin, "certificates:", "  " + Cert(cert)));
-        string session = Path.Combine(pki.Directory, "session.pem");
+        await using EdgeSetup edge = await EdgeSetup.CreateAsync();
+        await using GatewayProcess gateway = await edge.StartGatewayAsync();
+        string session = Path.Combine(edge.Pki.Directory, "session.pem");
 
         // -ign_eof reads the response to its end, so a TLS 1.3 ticket (sent after the handshake) is received.
         ToolResult first = await OpensslAsync(gateway.Port, version, "-servername", "edge.example.com", "-sess_out", session, "-ign_eof");
@@ -115,11 +133,9 @@ public sealed class TlsTerminationTests
     [Fact(Timeout = 60_000)]
     public async Task OldOrDisabledProtocolVersions_RejectedAndCountedProtocolVersion()
     {
-        using var pki = new TestPki();
-        Issued cert = pki.Issue("edge", ["edge.example.com"]);
-        await using OriginServer origin = await OriginServer.StartAsync("app");
-        await using GatewayProcess gateway = await GatewayProcess.StartAsync(Edge(origin, "certificates:", "  " + Cert(cert)));
-        await using GatewayProcess tls13 = await GatewayProcess.StartAsync(Edge(origin, "certificates:", "  " + Cert(cert), "min_version: TLSv1_3"));
+        await using EdgeSetup edge = await EdgeSetup.CreateAsync();
+        await using GatewayProcess gateway = await edge.StartGatewayAsync();
+        await using GatewayProcess tls13 = await edge.StartGatewayAsync("min_version: TLSv1_3");
 
         ToolResult tls11 = await OpensslAsync(gateway.Port, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0", "-servername", "edge.example.com");
         ToolResult tls12 = await OpensslAsync(tls13.Port, "-tls1_2", "-servername", "edge.example.com");
@@ -128,7 +144,7 @@ public sealed class TlsTerminationTests
         Assert.NotEqual(0, tls12.ExitCode);
         await TcpProxyTests.WaitForMetricAsync(gateway, "fastpath_tls_handshake_failures_total{direction=\"downstream\",reason=\"protocol_version\"}", 1);
         await TcpProxyTests.WaitForMetricAsync(tls13, "fastpath_tls_handshake_failures_total{direction=\"downstream\",reason=\"protocol_version\"}", 1);
-        Assert.Equal(0, origin.RequestCount);
+        Assert.Equal(0, edge.Origin.RequestCount);
     }
 
     [Fact(Timeout = 90_000)]

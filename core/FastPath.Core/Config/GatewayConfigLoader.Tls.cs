@@ -84,19 +84,28 @@ public static partial class GatewayConfigLoader
             return pa;
         }
 
-        private PeerAuthenticationMode ReadPeerAuthenticationMode(YamlNode node, string path)
+        private static readonly (string, PeerAuthenticationMode)[] PeerAuthenticationModes =
+            [("STRICT", PeerAuthenticationMode.Strict), ("PERMISSIVE", PeerAuthenticationMode.Permissive),
+             ("DISABLE", PeerAuthenticationMode.Disable), ("UNSET", PeerAuthenticationMode.Unset)];
+
+        private static readonly (string, ClientCertificateMode)[] ClientCertificateModes =
+            [("none", ClientCertificateMode.None), ("optional", ClientCertificateMode.Optional), ("required", ClientCertificateMode.Required)];
+
+        private static readonly (string, UpstreamTlsMode)[] UpstreamTlsModes =
+            [("DISABLE", UpstreamTlsMode.Disable), ("SIMPLE", UpstreamTlsMode.Simple), ("MUTUAL", UpstreamTlsMode.Mutual),
+             ("ISTIO_MUTUAL", UpstreamTlsMode.IstioMutual)];
+
+        private PeerAuthenticationMode ReadPeerAuthenticationMode(YamlNode node, string path) =>
+            OneOf(node, path, PeerAuthenticationModes, PeerAuthenticationMode.Unset);
+
+        /// <summary>A scalar that must be one of the names (exact case); the fallback after reporting anything else.</summary>
+        private T OneOf<T>(YamlNode node, string path, (string Name, T Value)[] values, T fallback)
         {
             string? s = Scalar(node, path);
-            switch (s)
-            {
-                case "STRICT": return PeerAuthenticationMode.Strict;
-                case "PERMISSIVE": return PeerAuthenticationMode.Permissive;
-                case "DISABLE": return PeerAuthenticationMode.Disable;
-                case "UNSET": return PeerAuthenticationMode.Unset;
-                default:
-                    if (s is not null) Error(node, path, $"expected STRICT, PERMISSIVE, DISABLE or UNSET, got '{s}'");
-                    return PeerAuthenticationMode.Unset;
-            }
+            foreach ((string name, T value) in values)
+                if (s == name) return value;
+            if (s is not null) Error(node, path, $"expected {string.Join(", ", values.Select(v => v.Name))}, got '{s}'");
+            return fallback;
         }
 
         private TlsServerConfig ReadTlsServer(YamlNode node, string path)
@@ -113,19 +122,7 @@ public static partial class GatewayConfigLoader
                     case "min_version": t = t with { MinVersion = Scalar(value, p) ?? "" }; break;
                     case "trust_bundle": t = t with { TrustBundle = FilePath(value, p) }; break;
                     case "handshake_timeout": t = t with { HandshakeTimeout = Duration(value, p) }; break;
-                    default:
-                        string? mode = Scalar(value, p);
-                        ClientCertificateMode m = mode switch
-                        {
-                            "none" => ClientCertificateMode.None,
-                            "optional" => ClientCertificateMode.Optional,
-                            "required" => ClientCertificateMode.Required,
-                            _ => ClientCertificateMode.None,
-                        };
-                        if (mode is not null and not ("none" or "optional" or "required"))
-                            Error(value, p, $"expected none, optional or required, got '{mode}'");
-                        t = t with { ClientCertificate = m };
-                        break;
+                    default: t = t with { ClientCertificate = OneOf(value, p, ClientCertificateModes, ClientCertificateMode.None) }; break;
                 }
             }
             return t;
@@ -147,20 +144,7 @@ public static partial class GatewayConfigLoader
                     case "key_file": t = t with { KeyFile = FilePath(value, p) }; break;
                     case "subject_alt_names": t = t with { SubjectAltNames = List(value, p, (n, q) => Scalar(n, q) ?? "") }; break;
                     case "min_version": t = t with { MinVersion = Scalar(value, p) ?? "" }; break;
-                    default:
-                        string? mode = Scalar(value, p);
-                        UpstreamTlsMode m = mode switch
-                        {
-                            "DISABLE" => UpstreamTlsMode.Disable,
-                            "SIMPLE" => UpstreamTlsMode.Simple,
-                            "MUTUAL" => UpstreamTlsMode.Mutual,
-                            "ISTIO_MUTUAL" => UpstreamTlsMode.IstioMutual,
-                            _ => UpstreamTlsMode.Simple,
-                        };
-                        if (mode is not null and not ("DISABLE" or "SIMPLE" or "MUTUAL" or "ISTIO_MUTUAL"))
-                            Error(value, p, $"expected DISABLE, SIMPLE, MUTUAL or ISTIO_MUTUAL, got '{mode}'");
-                        t = t with { Mode = m };
-                        break;
+                    default: t = t with { Mode = OneOf(value, p, UpstreamTlsModes, UpstreamTlsMode.Simple) }; break;
                 }
             }
             return t;
