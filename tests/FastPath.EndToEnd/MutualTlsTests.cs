@@ -163,10 +163,20 @@ public sealed class MutualTlsTests
             Assert.True(r.Stdout == "200", r.ToString());
         }
 
+        // A 1 MiB upload and a 1 MiB download cross both TLS hops intact (bodies stream through SslStream both ways).
+        string upload = Path.Combine(pki.Directory, "upload.bin");
+        await File.WriteAllBytesAsync(upload, new byte[1024 * 1024]);
+        ToolResult post = await ExternalTool.CurlAsync(["-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@" + upload,
+            gateway.Url("/upload").ToString()]);
+        ToolResult big = await ExternalTool.CurlAsync(["-o", "/dev/null", "-w", "%{http_code} %{size_download}", gateway.Url("/download?bytes=1048576").ToString()]);
+        Assert.True(post.Stdout == "200", post.ToString());
+        Assert.Equal(1024 * 1024, origin.Requests.Single(r => r.PathAndQuery == "/upload").BodyBytes);
+        Assert.True(big.Stdout == "200 1048576", big.ToString());
+
         var line = await sidecar.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/hop4");
         Assert.Equal("cluster.local/ns/istio-system/sa/ingress", line.GetProperty("downstream_peer_principal").GetString());
-        Assert.Equal(5, origin.RequestCount);
-        // Keep-alive over the mTLS hop: one upstream handshake served the five requests.
+        Assert.Equal(7, origin.RequestCount);
+        // Keep-alive over the mTLS hop: one upstream handshake served every request.
         Assert.Equal(1, await TcpProxyTests.MetricAsync(gateway, "fastpath_tls_handshakes_total{direction=\"upstream\"}"));
     }
 

@@ -147,6 +147,41 @@ public sealed class TlsTerminationTests
         Assert.Equal(0, edge.Origin.RequestCount);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task IdleTlsConnection_ClosedByIdleTimeout_HalfSentHead_408_Deadlines()
+    {
+        // The deadlines cancel pending reads of the TLS pipe (through SslStream to the transport): an idle
+        // keep-alive connection is closed at idle_timeout, a head that stops arriving is answered 408.
+        await using EdgeSetup edge = await EdgeSetup.CreateAsync();
+        GatewayYaml yaml = Edge(edge.Origin, "certificates:", "  " + Cert(edge.Cert)).Limit("idle_timeout", "1s").Limit("header_read_timeout", "1s");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        using var cts = new CancellationTokenSource(Limit);
+
+        await using TlsClient idle = await TlsClient.ConnectAsync(gateway.Port, "edge.example.com", edge.Pki.CaFile, cancel: cts.Token);
+        Assert.Equal(200, (await idle.GetAsync("/one", "edge.example.com", cts.Token)).Status);
+        var sw = Stopwatch.StartNew();
+        int read;
+        try
+        {
+            read = await idle.Ssl.ReadAsync(new byte[1], cts.Token);
+        }
+        catch (IOException)
+        {
+            read = 0; // closed without close_notify: also a close
+        }
+        Assert.Equal(0, read);
+        Assert.InRange(sw.Elapsed.TotalSeconds, 0.5, 10);
+
+        await using TlsClient slow = await TlsClient.ConnectAsync(gateway.Port, "edge.example.com", edge.Pki.CaFile, cancel: cts.Token);
+        await slow.Ssl.WriteAsync("GET /slow HTTP/1.1\r\nHost: edge"u8.ToArray(), cts.Token);
+        byte[] answer = new byte[12];
+        await slow.Ssl.ReadExactlyAsync(answer, cts.Token);
+        Assert.Equal("HTTP/1.1 408", System.Text.Encoding.ASCII.GetString(answer));
+
+        await using TlsClient fresh = await TlsClient.ConnectAsync(gateway.Port, "edge.example.com", edge.Pki.CaFile, cancel: cts.Token);
+        Assert.Equal(200, (await fresh.GetAsync("/two", "edge.example.com", cts.Token)).Status);
+    }
+
     [Fact(Timeout = 90_000)]
     public async Task CertificateRotation_UnderLoad_NewHandshakesGetNewCertificate_NoRequestFails()
     {
