@@ -181,6 +181,31 @@ public sealed class MutualTlsTests
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task IstioMutual_HttpHealthCheck_ProbesOverMtls_EndpointStaysHealthy()
+    {
+        using var pki = new TestPki();
+        Issued backend = pki.IssueWorkload("backend", "default", "backend");
+        Issued edge = pki.IssueWorkload("edge", "istio-system", "ingress");
+        await using OriginServer origin = await OriginServer.StartAsync("app");
+        await using GatewayProcess sidecar = await GatewayProcess.StartAsync(MeshGateway(pki, backend, "STRICT", origin));
+        GatewayYaml yaml = EdgeToMesh(pki, edge, sidecar.Port, "spiffe://cluster.local/ns/default/sa/backend");
+        yaml.Cluster("checked", [$"127.0.0.1:{sidecar.Port}"], "tls: {mode: ISTIO_MUTUAL}",
+            "health_check: {http: {path: /healthz}, interval: 200ms, timeout: 2s, unhealthy_threshold: 1}");
+        yaml.RawRoute("match: {prefix: /checked}\ncluster: checked");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+
+        // The STRICT sidecar answers only mTLS: probes reach the origin only if they carry the mesh certificate.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline && origin.Requests.Count(r => r.PathAndQuery == "/healthz") < 3) await Task.Delay(100);
+        Assert.True(origin.Requests.Count(r => r.PathAndQuery == "/healthz") >= 3, "fewer than 3 probes reached the origin");
+        Assert.Contains("FastPath-HealthChecker", origin.Requests.First(r => r.PathAndQuery == "/healthz").Header("user-agent"));
+        ToolResult r = await ExternalTool.CurlAsync(["-o", "/dev/null", "-w", "%{http_code}", gateway.Url("/checked").ToString()]);
+        Assert.True(r.Stdout == "200", r.ToString());
+        (_, string clusters) = await gateway.AdminGetAsync("/clusters");
+        Assert.DoesNotContain("failed_active_hc", clusters);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task IstioMutual_PeerWithUnexpectedIdentity_503_CountedWrongSan()
     {
         using var pki = new TestPki();

@@ -70,9 +70,6 @@ public static partial class GatewayConfigValidator
             for (int k = 0; k < t.SubjectAltNames.Count; k++)
                 if (string.IsNullOrWhiteSpace(t.SubjectAltNames[k])) error($"{p}.subject_alt_names[{k}]", "empty name");
             if (t.Sni is { } sni && Uri.CheckHostName(sni) != UriHostNameType.Dns) error($"{p}.sni", $"'{sni}' is not a host name");
-            // Probes would be sent in plaintext to a TLS port and mark every endpoint unhealthy.
-            if (t.Mode != UpstreamTlsMode.Disable && config.Clusters[i].HealthCheck?.Http is not null)
-                error($"clusters[{i}].health_check.http", "HTTP health checks are not sent over TLS yet: use health_check.tcp on a TLS cluster");
         }
     }
 

@@ -38,20 +38,10 @@ internal sealed class UpstreamTlsContext
     public async ValueTask<ConnectionContext> AuthenticateAsync(ConnectionContext connection, string host, TimeSpan timeout)
     {
         var stream = new TlsStream(new DuplexPipeStream(connection.Transport)) { Verifier = _verifier };
-        var options = new SslClientAuthenticationOptions
-        {
-            // An IP address is never sent as SNI (RFC 6066 section 3); it still names what the certificate must match.
-            TargetHost = _sni ?? host,
-            ApplicationProtocols = _alpn,
-            EnabledSslProtocols = _protocols,
-            ClientCertificateContext = _clientCertificate?.Current?.Context,
-            RemoteCertificateValidationCallback = PeerVerifier.Callback,
-            CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-        };
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await stream.AuthenticateAsClientAsync(options, cts.Token).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host), cts.Token).ConfigureAwait(false);
             TlsMetrics.UpstreamHandshakes.Inc();
             return new TlsConnection(connection, stream, ownsTransport: true);
         }
@@ -65,6 +55,39 @@ internal sealed class UpstreamTlsContext
             throw new IOException($"TLS handshake with the upstream failed: {TlsFailures.Label(failure)}", e);
         }
     }
+
+    /// <summary>
+    /// The same handshake over a plain stream (an HTTP health probe's socket): the TLS stream, or an IOException
+    /// after counting and logging the failure like a connection's.
+    /// </summary>
+    public async Task<Stream> AuthenticateStreamAsync(Stream inner, string host, CancellationToken cancel)
+    {
+        var stream = new TlsStream(inner) { Verifier = _verifier };
+        try
+        {
+            await stream.AuthenticateAsClientAsync(Options(host), cancel).ConfigureAwait(false);
+            TlsMetrics.UpstreamHandshakes.Inc();
+            return stream;
+        }
+        catch (Exception e)
+        {
+            TlsFailure failure = TlsFailures.Classify(e, stream, cancel.IsCancellationRequested);
+            TlsFailures.Count(failure, upstream: true);
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw new IOException($"TLS handshake failed: {TlsFailures.Label(failure)}", e);
+        }
+    }
+
+    private SslClientAuthenticationOptions Options(string host) => new()
+    {
+        // An IP address is never sent as SNI (RFC 6066 section 3); it still names what the certificate must match.
+        TargetHost = _sni ?? host,
+        ApplicationProtocols = _alpn,
+        EnabledSslProtocols = _protocols,
+        ClientCertificateContext = _clientCertificate?.Current?.Context,
+        RemoteCertificateValidationCallback = PeerVerifier.Callback,
+        CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+    };
 
     private static string FormatEndpoint(EndPoint? endPoint, string host) => endPoint is null ? host : $"{host} ({endPoint})";
 }

@@ -120,8 +120,7 @@ public sealed class TlsConfigLoaderTests : IDisposable
                   alpn: [spdy/3]
                   ciphers: [RC4]
                 virtual_hosts: [{domains: ["*"], routes: [{prefix: /, cluster: b}]}]
-            clusters: [{name: b, endpoints: [127.0.0.1:9000], tls: {mode: SIMPLE, cert_file: plain.pem, key_file: plain.key},
-                        health_check: {http: {path: /healthz}}}]
+            clusters: [{name: b, endpoints: [127.0.0.1:9000], tls: {mode: SIMPLE, cert_file: plain.pem, key_file: plain.key}}]
             """);
 
         Assert.Contains(errors, e => e.Path == "mesh.trust_domain" && e.Line == 2);
@@ -135,7 +134,6 @@ public sealed class TlsConfigLoaderTests : IDisposable
         Assert.Contains(errors, e => e.Path == "listeners[0].tls.alpn[0]");
         Assert.Contains(errors, e => e.Path == "listeners[0].tls.ciphers" && e.Message.Contains("unknown field"));
         Assert.Contains(errors, e => e.Path == "clusters[0].tls.cert_file" && e.Message.Contains("MUTUAL"));
-        Assert.Contains(errors, e => e.Path == "clusters[0].health_check.http" && e.Message.Contains("tcp"));
     }
 
     public void Dispose() => _pki.Dispose();

@@ -133,7 +133,7 @@ internal sealed class ClusterManager : IDisposable
         lock (_lock)
         {
             _activated = true;
-            _health.Activate(set.Clusters.Values.Select(c => (c.Name, c.Config, c.Endpoints)));
+            _health.Activate(set.Clusters.Values.Select(c => (c.Name, c.Config, c.Endpoints, c.Tls)));
             foreach (KeyValuePair<(string, string), (Http1ConnectionPool Pool, PoolSettings Settings)> p in set.Pools)
                 p.Value.Pool.Settings = p.Value.Settings;
             foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
