@@ -27,6 +27,8 @@ public sealed record ClusterConfig
     public CircuitBreakersConfig CircuitBreakers { get; init; } = new();
     /// <summary>Retries allowed as a share of requests in flight; null: max_retries alone limits them.</summary>
     public RetryBudgetConfig? RetryBudget { get; init; }
+    /// <summary>TLS origination to the endpoints; null: plaintext.</summary>
+    public UpstreamTlsConfig? Tls { get; init; }
 }
 
 public enum HashPolicyKind

@@ -11,6 +11,9 @@ public sealed record GatewayConfig
     public IReadOnlyList<ClusterConfig> Clusters { get; init; } = [];
     public LimitsConfig Limits { get; init; } = new();
     public AccessLogConfig AccessLog { get; init; } = new();
+    /// <summary>This workload's mesh identity; null: no mesh mTLS.</summary>
+    public MeshConfig? Mesh { get; init; }
+    public PeerAuthenticationConfig PeerAuthentication { get; init; } = new();
 }
 
 public sealed record AdminConfig

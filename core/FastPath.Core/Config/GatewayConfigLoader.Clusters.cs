@@ -13,7 +13,7 @@ public static partial class GatewayConfigLoader
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
                          "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size",
                          "health_check", "outlier_detection", "slow_start", "healthy_panic_threshold",
-                         "circuit_breakers", "retry_budget"))
+                         "circuit_breakers", "retry_budget", "tls"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -33,6 +33,7 @@ public static partial class GatewayConfigLoader
                     "healthy_panic_threshold" => c with { HealthyPanicThreshold = Int(value, p, 0, 100) },
                     "circuit_breakers" => c with { CircuitBreakers = ReadCircuitBreakers(value, p) },
                     "retry_budget" => c with { RetryBudget = ReadRetryBudget(value, p) },
+                    "tls" => c with { Tls = ReadUpstreamTls(value, p) },
                     _ => c with { LbPolicy = Scalar(value, p) ?? "" },
                 };
             }

@@ -4,6 +4,7 @@ using FastPath.Filters.Network;
 using FastPath.Filters.Http;
 using FastPath.Http1;
 using FastPath.Routing;
+using FastPath.Tls;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
 
@@ -77,7 +78,8 @@ internal sealed class ProxySnapshot
             }
             routes[routesKey] = new RouteTable(domains);
         }
-        return new ProxySnapshot(config, clusters, routes) { ClusterSet = set, FilterChains = ListenerFilterChains.Build(config, clusters) };
+        var tls = new TlsContextFactory(config, clusterManager.Certificates);
+        return new ProxySnapshot(config, clusters, routes) { ClusterSet = set, FilterChains = ListenerFilterChains.Build(config, clusters, tls) };
     }
 
     /// <summary>Each listener's virtual hosts under its ListenerKey, and each HTTP filter chain's under its ChainKey.</summary>

@@ -34,6 +34,7 @@ internal sealed class HttpConnectionManager
 {
     private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
     private static ReadOnlySpan<byte> SchemeHttp => "http"u8;
+    private static ReadOnlySpan<byte> SchemeHttps => "https"u8;
 
     // Response heads are bounded like request heads: an origin cannot make the proxy buffer without limit.
     private static readonly Http1Limits ResponseHeadLimits = Http1Limits.Default with { MaxHeaderCount = 1000 };
@@ -719,7 +720,7 @@ internal sealed class HttpConnectionManager
         var fwd = new ForwardedFields
         {
             ClientAddress = _clientAddress,
-            Scheme = SchemeHttp,
+            Scheme = _tls is null ? SchemeHttp : SchemeHttps,
             RequestId = RequestId(exchange),
             Via = snapshot.Via,
             FallbackHost = endpoint.NameUtf8,
@@ -820,6 +821,7 @@ internal sealed class HttpConnectionManager
             VirtualHost = exchange.Outcome.VirtualHost is null ? default : exchange.Outcome.VirtualHost.NameUtf8,
             RequestId = requestId,
             ClientAddress = _clientAddress,
+            PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
         };
         log.Log(in record);
         exchange.GeneratedRequestId[0] = 0;

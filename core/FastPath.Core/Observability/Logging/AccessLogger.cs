@@ -26,6 +26,8 @@ internal ref struct AccessLogRecord
     public ReadOnlySpan<byte> Route;
     public ReadOnlySpan<byte> RequestId;
     public ReadOnlySpan<byte> ClientAddress;
+    /// <summary>The verified client certificate's principal (SPIFFE ID without scheme, Istio's source.principal).</summary>
+    public ReadOnlySpan<byte> PeerPrincipal;
 }
 
 internal sealed class AccessLogger : IAsyncDisposable
@@ -63,7 +65,8 @@ internal sealed class AccessLogger : IAsyncDisposable
     public void Log(in AccessLogRecord r)
     {
         int max = 400 + 6 * (r.Method.Length + r.Path.Length + r.Authority.Length + r.UpstreamHost.Length
-                             + r.Cluster.Length + r.VirtualHost.Length + r.Route.Length + r.RequestId.Length + r.ClientAddress.Length);
+                             + r.Cluster.Length + r.VirtualHost.Length + r.Route.Length + r.RequestId.Length + r.ClientAddress.Length
+                             + r.PeerPrincipal.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(max);
         int n = Format(buffer, in r);
         if (!_queue.Writer.TryWrite((buffer, n)))
@@ -97,6 +100,7 @@ internal sealed class AccessLogger : IAsyncDisposable
         Raw(dest, ref at, ",\"route\":"u8); Str(dest, ref at, r.Route);
         Raw(dest, ref at, ",\"request_id\":"u8); Str(dest, ref at, r.RequestId);
         Raw(dest, ref at, ",\"downstream_remote_address\":"u8); Str(dest, ref at, r.ClientAddress);
+        Raw(dest, ref at, ",\"downstream_peer_principal\":"u8); Str(dest, ref at, r.PeerPrincipal);
         Raw(dest, ref at, "}\n"u8);
         return at;
     }
