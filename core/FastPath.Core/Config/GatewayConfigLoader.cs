@@ -66,7 +66,8 @@ public static partial class GatewayConfigLoader
         public GatewayConfig ReadRoot(YamlMappingNode root)
         {
             var config = new GatewayConfig();
-            foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters"))
+            foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters",
+                         "path_normalization", "request_authentication"))
             {
                 switch (key)
                 {
@@ -75,6 +76,7 @@ public static partial class GatewayConfigLoader
                     case "access_log": config = config with { AccessLog = ReadAccessLog(value, "access_log") }; break;
                     case "listeners": config = config with { Listeners = List(value, "listeners", ReadListener) }; break;
                     case "clusters": config = config with { Clusters = List(value, "clusters", ReadCluster) }; break;
+                    case "path_normalization" or "request_authentication": config = ReadSecurityField(config, key, value); break;
                 }
             }
             return config;
