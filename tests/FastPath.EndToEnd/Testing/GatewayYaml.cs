@@ -21,6 +21,8 @@ public sealed class GatewayYaml
     public string ListenerName { get; set; } = "main";
     /// <summary>More listeners (same routes) on fixed ports, besides the main one.</summary>
     public List<(string Name, int Port)> ExtraListeners { get; } = [];
+    /// <summary>Raw top-level YAML lines (e.g. "path_normalization: MERGE_SLASHES", request_authentication).</summary>
+    public List<string> RootYaml { get; } = [];
     /// <summary>Raw YAML lines under the main listener (indented by the caller relative to its fields), e.g. filter_chains.</summary>
     public List<string> ListenerYaml { get; } = [];
 
@@ -89,6 +91,7 @@ public sealed class GatewayYaml
             foreach ((string k, string v) in _limits) s.Append("  ").Append(k).Append(": ").Append(v).Append('\n');
         }
         if (AccessLogPath is not null) s.Append("access_log:\n  path: ").Append(AccessLogPath).Append('\n');
+        foreach (string line in RootYaml) s.Append(line).Append('\n');
         s.Append("listeners:\n");
         foreach ((string name, int port) in ExtraListeners.Prepend((ListenerName, ListenPort)))
         {
