@@ -107,6 +107,9 @@ internal sealed class HttpConnectionManager
                 _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
                 _downstreamDeadline.Disarm();
                 if (!arrived) break;
+                // A reload while the connection sat idle applies to this request: a rotated JWKS or a new policy must
+                // not wait for keep-alive connections to close.
+                snapshot = _runtime.Snapshot;
 
                 exchange = _runtime.Exchanges.Get();
                 HttpRequestHead request = exchange.Request;

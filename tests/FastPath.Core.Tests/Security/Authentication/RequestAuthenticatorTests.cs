@@ -252,6 +252,22 @@ public sealed class RequestAuthenticatorTests
         Assert.Equal(JwtFailure.VerificationFailed, authn.Authenticate(Bearer(_signer.Token("ES256", JwtSigner.Claims(issuer: "https://second.example"))), out _));
     }
 
+    [Theory]
+    [InlineData("RS256")]
+    [InlineData("ES256")]
+    public void Build_KeysReplacedUnderSameKids_NewKeysVerifyAndOldOnesFail(string alg)
+    {
+        // A reload with a rotated JWKS reuses the kids; nothing cached for the old keys may decide for the new ones.
+        using var first = new JwtSigner();
+        using var next = new JwtSigner();
+        RequestAuthenticator before = Authenticator(Rule(r => r with { Jwks = first.Jwks() }));
+        Assert.Equal(JwtFailure.None, before.Authenticate(Bearer(first.Token(alg)), out _));
+        Assert.NotEqual(JwtFailure.None, before.Authenticate(Bearer(next.Token(alg)), out _));
+        RequestAuthenticator after = Authenticator(Rule(r => r with { Jwks = next.Jwks() }));
+        Assert.Equal(JwtFailure.None, after.Authenticate(Bearer(next.Token(alg)), out _));
+        Assert.NotEqual(JwtFailure.None, after.Authenticate(Bearer(first.Token(alg)), out _));
+    }
+
     [Fact]
     public void Body_EveryFailure_NamesItWithoutTokenBytes()
     {
