@@ -142,6 +142,19 @@ public sealed class SecurityConfigTests : IDisposable
     }
 
     [Fact]
+    public void Parse_EcKeyOffTheCurve_ErrorAtLoadNamingTheKey()
+    {
+        string bogus = JwtSigner.B64(Enumerable.Repeat((byte)7, 32).ToArray());
+        string file = JwksFile($$"""{"keys":[{"kty":"EC","kid":"bad-ec","crv":"P-256","x":"{{bogus}}","y":"{{bogus}}"}]}""");
+        ConfigError e = Assert.Single(Errors(Yaml($$"""
+            request_authentication:
+              jwt_rules: [{issuer: a, jwks_file: {{file}}}]
+            """)));
+        Assert.Equal("request_authentication.jwt_rules[0].jwks_file", e.Path);
+        Assert.Contains("bad-ec", e.Message);
+    }
+
+    [Fact]
     public void Parse_BothJwksFileAndInline_Error()
     {
         IReadOnlyList<ConfigError> errors = Errors(Yaml($$"""

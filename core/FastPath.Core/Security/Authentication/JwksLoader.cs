@@ -1,6 +1,7 @@
 // Reads a rule's JSON Web Key Set (from its file or inline) into verification keys, once per config load. A document
 // that does not parse, or holds no RSA or P-256 key, is a config error naming the file and field.
 using FastPath.Config;
+using System.Security.Cryptography;
 using Microsoft.IdentityModel.Tokens;
 
 namespace FastPath.Security.Authentication;
@@ -42,12 +43,35 @@ internal static class JwksLoader
             error = $"{source} is not a JSON Web Key Set ({{\"keys\": [...]}}): {FirstLine(e.Message)}";
             return null;
         }
+        // Each key becomes an RSA or ECDsa object here, once: its material is checked at load (a point off the curve
+        // is a config error, not a 401 later), and verification reuses it instead of importing the JWK per token.
         var keys = new List<SecurityKey>();
         foreach (JsonWebKey key in set.Keys)
         {
-            bool usable = key.Kty == JsonWebAlgorithmsKeyTypes.RSA ? !string.IsNullOrEmpty(key.N) && !string.IsNullOrEmpty(key.E)
-                : key.Kty == JsonWebAlgorithmsKeyTypes.EllipticCurve && key.Crv == JsonWebKeyECTypes.P256 && !string.IsNullOrEmpty(key.X) && !string.IsNullOrEmpty(key.Y);
-            if (usable && key.Use is null or "sig") keys.Add(key);
+            if (key.Use is not (null or "sig")) continue;
+            try
+            {
+                if (key.Kty == JsonWebAlgorithmsKeyTypes.RSA && !string.IsNullOrEmpty(key.N) && !string.IsNullOrEmpty(key.E))
+                {
+                    RSA rsa = RSA.Create(new RSAParameters { Modulus = Base64UrlEncoder.DecodeBytes(key.N), Exponent = Base64UrlEncoder.DecodeBytes(key.E) });
+                    keys.Add(new RsaSecurityKey(rsa) { KeyId = key.Kid });
+                }
+                else if (key.Kty == JsonWebAlgorithmsKeyTypes.EllipticCurve && key.Crv == JsonWebKeyECTypes.P256
+                         && !string.IsNullOrEmpty(key.X) && !string.IsNullOrEmpty(key.Y))
+                {
+                    ECDsa ec = ECDsa.Create(new ECParameters
+                    {
+                        Curve = ECCurve.NamedCurves.nistP256,
+                        Q = new ECPoint { X = Base64UrlEncoder.DecodeBytes(key.X), Y = Base64UrlEncoder.DecodeBytes(key.Y) },
+                    });
+                    keys.Add(new ECDsaSecurityKey(ec) { KeyId = key.Kid });
+                }
+            }
+            catch (Exception e) when (e is CryptographicException or FormatException or ArgumentException)
+            {
+                error = $"{source}: key '{key.Kid}' is not a valid {key.Kty} key: {FirstLine(e.Message)}";
+                return null;
+            }
         }
         if (keys.Count == 0)
         {
