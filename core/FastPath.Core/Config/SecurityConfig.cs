@@ -19,7 +19,7 @@ public sealed record JwtRuleConfig
     public string? Jwks { get; init; }
     /// <summary>Set when the file names jwks_uri, which is not supported yet (reported by the validator).</summary>
     public string? JwksUri { get; init; }
-    /// <summary>Where the token is looked for; empty means "Authorization: Bearer ..." (Istio's default).</summary>
+    /// <summary>Headers that may carry the token; with no from_params either, Authorization: Bearer and access_token.</summary>
     public IReadOnlyList<JwtHeaderConfig> FromHeaders { get; init; } = [];
     /// <summary>Query parameters that may carry the token.</summary>
     public IReadOnlyList<string> FromParams { get; init; } = [];
@@ -30,12 +30,20 @@ public sealed record JwtRuleConfig
     /// <summary>Tolerance on exp and nbf (Envoy's default is 60 s).</summary>
     public TimeSpan ClockSkew { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Whether the rule names no location, so Envoy's defaults apply: Authorization: Bearer, then access_token.</summary>
+    public bool UsesDefaultLocations => FromHeaders.Count == 0 && FromParams.Count == 0;
+
     /// <summary>The header locations in effect: the configured ones, or Authorization with "Bearer ".</summary>
-    public IReadOnlyList<JwtHeaderConfig> EffectiveHeaders =>
-        FromHeaders.Count > 0 || FromParams.Count > 0 ? FromHeaders : [JwtHeaderConfig.AuthorizationBearer];
+    public IReadOnlyList<JwtHeaderConfig> EffectiveHeaders => UsesDefaultLocations ? [JwtHeaderConfig.AuthorizationBearer] : FromHeaders;
+
+    /// <summary>The query parameters in effect: the configured ones, or access_token.</summary>
+    public IReadOnlyList<string> EffectiveParams => UsesDefaultLocations ? [JwtHeaderConfig.AccessTokenParam] : FromParams;
 }
 
 public sealed record JwtHeaderConfig(string Name, string Prefix)
 {
     public static readonly JwtHeaderConfig AuthorizationBearer = new("authorization", "Bearer ");
+
+    /// <summary>The query parameter Envoy reads a token from when a rule names no location.</summary>
+    public const string AccessTokenParam = "access_token";
 }

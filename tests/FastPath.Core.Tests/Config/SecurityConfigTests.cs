@@ -93,6 +93,9 @@ public sealed class SecurityConfigTests : IDisposable
         Assert.Equal(Signer.Jwks(), second.Jwks);
         Assert.Equal(TimeSpan.FromSeconds(60), second.ClockSkew);
         Assert.Equal([JwtHeaderConfig.AuthorizationBearer], second.EffectiveHeaders);
+        Assert.Equal(["access_token"], second.EffectiveParams);
+        Assert.Equal(rule.FromHeaders, rule.EffectiveHeaders);
+        Assert.Equal(rule.FromParams, rule.EffectiveParams);
         Assert.False(second.ForwardOriginalToken);
     }
 

@@ -42,7 +42,7 @@ internal sealed class RequestAuthenticator
             var rule = new JwtRule(ruleConfig, Parameters(ruleConfig, keys));
             foreach (JwtHeaderConfig h in ruleConfig.EffectiveHeaders)
                 Find(headers, Encoding.ASCII.GetBytes(h.Name), Encoding.ASCII.GetBytes(h.Prefix)).Add(rule);
-            foreach (string p in ruleConfig.FromParams)
+            foreach (string p in ruleConfig.EffectiveParams)
                 Find(@params, Encoding.UTF8.GetBytes(p), []).Add(rule);
         }
         return new RequestAuthenticator([.. headers], [.. @params]);
@@ -83,14 +83,18 @@ internal sealed class RequestAuthenticator
         HttpHeaderBlock headers = request.Headers;
         foreach (TokenLocation location in _headers)
         {
-            int index = headers.IndexOfName(location.Name);
-            if (index < 0) continue;
-            ReadOnlySpan<byte> value = headers.Value(headers[index]);
-            // A value without the prefix is not a token for this location (Envoy): "Basic ..." is left alone.
-            if (value.Length < location.Prefix.Length || !Ascii.EqualsIgnoreCase(value[..location.Prefix.Length], location.Prefix)) continue;
-            JwtFailure failure = Verify(value[location.Prefix.Length..].Trim((byte)' '), location, headers, ref identity, out JwtRule? rule);
-            if (failure != JwtFailure.None) return failure;
-            if (!rule!.ForwardOriginalToken) headers.SkipByName(location.Name);
+            // Every field of the location's name: a second Authorization must not slip an unverified token through.
+            for (int i = 0; i < headers.Count; i++)
+            {
+                ref HeaderEntry field = ref headers[i];
+                if (field.Skip || field.NameLength != location.Name.Length || !Ascii.EqualsIgnoreCase(headers.Name(field), location.Name)) continue;
+                ReadOnlySpan<byte> value = headers.Value(field);
+                // A value without the prefix is not a token for this location (Envoy): "Basic ..." is left alone.
+                if (value.Length < location.Prefix.Length || !Ascii.EqualsIgnoreCase(value[..location.Prefix.Length], location.Prefix)) continue;
+                JwtFailure failure = Verify(value[location.Prefix.Length..].Trim((byte)' '), location, headers, ref identity, out JwtRule? rule);
+                if (failure != JwtFailure.None) return failure;
+                if (!rule!.ForwardOriginalToken) headers[i].Skip = true; // by index: the payload header may have grown the table
+            }
         }
         if (_params.Length == 0) return JwtFailure.None;
         ReadOnlySpan<byte> target = request.Path;
@@ -98,15 +102,19 @@ internal sealed class RequestAuthenticator
         if (q < 0) return JwtFailure.None;
         foreach (TokenLocation location in _params)
         {
-            if (!TryFindParam(target[(q + 1)..], location.Name, out ReadOnlySpan<byte> token)) continue;
-            JwtFailure failure = Verify(token, location, headers, ref identity, out _);
-            if (failure != JwtFailure.None) return failure;
+            // Every occurrence, as for headers: the origin may read another one than the first.
+            ReadOnlySpan<byte> query = target[(q + 1)..];
+            while (NextParam(ref query, location.Name, out ReadOnlySpan<byte> token))
+            {
+                JwtFailure failure = Verify(token, location, headers, ref identity, out _);
+                if (failure != JwtFailure.None) return failure;
+            }
         }
         return JwtFailure.None;
     }
 
-    /// <summary>The raw value of the first "name=value" pair in a query string.</summary>
-    private static bool TryFindParam(ReadOnlySpan<byte> query, ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
+    /// <summary>The raw value of the next "name=value" pair in <paramref name="query"/>, which moves past it.</summary>
+    private static bool NextParam(ref ReadOnlySpan<byte> query, ReadOnlySpan<byte> name, out ReadOnlySpan<byte> value)
     {
         while (!query.IsEmpty)
         {

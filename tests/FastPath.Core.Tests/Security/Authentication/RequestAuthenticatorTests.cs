@@ -203,6 +203,39 @@ public sealed class RequestAuthenticatorTests
     }
 
     [Fact]
+    public void Authenticate_NoLocationsConfigured_AccessTokenParameterReadToo()
+    {
+        RequestAuthenticator authn = Authenticator(Rule());
+        Assert.Equal(JwtFailure.None, authn.Authenticate(Request("/api?access_token=" + _signer.Token("RS256")), out RequestIdentity? identity));
+        Assert.NotNull(identity);
+        Assert.Equal(JwtFailure.BadFormat, authn.Authenticate(Request("/api?access_token=garbage"), out _));
+    }
+
+    [Fact]
+    public void Authenticate_OnlyParamsConfigured_AuthorizationNotRead()
+    {
+        RequestAuthenticator authn = Authenticator(Rule(r => r with { FromParams = ["token"] }));
+        Assert.Equal(JwtFailure.None, authn.Authenticate(Bearer("garbage"), out RequestIdentity? identity));
+        Assert.Null(identity);
+        Assert.Equal(JwtFailure.None, authn.Authenticate(Request("/api?access_token=garbage"), out identity));
+        Assert.Null(identity);
+    }
+
+    [Fact]
+    public void Authenticate_SecondAuthorizationFieldWithBadToken_Refused()
+    {
+        HttpRequestHead head = Request("/", "Authorization: Bearer " + _signer.Token("RS256"), "Authorization: Bearer garbage");
+        Assert.Equal(JwtFailure.BadFormat, Authenticator(Rule(r => r with { ForwardOriginalToken = true })).Authenticate(head, out _));
+    }
+
+    [Fact]
+    public void Authenticate_SecondTokenParameterBad_Refused()
+    {
+        string target = $"/api?access_token={_signer.Token("ES256")}&access_token={_signer.Token("ES256", JwtSigner.Claims(expiresIn: TimeSpan.FromHours(-2)))}";
+        Assert.Equal(JwtFailure.Expired, Authenticator(Rule()).Authenticate(Request(target), out _));
+    }
+
+    [Fact]
     public void Authenticate_ForwardOriginalTokenFalse_AuthorizationRemoved()
     {
         HttpRequestHead head = Bearer(_signer.Token("RS256"));
