@@ -163,6 +163,34 @@ public sealed class RequestAuthenticationTests
         Assert.True(condition(), "the rejected reload was not reported");
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ConfigDump_ShowsNormalisationAndJwtRulesButNoKeys()
+    {
+        using var signer = new JwtSigner();
+        string jwks = WriteJwks(signer.Jwks());
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        GatewayYaml yaml = Yaml(origin, jwks);
+        yaml.RootYaml.Add("path_normalization: MERGE_SLASHES");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        try
+        {
+            (HttpStatusCode status, string body) = await gateway.AdminGetAsync("/config_dump");
+            Assert.Equal(HttpStatusCode.OK, status);
+            using System.Text.Json.JsonDocument doc = System.Text.Json.JsonDocument.Parse(body);
+            System.Text.Json.JsonElement root = doc.RootElement;
+            Assert.Equal("MERGE_SLASHES", root.GetProperty("path_normalization").GetString());
+            System.Text.Json.JsonElement rule = root.GetProperty("request_authentication").GetProperty("jwt_rules")[0];
+            Assert.Equal(JwtSigner.Issuer, rule.GetProperty("issuer").GetString());
+            Assert.Equal(jwks, rule.GetProperty("jwks").GetString());
+            Assert.Equal("authorization", rule.GetProperty("from_headers")[0].GetProperty("name").GetString());
+            Assert.DoesNotContain(JwtSigner.B64(signer.Rsa.ExportParameters(false).Modulus!), body); // no key material
+        }
+        finally
+        {
+            File.Delete(jwks);
+        }
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task RequestsWithoutToken_UnderJwtRules_AllocateNothingPerRequest()
     {
