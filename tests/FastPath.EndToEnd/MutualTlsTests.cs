@@ -17,7 +17,7 @@ public sealed class MutualTlsTests
     internal static GatewayYaml MeshGateway(TestPki pki, Issued identity, string mode, OriginServer origin)
     {
         var yaml = new GatewayYaml().Route("/", "app").Cluster("app", origin.Address);
-        yaml.TopLevelYaml.AddRange([
+        yaml.RootYaml.AddRange([
             "mesh:",
             "  trust_domain: cluster.local",
             $"  certificate: {{cert_file: {identity.CertFile}, key_file: {identity.KeyFile}}}",
@@ -136,7 +136,7 @@ public sealed class MutualTlsTests
     {
         var yaml = new GatewayYaml().Route("/", "backend")
             .Cluster("backend", [$"127.0.0.1:{sidecarPort}"], $"tls: {{mode: ISTIO_MUTUAL, subject_alt_names: [\"{expectedSan}\"]}}");
-        yaml.TopLevelYaml.AddRange([
+        yaml.RootYaml.AddRange([
             "mesh:",
             "  trust_domain: cluster.local",
             $"  certificate: {{cert_file: {identity.CertFile}, key_file: {identity.KeyFile}}}",
@@ -232,7 +232,7 @@ public sealed class MutualTlsTests
         Issued client = pki.IssueWorkload("sleep", "shop", "sleep");
         await using RawOrigin echo = TcpProxyTests.EchoOrigin();
         var yaml = new GatewayYaml().Cluster("echo", echo.Address);
-        yaml.TopLevelYaml.AddRange([
+        yaml.RootYaml.AddRange([
             "mesh:",
             "  trust_domain: cluster.local",
             $"  certificate: {{cert_file: {backend.CertFile}, key_file: {backend.KeyFile}}}",

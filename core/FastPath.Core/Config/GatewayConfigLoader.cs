@@ -67,7 +67,7 @@ public static partial class GatewayConfigLoader
         {
             var config = new GatewayConfig();
             foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters",
-                         "mesh", "peer_authentication"))
+                         "mesh", "peer_authentication", "path_normalization", "request_authentication"))
             {
                 switch (key)
                 {
@@ -78,6 +78,7 @@ public static partial class GatewayConfigLoader
                     case "clusters": config = config with { Clusters = List(value, "clusters", ReadCluster) }; break;
                     case "mesh": config = config with { Mesh = ReadMesh(value, "mesh") }; break;
                     case "peer_authentication": config = config with { PeerAuthentication = ReadPeerAuthentication(value, "peer_authentication") }; break;
+                    case "path_normalization" or "request_authentication": config = ReadSecurityField(config, key, value); break;
                 }
             }
             return config;

@@ -21,10 +21,10 @@ public sealed class GatewayYaml
     public string ListenerName { get; set; } = "main";
     /// <summary>More listeners (same routes) on fixed ports, besides the main one.</summary>
     public List<(string Name, int Port)> ExtraListeners { get; } = [];
+    /// <summary>Raw top-level YAML lines (mesh, peer_authentication, path_normalization, request_authentication, ...).</summary>
+    public List<string> RootYaml { get; } = [];
     /// <summary>Raw YAML lines under the main listener (indented by the caller relative to its fields), e.g. filter_chains.</summary>
     public List<string> ListenerYaml { get; } = [];
-    /// <summary>Raw top-level YAML lines (e.g. mesh, peer_authentication), written before the listeners.</summary>
-    public List<string> TopLevelYaml { get; } = [];
 
     /// <param name="extra">Additional route fields as "key: value" lines (e.g. "retries: {attempts: 2}").</param>
     public GatewayYaml Route(string prefix, string cluster, string? timeout = null, params string[] extra)
@@ -91,7 +91,7 @@ public sealed class GatewayYaml
             foreach ((string k, string v) in _limits) s.Append("  ").Append(k).Append(": ").Append(v).Append('\n');
         }
         if (AccessLogPath is not null) s.Append("access_log:\n  path: ").Append(AccessLogPath).Append('\n');
-        foreach (string line in TopLevelYaml) s.Append(line).Append('\n');
+        foreach (string line in RootYaml) s.Append(line).Append('\n');
         s.Append("listeners:\n");
         foreach ((string name, int port) in ExtraListeners.Prepend((ListenerName, ListenPort)))
         {

@@ -14,12 +14,14 @@ using FastPath.Config;
 using FastPath.Filters.Http;
 using FastPath.Grpc;
 using FastPath.Http;
+using FastPath.Http.Normalization;
 using FastPath.Http1;
 using FastPath.LoadBalancing;
 using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
 using FastPath.Routing;
 using FastPath.Security;
+using FastPath.Security.Authentication;
 using FastPath.Transport;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
@@ -106,6 +108,9 @@ internal sealed class HttpConnectionManager
                 _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
                 _downstreamDeadline.Disarm();
                 if (!arrived) break;
+                // A reload while the connection sat idle applies to this request: a rotated JWKS or a new policy must
+                // not wait for keep-alive connections to close.
+                snapshot = _runtime.Snapshot;
 
                 exchange = _runtime.Exchanges.Get();
                 HttpRequestHead request = exchange.Request;
@@ -137,6 +142,10 @@ internal sealed class HttpConnectionManager
                     }
                 }
                 _downstreamDeadline.Disarm();
+                // 2a. (issue 4) The path is normalised once, in place, before anything reads it: routing, authorization
+                //     and the origin all see the same path. One that cannot be normalised safely is a bad request.
+                if (rejection == RequestRejectionReason.None && !PathNormalizer.TryNormalize(request, snapshot.PathNormalization))
+                    rejection = RequestRejectionReason.InvalidRequestTarget;
                 if (rejection != RequestRejectionReason.None)
                 {
                     if (rejection == RequestRejectionReason.UnexpectedEndOfBody) break; // closed mid-head: no one to answer
@@ -151,17 +160,22 @@ internal sealed class HttpConnectionManager
                 // The request id exists from here on: a weighted route picks by it, and the origin and the log see it.
                 if (request.RequestIdIndex < 0) RequestIdGenerator.Write(exchange.GeneratedRequestId);
 
-                // 2b. (issue 4) Path normalisation, then request authentication (JWT) and authorization, before routing.
+                // 2b. (issue 4) Request authentication (JWT; the path was normalised in 2a), then authorization, before
+                //     routing. A refused request is answered below without a route.
+                if (snapshot.Authenticator is { } authenticator
+                    && (exchange.AuthenticationFailure = authenticator.Authenticate(request, out exchange.RequestIdentity)) != JwtFailure.None)
+                    exchange.Outcome.Error = ProxyError.AuthenticationFailed;
 
                 // 3. Route: virtual host by authority, then the first route whose match holds; its action gives the
                 //    cluster (a weighted pick keyed by the request id) or a local reply (redirect, direct response).
                 snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
                 exchange.Outcome.VirtualHost = table?.MatchHost(request.Authority);
-                Route? route = exchange.Outcome.VirtualHost?.Match(request);
+                Route? route = exchange.Outcome.Error == ProxyError.None ? exchange.Outcome.VirtualHost?.Match(request) : null;
                 exchange.Outcome.Route = route;
                 Cluster? cluster = route?.PickCluster(RequestId(exchange), out exchange.Outcome.Destination);
                 exchange.Outcome.Cluster = cluster;
-                if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
+                if (exchange.Outcome.Error != ProxyError.None) { } // refused before routing (2b)
+                else if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
                 else if (cluster is null) exchange.Outcome.Error = ProxyError.LocalReply;
 
                 // 3b. HTTP filters (Filters/Http) on the request head, once the route is chosen and before an endpoint is
@@ -555,8 +569,11 @@ internal sealed class HttpConnectionManager
                     }
                     else
                     {
-                        ReadOnlySpan<byte> body = filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error);
-                        WriteLocal(exchange.Outcome.Status, body, close, headOnly, filters.LocalReplyHeaders);
+                        bool unauthenticated = exchange.Outcome.Error == ProxyError.AuthenticationFailed;
+                        ReadOnlySpan<byte> body = filters.HasLocalReply ? filters.LocalReplyBody
+                            : unauthenticated ? JwtFailures.Body(exchange.AuthenticationFailure) : ProxyErrors.Body(exchange.Outcome.Error);
+                        WriteLocal(exchange.Outcome.Status, body, close, headOnly,
+                            unauthenticated ? JwtFailures.WwwAuthenticate : filters.LocalReplyHeaders);
                         exchange.Outcome.BytesSent = headOnly ? 0 : body.Length;
                     }
                     FlushResult f = await _output.FlushAsync().ConfigureAwait(false);

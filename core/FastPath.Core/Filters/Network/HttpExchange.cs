@@ -5,6 +5,7 @@ using FastPath.Http;
 using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Security;
+using FastPath.Security.Authentication;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
@@ -28,6 +29,8 @@ internal sealed class HttpExchange
     public readonly BodyReplayBuffer ReplayBuffer = new();
     /// <summary>The request principal a verified JWT established (RequestAuthentication); null without one.</summary>
     public RequestIdentity? RequestIdentity;
+    /// <summary>Why the request's JWT was refused, for the 401 body; None otherwise.</summary>
+    public JwtFailure AuthenticationFailure;
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -52,6 +55,7 @@ internal sealed class HttpExchange
         Retry.End(); // gives back the request's breaker slots on every path, exceptions included
         ReplayBuffer.Reset();
         RequestIdentity = null;
+        AuthenticationFailure = JwtFailure.None;
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>
