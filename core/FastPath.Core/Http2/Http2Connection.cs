@@ -792,6 +792,9 @@ internal sealed partial class Http2Connection
     {
         lock (_sync)
         {
+            // Closed while the handler ran: released here. Closed by what follows (now that HandlerDone is set,
+            // CloseStream releases it itself): not released twice.
+            bool closedBefore = stream.State == Http2StreamState.Closed;
             stream.HandlerDone = true;
             if (!stream.BodyReaderCompleted) stream.CompleteBodyReader();
             if (stream.State != Http2StreamState.Closed && !stream.EndStreamSent)
@@ -805,7 +808,7 @@ internal sealed partial class Http2Connection
                     OnEndStreamSent(stream);
                 }
             }
-            if (stream.State == Http2StreamState.Closed) Release(stream);
+            if (closedBefore) Release(stream);
         }
     }
 

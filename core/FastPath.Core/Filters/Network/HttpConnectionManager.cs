@@ -15,6 +15,7 @@ using FastPath.Filters.Http;
 using FastPath.Grpc;
 using FastPath.Http;
 using FastPath.Http1;
+using FastPath.Http2;
 using FastPath.LoadBalancing;
 using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
@@ -30,7 +31,7 @@ using HttpVersion = FastPath.Http.HttpVersion;
 
 namespace FastPath.Filters.Network;
 
-internal sealed class HttpConnectionManager
+internal sealed partial class HttpConnectionManager
 {
     private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
     private static ReadOnlySpan<byte> SchemeHttp => "http"u8;
@@ -44,8 +45,11 @@ internal sealed class HttpConnectionManager
 
     private readonly ProxyRuntime _runtime;
     private readonly string _listener;
-    private readonly PipeReader _input;
+    // The request's input and the response's output: the connection's pipes for HTTP/1.1; in stream mode the input
+    // is the stream's body reader and responses go out as frames (_output unused).
+    private PipeReader _input;
     private readonly PipeWriter _output;
+    private readonly IDuplexPipe _transport = null!;
     private readonly ReadDeadline _downstreamDeadline = new();
     private readonly ReadDeadline _upstreamDeadline = new();
     private readonly byte[] _clientAddress;
@@ -63,6 +67,7 @@ internal sealed class HttpConnectionManager
         _tls = tls;
         _runtime = runtime;
         _listener = listener;
+        _transport = context.Transport;
         _input = context.Transport.Input;
         _output = context.Transport.Output;
         _clientAddress = FormatAddress(context.RemoteEndPoint);
@@ -74,77 +79,134 @@ internal sealed class HttpConnectionManager
     {
         _downstreamDeadline.Check(now);
         _upstreamDeadline.Check(now);
+        _h2?.CheckDeadlines(now);
     }
 
-    /// <summary>Closes the connection if it is between requests (drain); busy ones close after their response.</summary>
+    /// <summary>Closes the connection if it is between requests (drain); busy ones close after their response. An
+    /// HTTP/2 connection starts its graceful GOAWAY instead.</summary>
     public void CloseIfIdle()
     {
-        if (_idle) _downstreamDeadline.FireIfArmed();
+        if (_h2 is not null) _h2.BeginDrain();
+        else if (_idle) _downstreamDeadline.FireIfArmed();
     }
 
     public async Task RunAsync()
     {
-        _runtime.Connections.TryAdd(this, 0);
-        ProxyMetrics.DownstreamActive.Inc();
-        ProxyMetrics.DownstreamTotal.Inc();
+        if (_owner is null)
+        {
+            _runtime.Connections.TryAdd(this, 0);
+            ProxyMetrics.DownstreamActive.Inc();
+            ProxyMetrics.DownstreamTotal.Inc();
+        }
         HttpExchange? exchange = null;
         UpstreamConnection? upstream = null;
         try
         {
-            while (!_runtime.Draining)
+            bool firstRequest = true;
+            while (_owner is not null || !_runtime.Draining)
             {
                 ProxySnapshot snapshot = _runtime.Snapshot;
-
-                // 1. Wait, holding no buffer, for the first byte of the next request (idle timeout, drain).
-                _downstreamDeadline.Arm(_input, snapshot.IdleTimeoutMs);
-                _idle = true;
-                if (_runtime.Draining) _downstreamDeadline.Fire();
-                ReadResult read = await _input.ReadAsync().ConfigureAwait(false);
-                _idle = false;
-                bool arrived = !read.IsCanceled && !read.Buffer.IsEmpty;
-                _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
-                _downstreamDeadline.Disarm();
-                if (!arrived) break;
-
-                exchange = _runtime.Exchanges.Get();
-                HttpRequestHead request = exchange.Request;
-                long started = Stopwatch.GetTimestamp();
-                // request_timeout bounds every client read of this request (head and body); 0 leaves it off.
-                if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
-                DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
-
-                // 2. Request head, under the header-read timeout.
-                exchange.RequestParser = new Http1RequestHandler(request);
-                RequestRejectionReason rejection;
-                _downstreamDeadline.Arm(_input, snapshot.HeaderReadTimeoutMs);
-                while (true)
+                ReadResult read;
+                HttpRequestHead request;
+                long started;
+                DateTime startUtc;
+                if (_owner is not null)
                 {
-                    read = await _input.ReadAsync().ConfigureAwait(false);
-                    if (read.IsCanceled)
-                    {
-                        _input.AdvanceTo(read.Buffer.Start);
-                        rejection = RequestRejectionReason.InvalidRequestLine;
-                        break;
-                    }
-                    Http1ParseResult parsed = ParseHead(_input, read, ref exchange.RequestParser, ref exchange.HeadState, snapshot.HeadLimits, out rejection);
-                    if (parsed == Http1ParseResult.Complete) rejection = exchange.RequestParser.Complete();
-                    if (parsed != Http1ParseResult.Incomplete) break;
-                    if (read.IsCompleted)
-                    {
-                        rejection = RequestRejectionReason.UnexpectedEndOfBody;
-                        break;
-                    }
+                    // HTTP/2 stream mode: the connection hands over the next stream, its head complete and validated.
+                    Http2Stream? next = await NextStreamAsync().ConfigureAwait(false);
+                    if (next is null) break;
+                    _stream = next;
+                    _input = next.RequestBody;
+                    snapshot = _runtime.Snapshot;
+                    exchange = _runtime.Exchanges.Get();
+                    exchange.UseRequest(next.RequestHead);
+                    request = exchange.Request;
+                    // The HTTP/1.1 writer frames the body itself (content-length from the head, or chunked), as it
+                    // does for a parsed HTTP/1.1 request whose framing fields the parser set aside.
+                    request.Headers.SkipByName("content-length"u8);
+                    started = Stopwatch.GetTimestamp();
+                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
+                    startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
                 }
-                _downstreamDeadline.Disarm();
-                if (rejection != RequestRejectionReason.None)
+                else
                 {
-                    if (rejection == RequestRejectionReason.UnexpectedEndOfBody) break; // closed mid-head: no one to answer
-                    exchange.Outcome.Error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
-                    exchange.Outcome.Status = exchange.Outcome.Error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
-                    WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close: true, headOnly: false);
-                    await _output.FlushAsync().ConfigureAwait(false);
-                    Complete(exchange, started, startUtc);
-                    break;
+                    if (firstRequest && _tls?.ApplicationProtocol == "h2")
+                    {
+                        await RunHttp2Async(_transport).ConfigureAwait(false);
+                        break;
+                    }
+
+                    // 1. Wait, holding no buffer, for the first byte of the next request (idle timeout, drain).
+                    _downstreamDeadline.Arm(_input, snapshot.IdleTimeoutMs);
+                    _idle = true;
+                    if (_runtime.Draining) _downstreamDeadline.Fire();
+                    read = await _input.ReadAsync().ConfigureAwait(false);
+                    _idle = false;
+                    bool arrived = !read.IsCanceled && !read.Buffer.IsEmpty;
+                    if (arrived && firstRequest && _tls is null)
+                    {
+                        // h2c with prior knowledge (RFC 9113 §3.3): the connection opens with the HTTP/2 preface.
+                        bool? h2 = StartsWithHttp2Preface(read.Buffer);
+                        while (h2 is null && !read.IsCompleted && !read.IsCanceled)
+                        {
+                            _input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                            read = await _input.ReadAsync().ConfigureAwait(false);
+                            h2 = read.IsCanceled ? false : StartsWithHttp2Preface(read.Buffer);
+                        }
+                        if (h2 == true)
+                        {
+                            _input.AdvanceTo(read.Buffer.Start);
+                            _downstreamDeadline.Disarm();
+                            await RunHttp2Async(_transport).ConfigureAwait(false);
+                            break;
+                        }
+                        arrived = !read.IsCanceled && !read.Buffer.IsEmpty;
+                    }
+                    firstRequest = false;
+                    _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
+                    _downstreamDeadline.Disarm();
+                    if (!arrived) break;
+
+                    exchange = _runtime.Exchanges.Get();
+                    request = exchange.Request;
+                    started = Stopwatch.GetTimestamp();
+                    // request_timeout bounds every client read of this request (head and body); 0 leaves it off.
+                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
+                    startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
+
+                    // 2. Request head, under the header-read timeout.
+                    exchange.RequestParser = new Http1RequestHandler(request);
+                    RequestRejectionReason rejection;
+                    _downstreamDeadline.Arm(_input, snapshot.HeaderReadTimeoutMs);
+                    while (true)
+                    {
+                        read = await _input.ReadAsync().ConfigureAwait(false);
+                        if (read.IsCanceled)
+                        {
+                            _input.AdvanceTo(read.Buffer.Start);
+                            rejection = RequestRejectionReason.InvalidRequestLine;
+                            break;
+                        }
+                        Http1ParseResult parsed = ParseHead(_input, read, ref exchange.RequestParser, ref exchange.HeadState, snapshot.HeadLimits, out rejection);
+                        if (parsed == Http1ParseResult.Complete) rejection = exchange.RequestParser.Complete();
+                        if (parsed != Http1ParseResult.Incomplete) break;
+                        if (read.IsCompleted)
+                        {
+                            rejection = RequestRejectionReason.UnexpectedEndOfBody;
+                            break;
+                        }
+                    }
+                    _downstreamDeadline.Disarm();
+                    if (rejection != RequestRejectionReason.None)
+                    {
+                        if (rejection == RequestRejectionReason.UnexpectedEndOfBody) break; // closed mid-head: no one to answer
+                        exchange.Outcome.Error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
+                        exchange.Outcome.Status = exchange.Outcome.Error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
+                        WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close: true, headOnly: false);
+                        await _output.FlushAsync().ConfigureAwait(false);
+                        Complete(exchange, started, startUtc);
+                        break;
+                    }
                 }
 
                 // The request id exists from here on: a weighted route picks by it, and the origin and the log see it.
@@ -252,9 +314,12 @@ internal sealed class HttpConnectionManager
                             replay = exchange.ReplayBuffer;
                             replay.Begin(upstream.Output, retry.Policy.BufferLimitBytes);
                         }
-                        _upload = upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
+                        // An HTTP/2 stream's body arrives unframed (DATA frames) and ends with the stream, its trailers
+                        // in the stream; HTTP/1.1 to the origin frames it by content-length, or chunked with trailers.
+                        _upload = upload = Http1BodyCopier.CopyAsync(_input, upstream.Output,
+                            _stream is null ? request.Framing : BodyFraming.UntilClose, request.ContentLength,
                             request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
-                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
+                            _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
                             exchange.Filters.RequestBodyTap, replay);
                     }
                     else
@@ -322,6 +387,11 @@ internal sealed class HttpConnectionManager
                             if (parsed == Http1ParseResult.Error || exchange.ResponseParser.Complete(request.Method) != RequestRejectionReason.None)
                             {
                                 exchange.Outcome.Error = ProxyError.UpstreamProtocolError;
+                                break;
+                            }
+                            if (response.StatusCode == 101 && _stream is not null)
+                            {
+                                exchange.Outcome.Error = ProxyError.UpstreamProtocolError; // HTTP/2 has no 101 (RFC 9113 §8.6)
                                 break;
                             }
                             if (response.StatusCode >= 200 || response.StatusCode == 101)
@@ -409,7 +479,8 @@ internal sealed class HttpConnectionManager
                     exchange.Outcome.Destination?.ResponseHeaders?.Apply(response.Headers);
                     while (exchange.Filters.IsActive && exchange.Filters.EncodeHeaders() == FilterHeadersStatus.StopIteration)
                         await exchange.Filters.WaitAsync().ConfigureAwait(false);
-                    BodyFraming outFraming = response.Framing switch
+                    // HTTP/2 frames the body itself: the decoded body goes out raw in DATA frames, trailers in HEADERS.
+                    BodyFraming outFraming = _stream is not null ? BodyFraming.UntilClose : response.Framing switch
                     {
                         BodyFraming.None => BodyFraming.None,
                         BodyFraming.ContentLength => BodyFraming.ContentLength,
@@ -417,19 +488,29 @@ internal sealed class HttpConnectionManager
                     };
                     // An origin may answer before reading the whole request body (e.g. 413): what the client still
                     // sends cannot be told from a next request, so that connection closes.
-                    bool close = !request.KeepAlive || _runtime.Draining || outFraming == BodyFraming.UntilClose
-                                 || (upload is not null && !upload.IsCompleted && response.StatusCode >= 300);
-                    ReadOnlySpan<byte> connection = close ? "close"u8 : request.Version == HttpVersion.Http10 ? "keep-alive"u8 : default;
-                    Http1HeadWriter.WriteResponseHead(_output, response, outFraming, connection, switchingProtocols: false);
+                    bool close = _stream is null && (!request.KeepAlive || _runtime.Draining || outFraming == BodyFraming.UntilClose
+                                 || (upload is not null && !upload.IsCompleted && response.StatusCode >= 300));
+                    exchange.ResponseBody = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
+                        request.Version is HttpVersion.Http11 or HttpVersion.Http2 ? exchange.ResponseTrailers : null, snapshot.HeadLimits,
+                        exchange.Filters.ResponseBodyTap);
+                    bool bodyEmpty = exchange.ResponseBody.IsEmpty; // before the body: IsEmpty also holds once it is all through
+                    if (_stream is null)
+                    {
+                        ReadOnlySpan<byte> connection = close ? "close"u8 : request.Version == HttpVersion.Http10 ? "keep-alive"u8 : default;
+                        Http1HeadWriter.WriteResponseHead(_output, response, outFraming, connection, switchingProtocols: false);
+                    }
+                    else if (!await _stream.WriteHeadersAsync(response, endStream: bodyEmpty).ConfigureAwait(false))
+                    {
+                        exchange.Outcome.Error = ProxyError.DownstreamReset;
+                    }
                     responseStarted = true;
                     exchange.Outcome.Status = response.StatusCode;
 
-                    exchange.ResponseBody = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
-                        request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits, exchange.Filters.ResponseBodyTap);
                     BodyStep step = BodyStep.Done;
-                    if (exchange.ResponseBody.IsEmpty)
+                    IBufferWriter<byte> bodyOutput = _stream is null ? _output : _h2Body!;
+                    if (bodyEmpty || exchange.Outcome.Error != ProxyError.None)
                     {
-                        exchange.ResponseBody.WriteEmpty(_output);
+                        if (_stream is null) exchange.ResponseBody.WriteEmpty(_output);
                     }
                     else
                     {
@@ -473,10 +554,23 @@ internal sealed class HttpConnectionManager
                             if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok) uploading = false;
                             _upstreamDeadline.Extend(uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                             ReadOnlySequence<byte> buffer = read.Buffer;
-                            step = exchange.ResponseBody.Step(buffer, read.IsCompleted, _output, out SequencePosition consumed);
+                            step = exchange.ResponseBody.Step(buffer, read.IsCompleted, bodyOutput, out SequencePosition consumed);
                             if (step == BodyStep.NeedMore)
                             {
                                 upstream.Input.AdvanceTo(consumed, buffer.End);
+                                if (_stream is not null)
+                                {
+                                    if (_h2Body!.WrittenCount < SocketBacklog.MaxUnflushedBytes && upstream.HasBufferedBytes()) continue;
+                                    bool sent = _h2Body.WrittenCount == 0
+                                                || await _stream.WriteDataAsync(_h2Body.WrittenMemory, endStream: false).ConfigureAwait(false);
+                                    _h2Body.Clear();
+                                    if (!sent)
+                                    {
+                                        exchange.Outcome.Error = ProxyError.DownstreamReset;
+                                        break;
+                                    }
+                                    continue;
+                                }
                                 // More of the body is already in the socket: read it before sending, so the client
                                 // gets one send for what arrived together (bounded by MaxUnflushedBytes).
                                 if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream.HasBufferedBytes()) continue;
@@ -503,10 +597,25 @@ internal sealed class HttpConnectionManager
                         endpoint.ReportOutcome(bodyError, bodyError == ProxyError.None ? response.StatusCode : 0);
                     }
                     exchange.Outcome.BytesSent = exchange.ResponseBody.Bytes;
-                    if (exchange.Outcome.Error == ProxyError.None)
+                    if (exchange.Outcome.Error == ProxyError.None && _stream is null)
                     {
                         FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                         if (f.IsCompleted) exchange.Outcome.Error = ProxyError.DownstreamReset;
+                    }
+                    else if (exchange.Outcome.Error == ProxyError.None && !bodyEmpty)
+                    {
+                        // The rest of the body ends the stream, unless trailers follow and end it (gRPC's status).
+                        bool trailers = exchange.ResponseTrailers.Count > 0;
+                        bool sent = (_h2Body!.WrittenCount == 0 && trailers)
+                                    || await _stream!.WriteDataAsync(_h2Body.WrittenMemory, endStream: !trailers).ConfigureAwait(false);
+                        _h2Body.Clear();
+                        if (sent && trailers) sent = await _stream!.WriteTrailersAsync(exchange.ResponseTrailers).ConfigureAwait(false);
+                        if (!sent) exchange.Outcome.Error = ProxyError.DownstreamReset;
+                    }
+                    else if (exchange.Outcome.Error != ProxyError.None && _stream is not null)
+                    {
+                        // A response cut short cannot be told from a whole one unless the stream says so (Envoy resets it).
+                        _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
                     }
 
                     if (upload is not null)
@@ -547,19 +656,33 @@ internal sealed class HttpConnectionManager
                         : routeReply ? RouteActions.ReplyStatus(route!) : ProxyErrors.Status(exchange.Outcome.Error);
                     if (filters.IsActive) filters.EncodeLocalReply(exchange.Outcome.Status);
                     bool headOnly = request.Method == HttpMethod.Head;
-                    if (routeReply)
+                    if (_stream is not null)
                     {
-                        WriteRouteReply(exchange, route!, close, filters.LocalReplyHeaders);
-                        exchange.Outcome.BytesSent = headOnly || route!.DirectResponse is null ? 0 : route.DirectResponse.Body.Length;
+                        if (routeReply) PrepareHttp2RouteReply(exchange, route!, filters.LocalReplyHeaders, headOnly);
+                        else PrepareHttp2LocalReply(exchange, exchange.Outcome.Status,
+                            filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error), filters.LocalReplyHeaders, headOnly);
+                        exchange.Outcome.BytesSent = _h2Body!.WrittenCount;
+                        bool sent = await _stream.WriteHeadersAsync(exchange.Response, endStream: _h2Body.WrittenCount == 0).ConfigureAwait(false);
+                        if (sent && _h2Body.WrittenCount > 0) sent = await _stream.WriteDataAsync(_h2Body.WrittenMemory, endStream: true).ConfigureAwait(false);
+                        _h2Body.Clear();
+                        exchange.Outcome.KeepAlive = sent;
                     }
                     else
                     {
-                        ReadOnlySpan<byte> body = filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error);
-                        WriteLocal(exchange.Outcome.Status, body, close, headOnly, filters.LocalReplyHeaders);
-                        exchange.Outcome.BytesSent = headOnly ? 0 : body.Length;
+                        if (routeReply)
+                        {
+                            WriteRouteReply(exchange, route!, close, filters.LocalReplyHeaders);
+                            exchange.Outcome.BytesSent = headOnly || route!.DirectResponse is null ? 0 : route.DirectResponse.Body.Length;
+                        }
+                        else
+                        {
+                            ReadOnlySpan<byte> body = filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error);
+                            WriteLocal(exchange.Outcome.Status, body, close, headOnly, filters.LocalReplyHeaders);
+                            exchange.Outcome.BytesSent = headOnly ? 0 : body.Length;
+                        }
+                        FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
+                        exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                     }
-                    FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
-                    exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }
 
                 Complete(exchange, started, startUtc);
@@ -567,6 +690,11 @@ internal sealed class HttpConnectionManager
                 bool keepAlive = exchange.Outcome.KeepAlive;
                 _runtime.Exchanges.Return(exchange);
                 exchange = null;
+                if (_owner is not null)
+                {
+                    EndStream();
+                    continue;
+                }
                 if (!keepAlive) break;
             }
         }
@@ -583,9 +711,24 @@ internal sealed class HttpConnectionManager
             EndAttempt();
             upstream?.Close();
             if (exchange is not null && _upload is not { IsCompleted: false }) _runtime.Exchanges.Return(exchange);
-            _runtime.Connections.TryRemove(this, out _);
-            ProxyMetrics.DownstreamActive.Dec();
-            await CloseAsync().ConfigureAwait(false);
+            if (_owner is null)
+            {
+                _runtime.Connections.TryRemove(this, out _);
+                ProxyMetrics.DownstreamActive.Dec();
+                await CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                // A stream processor that failed: its stream ends (reset) and the processor is not reused.
+                _dead = true;
+                _owner.Remove(this);
+                if (_stream is not null)
+                {
+                    _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
+                    _stream = null;
+                    _done.SetResult(true);
+                }
+            }
         }
     }
 

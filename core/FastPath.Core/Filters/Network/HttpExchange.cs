@@ -14,7 +14,9 @@ namespace FastPath.Filters.Network;
 
 internal sealed class HttpExchange
 {
-    public readonly HttpRequestHead Request = new();
+    private readonly HttpRequestHead _ownRequest = new();
+    /// <summary>The request head: the exchange's own (HTTP/1.1 parses into it) or an HTTP/2 stream's for its lifetime.</summary>
+    public HttpRequestHead Request { get; private set; }
     public readonly HttpResponseHead Response = new();
     public readonly HttpHeaderBlock RequestTrailers = new();
     public readonly HttpHeaderBlock ResponseTrailers = new();
@@ -37,9 +39,15 @@ internal sealed class HttpExchange
     public Http1HeadParseState HeadState;
     public Http1BodyForwarder ResponseBody;
 
+    public HttpExchange() => Request = _ownRequest;
+
+    /// <summary>Serves a request whose head another codec owns (an HTTP/2 stream's, valid until the stream ends).</summary>
+    public void UseRequest(HttpRequestHead head) => Request = head;
+
     public void Reset()
     {
-        Request.Reset();
+        if (ReferenceEquals(Request, _ownRequest)) Request.Reset();
+        else Request = _ownRequest; // the stream resets its own head when it is recycled
         Response.Reset();
         RequestTrailers.Clear();
         ResponseTrailers.Clear();
