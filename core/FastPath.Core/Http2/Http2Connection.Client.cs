@@ -10,6 +10,15 @@ namespace FastPath.Http2;
 
 internal sealed partial class Http2Connection
 {
+    // Completed by the peer's first SETTINGS (its stream limit and windows are known from then on); never faults.
+    private readonly TaskCompletionSource _peerSettingsApplied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once the peer's first SETTINGS frame is applied. A pool opens streams beyond the first only after it,
+    /// so a burst never exceeds a SETTINGS_MAX_CONCURRENT_STREAMS it has not seen yet (those streams would be refused).
+    /// </summary>
+    public Task PeerSettingsReceived => _peerSettingsApplied.Task;
+
     /// <summary>A client connection over <paramref name="transport"/>; RunAsync reads responses, OpenStreamAsync sends requests.</summary>
     public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null) => new(transport, null, limits, isClient: true);
 

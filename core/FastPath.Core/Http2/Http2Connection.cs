@@ -665,9 +665,11 @@ internal sealed partial class Http2Connection
             _settingsSentAt = -1;
             return;
         }
+        bool first = !_settingsReceived;
         _settingsReceived = true;
         uint oldWindow = _peerSettings.InitialWindowSize;
         Http2ErrorCode error = _peerSettings.Apply(frame.Payload);
+        if (first && error == Http2ErrorCode.NO_ERROR) _peerSettingsApplied.TrySetResult();
         if (error != Http2ErrorCode.NO_ERROR)
         {
             ConnectionError(error, Http2ConnectionEndReason.ProtocolError);
