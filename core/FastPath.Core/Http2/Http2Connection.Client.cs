@@ -94,6 +94,12 @@ internal sealed partial class Http2Connection
         lock (_sync) return stream.ResponseHeadReady;
     }
 
+    /// <summary>Wakes a pending response-head wait without a head (it then returns false with the stream intact).</summary>
+    internal void WakeResponseHeadWaiter(Http2Stream stream)
+    {
+        lock (_sync) stream.HeadSignal.Set();
+    }
+
     internal void OnClientStreamCompleted(Http2Stream stream)
     {
         lock (_sync)

@@ -161,7 +161,9 @@ internal sealed partial class Http2Connection
         for (int i = 0; i < headers.Count; i++)
         {
             ref HeaderEntry e = ref headers[i];
-            if (e.Skip || KnownHeaders.IsHopByHop(e.Id) || (skipHost && e.Id == KnownHeader.Host)) continue;
+            // "te: trailers" is the one hop-by-hop field HTTP/2 carries (§8.2.2), and gRPC servers expect it on requests.
+            if (e.Skip || (skipHost && e.Id == KnownHeader.Host)) continue;
+            if (KnownHeaders.IsHopByHop(e.Id) && !(_isClient && e.Id == KnownHeader.TE && headers.Value(e).SequenceEqual("trailers"u8))) continue;
             scoped ReadOnlySpan<byte> name = headers.Name(e);
             if (name.IsEmpty || name[0] == HttpChars.Colon) continue;
             if (name.IndexOfAnyInRange((byte)'A', (byte)'Z') >= 0)

@@ -88,6 +88,12 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     /// <summary>Client role: waits for the final (non-1xx) response head; false when the stream ended without one.</summary>
     public ValueTask<bool> ReadResponseHeadAsync() => _connection.ReadResponseHeadAsync(this);
 
+    /// <summary>
+    /// Client role: ends a pending <see cref="ReadResponseHeadAsync"/> early with false while the stream stays open (a
+    /// caller's timer: it polls an upload or enforces a timeout; <see cref="IsAborted"/> tells the cases apart).
+    /// </summary>
+    public void WakeResponseHeadWait() => _connection.WakeResponseHeadWaiter(this);
+
     /// <summary>Client role: the caller is done with the stream; one not yet finished both ways is reset with CANCEL.</summary>
     public void Complete() => _connection.OnClientStreamCompleted(this);
 

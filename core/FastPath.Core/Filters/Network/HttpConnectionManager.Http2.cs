@@ -8,12 +8,14 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Tasks.Sources;
+using FastPath.Config;
 using FastPath.Grpc;
 using FastPath.Http;
 using FastPath.Http2;
 using FastPath.Routing;
 using FastPath.Security;
 using FastPath.Upstream;
+using FastPath.Upstream.Pools;
 
 namespace FastPath.Filters.Network;
 
@@ -31,6 +33,129 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
     private bool _dead;
     // Connection mode, once the connection turned out to speak HTTP/2.
     private Http2ConnectionManager? _h2;
+    // The upstream HTTP/2 stream of the try in flight (an HTTP/2 cluster), and the deadline's way to wake its head wait.
+    private Http2Stream? _upStream;
+    private Action? _wakeHeadWaitCache;
+
+    private Action _wakeHeadWait => _wakeHeadWaitCache ??= () => _upStream?.WakeResponseHeadWait();
+
+    /// <summary>Ends the try's upstream: an HTTP/1.1 connection closes; an HTTP/2 stream is completed (reset if unfinished).</summary>
+    private void CloseUpstream(ref UpstreamConnection? upstream)
+    {
+        upstream?.Close();
+        upstream = null;
+        Http2Stream? stream = _upStream;
+        _upStream = null;
+        stream?.Complete();
+    }
+
+    /// <summary>
+    /// The request as an HTTP/2 origin gets it, in the exchange's upstream head: the route's path and host rewrites,
+    /// the request's fields (framing and hop-by-hop ones left out), and the forwarding fields the HTTP/1.1 writer adds
+    /// (x-forwarded-for with this hop, x-forwarded-proto, x-request-id, via, x-envoy-attempt-count).
+    /// </summary>
+    private void BuildHttp2UpstreamHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, Route route, int attemptCount)
+    {
+        HttpRequestHead source = exchange.Request;
+        HttpRequestHead head = exchange.UpstreamRequest;
+        head.Reset();
+        HttpHeaderBlock block = head.Headers;
+        int rewritten = RouteActions.WriteRewrittenPath(route, source.Path, ref exchange.RouteScratch);
+        ReadOnlySpan<byte> path = rewritten > 0 ? exchange.RouteScratch.AsSpan(0, rewritten) : source.Path; // 0: no rewrite
+        ReadOnlySpan<byte> authority = route.Rewrite?.Host is { Length: > 0 } host ? (ReadOnlySpan<byte>)host
+            : source.AuthorityStart >= 0 ? source.Authority : endpoint.NameUtf8;
+        head.Method = source.Method;
+        head.MethodStart = block.Store(source.MethodBytes);
+        head.MethodLength = source.MethodLength;
+        head.PathStart = block.Store(path);
+        head.PathLength = path.Length;
+        head.AuthorityStart = block.Store(authority);
+        head.AuthorityLength = authority.Length;
+        head.SchemeStart = block.Store("http"u8);
+        head.SchemeLength = 4;
+        head.Version = HttpVersion.Http2;
+        head.Framing = source.Framing;
+        head.ContentLength = source.ContentLength;
+
+        HttpHeaderBlock fields = source.Headers;
+        int xff = -1;
+        for (int i = 0; i < fields.Count; i++)
+        {
+            ref HeaderEntry e = ref fields[i];
+            if (e.Skip || e.Id is KnownHeader.Host or KnownHeader.ContentLength or KnownHeader.TransferEncoding) continue;
+            if (e.Id == KnownHeader.XForwardedFor)
+            {
+                xff = i;
+                continue;
+            }
+            block.Add(fields.Name(e), fields.Value(e), e.Id);
+        }
+        // x-forwarded-for: earlier hops first, then the address this proxy saw (as the HTTP/1.1 writer does).
+        Span<byte> forwardedFor = stackalloc byte[512];
+        int n = 0;
+        if (xff >= 0)
+        {
+            ReadOnlySpan<byte> earlier = fields.Value(fields[xff]);
+            if (earlier.Length + 2 + _clientAddress.Length <= forwardedFor.Length)
+            {
+                earlier.CopyTo(forwardedFor);
+                n = earlier.Length;
+                ", "u8.CopyTo(forwardedFor[n..]);
+                n += 2;
+            }
+        }
+        _clientAddress.CopyTo(forwardedFor[n..]);
+        n += _clientAddress.Length;
+        block.Append("x-forwarded-for"u8, forwardedFor[..n]);
+        block.Append("x-forwarded-proto"u8, _tls is null ? "http"u8 : "https"u8);
+        if (source.RequestIdIndex < 0) block.Append("x-request-id"u8, exchange.GeneratedRequestId);
+        if (snapshot.Via is { Length: > 0 } via) block.Append("via"u8, via);
+        if (attemptCount > 0)
+        {
+            Span<byte> digits = stackalloc byte[11];
+            System.Buffers.Text.Utf8Formatter.TryFormat(attemptCount, digits, out int d);
+            block.Append("x-envoy-attempt-count"u8, digits[..d]);
+        }
+    }
+
+    /// <summary>An HTTP/2 origin's response head into the exchange's (the stream's own is recycled with the stream).</summary>
+    private static void CopyHttp2ResponseHead(HttpResponseHead from, HttpResponseHead to, HttpRequestHead request)
+    {
+        to.Reset();
+        to.StatusCode = from.StatusCode;
+        to.Version = HttpVersion.Http2;
+        to.KeepAlive = true;
+        to.ContentLength = from.ContentLength;
+        // No body follows a HEAD request's or a 204/304 response's head, whatever content-length says (RFC 9110 §6.3).
+        to.Framing = request.Method == HttpMethod.Head || from.StatusCode is 204 or 304 ? BodyFraming.None : from.Framing;
+        HttpHeaderBlock fields = from.Headers;
+        for (int i = 0; i < fields.Count; i++)
+        {
+            ref HeaderEntry e = ref fields[i];
+            // The next hop frames the body itself; a bodiless response keeps the length it announces.
+            if (e.Skip || (e.Id == KnownHeader.ContentLength && to.Framing != BodyFraming.None)) continue;
+            to.Headers.Add(fields.Name(e), fields.Value(e), e.Id);
+        }
+    }
+
+    /// <summary>The route timeout cut to the request's grpc-timeout when it has a valid, shorter one.</summary>
+    private static long GrpcTimeoutMs(HttpRequestHead request, long routeTimeoutMs)
+    {
+        HttpHeaderBlock headers = request.Headers;
+        int i = headers.IndexOfName(GrpcProtocol.TimeoutName);
+        return i >= 0 && GrpcProtocol.TryParseTimeout(headers.Value(headers[i]), out long grpcMs)
+            ? GrpcProtocol.EffectiveTimeoutMs(routeTimeoutMs, grpcMs)
+            : routeTimeoutMs;
+    }
+
+    private static void CopyFields(HttpHeaderBlock from, HttpHeaderBlock to)
+    {
+        for (int i = 0; i < from.Count; i++)
+        {
+            ref HeaderEntry e = ref from[i];
+            if (!e.Skip) to.Add(from.Name(e), from.Value(e), e.Id);
+        }
+    }
 
     /// <summary>A stream processor for one HTTP/2 connection (stream mode).</summary>
     public HttpConnectionManager(Http2ConnectionManager owner, ProxyRuntime runtime, string listener, DownstreamTls? tls, byte[] clientAddress)

@@ -250,6 +250,9 @@ internal sealed partial class HttpConnectionManager
                 //    A route's retry policy retries more (Envoy semantics): only before any response byte reached the
                 //    client, after a jittered back-off, on another endpoint when there is one, and a request body only
                 //    when it was read whole into the replay buffer. The route's circuit breakers bound it all.
+                // The route timeout, or a gRPC call's own deadline (grpc-timeout) when that is shorter.
+                long timeoutMs = route?.TimeoutMs ?? 0;
+                if (route is not null && request.Version == HttpVersion.Http2) timeoutMs = GrpcTimeoutMs(request, timeoutMs);
                 Task<BodyCopyResult>? upload = null;
                 bool responseStarted = false;
                 ulong hashKey = 0;
@@ -279,13 +282,27 @@ internal sealed partial class HttpConnectionManager
                         exchange.Outcome.Error = ProxyError.NoHealthyUpstream;
                         break;
                     }
-                    PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
-                    if (lease.Connection is null)
+                    // An HTTP/2 cluster opens a stream on a multiplexed connection; HTTP/1.1 leases a whole connection.
+                    Http2ConnectionPool? h2Pool = endpoint.Pool.Http2;
+                    PoolLease lease = default;
+                    Http2StreamLease h2Lease = default;
+                    int attemptCount = retry.Policy is null ? 0 : attempt + 1;
+                    if (h2Pool is null)
                     {
-                        endpoint.ReportOutcome(lease.Error, 0); // outlier detection: a connect failure counts, overflow does not
-                        exchange.Outcome.Error = lease.Error;
+                        lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        BuildHttp2UpstreamHead(exchange, snapshot, endpoint, route, attemptCount);
+                        h2Lease = await h2Pool.OpenStreamAsync(exchange.UpstreamRequest, endStream: !request.HasBody).ConfigureAwait(false);
+                    }
+                    if (h2Pool is null ? lease.Connection is null : h2Lease.Stream is null)
+                    {
+                        ProxyError failed = h2Pool is null ? lease.Error : h2Lease.Error;
+                        endpoint.ReportOutcome(failed, 0); // outlier detection: a connect failure counts, overflow does not
+                        exchange.Outcome.Error = failed;
                         // Nothing of the body was read yet (it is read while sent), so it can still go anywhere.
-                        if (retry.ShouldRetryError(lease.Error, !bodyStarted || retry.BodyBuffered, endpoint,
+                        if (retry.ShouldRetryError(failed, !bodyStarted || retry.BodyBuffered, endpoint,
                                 Environment.TickCount64, out bool exhausted))
                         {
                             exchange.Outcome.Error = ProxyError.None;
@@ -295,10 +312,11 @@ internal sealed partial class HttpConnectionManager
                         break;
                     }
                     upstream = lease.Connection;
+                    _upStream = h2Lease.Stream;
                     bool reused = lease.Reused;
                     BeginAttempt(endpoint);
 
-                    WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output, route, retry.Policy is null ? 0 : attempt + 1);
+                    if (upstream is not null) WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output, route, attemptCount);
                     long sentAt = Stopwatch.GetTimestamp();
                     if (request.HasBody && !bodyStarted)
                     {
@@ -312,22 +330,32 @@ internal sealed partial class HttpConnectionManager
                         if (retry.Policy is not null)
                         {
                             replay = exchange.ReplayBuffer;
-                            replay.Begin(upstream.Output, retry.Policy.BufferLimitBytes);
+                            if (upstream is not null) replay.Begin(upstream.Output, retry.Policy.BufferLimitBytes);
+                            else replay.BeginRecording(retry.Policy.BufferLimitBytes);
                         }
                         // An HTTP/2 stream's body arrives unframed (DATA frames) and ends with the stream, its trailers
                         // in the stream; HTTP/1.1 to the origin frames it by content-length, or chunked with trailers.
-                        _upload = upload = Http1BodyCopier.CopyAsync(_input, upstream.Output,
-                            _stream is null ? request.Framing : BodyFraming.UntilClose, request.ContentLength,
-                            request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
-                            _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
-                            exchange.Filters.RequestBodyTap, replay);
+                        BodyFraming inFraming = _stream is null ? request.Framing : BodyFraming.UntilClose;
+                        HttpHeaderBlock trailersIn = _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers;
+                        _upload = upload = upstream is not null
+                            ? Http1BodyCopier.CopyAsync(_input, upstream.Output, inFraming, request.ContentLength,
+                                request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
+                                trailersIn, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
+                                exchange.Filters.RequestBodyTap, replay)
+                            : Http2UpstreamBody.CopyAsync(_input, inFraming, request.ContentLength, trailersIn, _upStream!, _downstreamDeadline,
+                                snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, exchange.Filters.RequestBodyTap, replay);
                     }
-                    else
+                    else if (upstream is not null)
                     {
                         // A retry sends the buffered body again (framing included); the client is not read again.
                         if (request.HasBody) upstream.Output.Write(exchange.ReplayBuffer.Written);
                         FlushResult flushed = await FlushUpstreamAsync(upstream).ConfigureAwait(false);
                         if (flushed.IsCompleted) exchange.Outcome.Error = ProxyError.UpstreamReset;
+                    }
+                    else if (request.HasBody
+                             && !await _upStream!.WriteDataAsync(exchange.ReplayBuffer.WrittenMemory, endStream: true).ConfigureAwait(false))
+                    {
+                        exchange.Outcome.Error = ProxyError.UpstreamReset; // a retry over HTTP/2: the recorded raw body again
                     }
 
                     // 5. Response head, under the route timeout. As in Envoy, the route timeout starts once the request
@@ -336,7 +364,50 @@ internal sealed partial class HttpConnectionManager
                     //    error instead of waiting for an origin that will never answer). Interim 1xx answers other
                     //    than 101 are dropped: the proxy answered Expect itself, and HTTP/1.0 clients cannot take them.
                     HttpResponseHead response = exchange.Response;
-                    if (exchange.Outcome.Error == ProxyError.None)
+                    if (exchange.Outcome.Error == ProxyError.None && _upStream is not null)
+                    {
+                        // HTTP/2 origin: the engine assembles the head; the deadline wakes the wait (upload poll, timeout).
+                        bool uploading = upload is not null;
+                        while (true)
+                        {
+                            if (uploading && upload!.IsCompleted)
+                            {
+                                BodyCopyResult sent = upload.Result;
+                                if (sent.Status != BodyCopyStatus.Ok)
+                                {
+                                    Apply(sent, ref exchange.Outcome);
+                                    break;
+                                }
+                                uploading = false;
+                                _upstreamDeadline.Arm(_wakeHeadWait, retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                            }
+                            else if (!_upstreamDeadline.IsArmed)
+                            {
+                                _upstreamDeadline.Arm(_wakeHeadWait, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                            }
+                            if (await _upStream.ReadResponseHeadAsync().ConfigureAwait(false))
+                            {
+                                long now = Stopwatch.GetTimestamp();
+                                endpoint.Latency.Record(Stopwatch.GetElapsedTime(sentAt, now).TotalMilliseconds, now);
+                                break;
+                            }
+                            if (_upStream.IsAborted || _upStream.State == Http2StreamState.Closed)
+                            {
+                                exchange.Outcome.Error = _upStream.ResetCode == Http2ErrorCode.REFUSED_STREAM
+                                    ? ProxyError.UpstreamRefusedStream : ProxyError.UpstreamReset;
+                                break;
+                            }
+                            if (_upstreamDeadline.TimedOut && !uploading)
+                            {
+                                exchange.Outcome.Error = ProxyError.UpstreamTimeout;
+                                break;
+                            }
+                            // Woken to look at the upload: the top of the loop decides what next.
+                        }
+                        _upstreamDeadline.Disarm();
+                        if (exchange.Outcome.Error == ProxyError.None) CopyHttp2ResponseHead(_upStream.ResponseHead, response, request);
+                    }
+                    else if (exchange.Outcome.Error == ProxyError.None && upstream is not null)
                     {
                         bool uploading = upload is not null;
                         exchange.ResponseParser = new Http1ResponseHandler(response);
@@ -352,11 +423,11 @@ internal sealed partial class HttpConnectionManager
                                     break;
                                 }
                                 uploading = false;
-                                _upstreamDeadline.Arm(upstream.Input, retry.TryTimeoutMs(route.TimeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(upstream.Input, retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
                             }
                             else if (!_upstreamDeadline.IsArmed)
                             {
-                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : retry.TryTimeoutMs(route.TimeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
                             }
                             try
                             {
@@ -416,8 +487,7 @@ internal sealed partial class HttpConnectionManager
                                      && HttpMethods.IsIdempotent(request.Method) && !retry.SafeRetryUsed;
                     if (exchange.Outcome.Error != ProxyError.None)
                     {
-                        upstream.Close();
-                        upstream = null;
+                        CloseUpstream(ref upstream);
                         bool exhausted = false;
                         if (safeRetry) retry.SafeRetryUsed = true;
                         else if (retry.Policy is not null)
@@ -446,8 +516,7 @@ internal sealed partial class HttpConnectionManager
                                 Environment.TickCount64, out bool exhausted))
                         {
                             if (reportAfterBody) endpoint.ReportOutcome(ProxyError.None, response.StatusCode);
-                            upstream.Close();
-                            upstream = null;
+                            CloseUpstream(ref upstream);
                             EndAttempt();
                             response.Reset();
                             if (upload is not null) TakeBody(await upload.ConfigureAwait(false), exchange);
@@ -458,7 +527,7 @@ internal sealed partial class HttpConnectionManager
                     }
 
                     // 6. Upgrade: after 101 the connection is a two-way byte relay until either side closes.
-                    if (response.StatusCode == 101 && request.IsUpgrade)
+                    if (response.StatusCode == 101 && request.IsUpgrade && upstream is not null)
                     {
                         endpoint.ReportOutcome(ProxyError.None, 101);
                         if (upload is not null) Apply(await upload.ConfigureAwait(false), ref exchange.Outcome);
@@ -490,7 +559,10 @@ internal sealed partial class HttpConnectionManager
                     // sends cannot be told from a next request, so that connection closes.
                     bool close = _stream is null && (!request.KeepAlive || _runtime.Draining || outFraming == BodyFraming.UntilClose
                                  || (upload is not null && !upload.IsCompleted && response.StatusCode >= 300));
-                    exchange.ResponseBody = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
+                    // From an HTTP/2 origin the body is raw DATA that ends with the stream, its trailers in the stream.
+                    PipeReader upstreamInput = _upStream is not null ? _upStream.ResponseBody : upstream!.Input;
+                    BodyFraming responseIn = _upStream is not null && response.Framing != BodyFraming.None ? BodyFraming.UntilClose : response.Framing;
+                    exchange.ResponseBody = new Http1BodyForwarder(responseIn, response.ContentLength, outFraming,
                         request.Version is HttpVersion.Http11 or HttpVersion.Http2 ? exchange.ResponseTrailers : null, snapshot.HeadLimits,
                         exchange.Filters.ResponseBodyTap);
                     bool bodyEmpty = exchange.ResponseBody.IsEmpty; // before the body: IsEmpty also holds once it is all through
@@ -519,12 +591,12 @@ internal sealed partial class HttpConnectionManager
                         // exchange then, instead of waiting on an origin that waits for the rest of that body.
                         bool uploading = upload is not null && !upload.IsCompleted;
                         long idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
-                        _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
+                        _upstreamDeadline.Arm(upstreamInput, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                         while (true)
                         {
                             try
                             {
-                                read = await upstream.Input.ReadAsync().ConfigureAwait(false);
+                                read = await upstreamInput.ReadAsync().ConfigureAwait(false);
                             }
                             catch (Exception e) when (IsConnectionError(e))
                             {
@@ -542,8 +614,8 @@ internal sealed partial class HttpConnectionManager
                                 if (uploading && now < idleDeadline)
                                 {
                                     uploading = !upload!.IsCompleted;
-                                    upstream.Input.AdvanceTo(read.Buffer.Start);
-                                    _upstreamDeadline.Arm(upstream.Input, uploading ? Math.Min(UploadPollMs, idleDeadline - now) : idleDeadline - now);
+                                    upstreamInput.AdvanceTo(read.Buffer.Start);
+                                    _upstreamDeadline.Arm(upstreamInput, uploading ? Math.Min(UploadPollMs, idleDeadline - now) : idleDeadline - now);
                                     continue;
                                 }
                                 exchange.Outcome.Error = ProxyError.StreamIdleTimeout;
@@ -554,13 +626,14 @@ internal sealed partial class HttpConnectionManager
                             if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok) uploading = false;
                             _upstreamDeadline.Extend(uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                             ReadOnlySequence<byte> buffer = read.Buffer;
+                            if (read.IsCompleted && _upStream is not null) CopyFields(_upStream.ResponseTrailers, exchange.ResponseTrailers);
                             step = exchange.ResponseBody.Step(buffer, read.IsCompleted, bodyOutput, out SequencePosition consumed);
                             if (step == BodyStep.NeedMore)
                             {
-                                upstream.Input.AdvanceTo(consumed, buffer.End);
+                                upstreamInput.AdvanceTo(consumed, buffer.End);
                                 if (_stream is not null)
                                 {
-                                    if (_h2Body!.WrittenCount < SocketBacklog.MaxUnflushedBytes && upstream.HasBufferedBytes()) continue;
+                                    if (_h2Body!.WrittenCount < SocketBacklog.MaxUnflushedBytes && upstream?.HasBufferedBytes() == true) continue;
                                     bool sent = _h2Body.WrittenCount == 0
                                                 || await _stream.WriteDataAsync(_h2Body.WrittenMemory, endStream: false).ConfigureAwait(false);
                                     _h2Body.Clear();
@@ -573,7 +646,7 @@ internal sealed partial class HttpConnectionManager
                                 }
                                 // More of the body is already in the socket: read it before sending, so the client
                                 // gets one send for what arrived together (bounded by MaxUnflushedBytes).
-                                if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream.HasBufferedBytes()) continue;
+                                if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream?.HasBufferedBytes() == true) continue;
                                 FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                                 if (f.IsCompleted)
                                 {
@@ -582,7 +655,7 @@ internal sealed partial class HttpConnectionManager
                                 }
                                 continue;
                             }
-                            upstream.Input.AdvanceTo(consumed);
+                            upstreamInput.AdvanceTo(consumed);
                             break;
                         }
                         _upstreamDeadline.Disarm();
@@ -628,9 +701,10 @@ internal sealed partial class HttpConnectionManager
                     }
                     // The client has a partial response it cannot tell from a whole one if anything failed: close.
                     exchange.Outcome.KeepAlive = !close && exchange.Outcome.Error == ProxyError.None;
-                    if (exchange.Outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
-                    else upstream.Close();
+                    if (upstream is not null && exchange.Outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
+                    else CloseUpstream(ref upstream);
                     upstream = null;
+                    CloseUpstream(ref upstream); // an HTTP/2 stream ends (reset if its response was not read through)
                     break;
                 }
 
@@ -709,7 +783,7 @@ internal sealed partial class HttpConnectionManager
         finally
         {
             EndAttempt();
-            upstream?.Close();
+            CloseUpstream(ref upstream);
             if (exchange is not null && _upload is not { IsCompleted: false }) _runtime.Exchanges.Return(exchange);
             if (_owner is null)
             {

@@ -28,6 +28,8 @@ internal sealed class HttpExchange
     public readonly RetryState Retry = new();
     /// <summary>The request body as sent upstream, kept for a retry when the route has a retry policy.</summary>
     public readonly BodyReplayBuffer ReplayBuffer = new();
+    /// <summary>The request as sent to an HTTP/2 origin (rewrites and forwarding fields applied); unused for HTTP/1.1.</summary>
+    public readonly HttpRequestHead UpstreamRequest = new();
     /// <summary>The request principal a verified JWT established (RequestAuthentication); null without one.</summary>
     public RequestIdentity? RequestIdentity;
 
@@ -59,6 +61,7 @@ internal sealed class HttpExchange
         Filters.End();
         Retry.End(); // gives back the request's breaker slots on every path, exceptions included
         ReplayBuffer.Reset();
+        UpstreamRequest.Reset();
         RequestIdentity = null;
     }
 
