@@ -29,6 +29,14 @@ public sealed record ClusterConfig
     public RetryBudgetConfig? RetryBudget { get; init; }
     /// <summary>TLS origination to the endpoints; null: plaintext.</summary>
     public UpstreamTlsConfig? Tls { get; init; }
+    /// <summary>What the cluster's endpoints speak: HTTP/1.1 (pooled connections) or HTTP/2 (multiplexed streams, h2c).</summary>
+    public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+}
+
+public enum UpstreamProtocol
+{
+    Http1,
+    Http2,
 }
 
 public enum HashPolicyKind

@@ -53,6 +53,8 @@ public static partial class GatewayConfigValidator
         {
             if (config.Clusters[i].Tls is not { } t) continue;
             string p = $"clusters[{i}].tls";
+            if (t.Mode != UpstreamTlsMode.Disable && config.Clusters[i].Protocol == UpstreamProtocol.Http2)
+                error($"clusters[{i}].protocol", "http2 is cleartext (h2c) for now: HTTP/2 over TLS to an origin is not supported yet; drop tls or use http1");
             CheckVersion(t.MinVersion, $"{p}.min_version", error);
             CheckAlpn(t.Alpn, $"{p}.alpn", error);
             if (t.TrustBundle is not null) CheckTrustBundle(t.TrustBundle, $"{p}.trust_bundle", error);

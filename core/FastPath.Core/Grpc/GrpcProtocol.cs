@@ -105,7 +105,7 @@ internal static class GrpcProtocol
         ProxyError.None => GrpcStatusCode.OK,
         ProxyError.NoRoute => GrpcStatusCode.UNIMPLEMENTED,
         ProxyError.NoHealthyUpstream or ProxyError.UpstreamOverflow or ProxyError.UpstreamConnectFailure
-            or ProxyError.UpstreamReset or ProxyError.RateLimited => GrpcStatusCode.UNAVAILABLE,
+            or ProxyError.UpstreamReset or ProxyError.UpstreamRefusedStream or ProxyError.RateLimited => GrpcStatusCode.UNAVAILABLE,
         ProxyError.UpstreamProtocolError => GrpcStatusCode.INTERNAL,
         ProxyError.UpstreamTimeout or ProxyError.StreamIdleTimeout or ProxyError.DownstreamTimeout => GrpcStatusCode.DEADLINE_EXCEEDED,
         ProxyError.DownstreamReset => GrpcStatusCode.CANCELLED,

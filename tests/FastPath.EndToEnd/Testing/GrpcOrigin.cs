@@ -136,11 +136,13 @@ internal sealed class EchoService(string origin) : Echo.EchoBase
     private async Task<int> BeginAsync(EchoRequest request, ServerCallContext context)
     {
         Start(context);
-        await context.WriteResponseHeadersAsync(new Metadata { { "x-origin-id", origin } });
+        // The delay comes before the response head: a proxy's route timeout and grpc-timeout bound the wait for it.
         if (request.DelayMs > 0) await Task.Delay(request.DelayMs, context.CancellationToken);
         int attempt = string.IsNullOrEmpty(request.FailKey) ? 1 : _attempts.AddOrUpdate(request.FailKey, 1, (_, n) => n + 1);
+        // A failure before the head goes out is a trailers-only response (grpc-status in the only HEADERS frame).
         if (request.FailCode != 0 && (request.FailTimes == 0 || attempt <= request.FailTimes))
             throw new RpcException(new Status((StatusCode)request.FailCode, $"failed on purpose (attempt {attempt})"));
+        await context.WriteResponseHeadersAsync(new Metadata { { "x-origin-id", origin } });
         return attempt;
     }
 

@@ -94,9 +94,20 @@ internal sealed class ClusterManager : IDisposable
                 {
                     string name = e.ToString();
                     IPEndPoint ip = resolved[(c.Name, name)];
-                    if (!_pools.TryGetValue((c.Name, name), out Http1ConnectionPool? pool) || !pool.Address.Equals(ip) || pool.TlsFingerprint != tlsFingerprint)
+                    bool http2 = c.Protocol == UpstreamProtocol.Http2;
+                    if (!_pools.TryGetValue((c.Name, name), out Http1ConnectionPool? pool) || !pool.Address.Equals(ip) || pool.TlsFingerprint != tlsFingerprint
+                        || (pool.Http2 is not null) != http2)
                     {
-                        pool = new Http1ConnectionPool(name, ip, _connector, settings, e.Host) { TlsFingerprint = tlsFingerprint };
+                        pool = new Http1ConnectionPool(name, ip, _connector, settings, e.Host)
+                        {
+                            TlsFingerprint = tlsFingerprint,
+                            Http2 = http2 ? new Http2ConnectionPool(name, ip, _connector, settings) : null,
+                        };
+                        if (pool.Http2 is { } h2)
+                        {
+                            Gauge.Child h2Gauge = stats.UpstreamActive;
+                            h2.OnActiveChanged = delta => h2Gauge.Inc(delta);
+                        }
                         Gauge.Child gauge = stats.UpstreamActive;
                         pool.OnActiveChanged = delta => gauge.Inc(delta);
                     }
@@ -135,7 +146,10 @@ internal sealed class ClusterManager : IDisposable
             _activated = true;
             _health.Activate(set.Clusters.Values.Select(c => (c.Name, c.Config, c.Endpoints, c.Tls)));
             foreach (KeyValuePair<(string, string), (Http1ConnectionPool Pool, PoolSettings Settings)> p in set.Pools)
+            {
                 p.Value.Pool.Settings = p.Value.Settings;
+                if (p.Value.Pool.Http2 is { } h2) h2.Settings = p.Value.Settings;
+            }
             foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
                 if (!set.Pools.TryGetValue(old.Key, out var kept) || !ReferenceEquals(kept.Pool, old.Value)) old.Value.Drain();
             _pools = set.Pools.ToDictionary(p => p.Key, p => p.Value.Pool);

@@ -47,6 +47,12 @@ internal sealed class Http1ConnectionPool
     /// <summary>Raised with +1/-1 as connections open and close, for the active-connections gauge.</summary>
     public Action<int>? OnActiveChanged;
 
+    /// <summary>
+    /// The endpoint's HTTP/2 pool when its cluster speaks HTTP/2 to it (protocol: http2); requests then go there and
+    /// this pool opens no connections. Kept here so reloads, drains and the heartbeat reach both through one object.
+    /// </summary>
+    public Http2ConnectionPool? Http2 { get; init; }
+
     public ValueTask<PoolLease> AcquireAsync()
     {
         while (true)
@@ -184,6 +190,7 @@ internal sealed class Http1ConnectionPool
     /// <summary>Closes idle connections older than the idle timeout (called from the heartbeat).</summary>
     public void PruneIdle(long now)
     {
+        Http2?.Tick(now);
         long maxIdle = (long)Settings.IdleTimeout.TotalMilliseconds;
         List<UpstreamConnection>? expired = null;
         lock (_lock)
@@ -205,6 +212,7 @@ internal sealed class Http1ConnectionPool
     {
         lock (_lock) Draining = true;
         PruneIdle(Environment.TickCount64);
+        Http2?.CloseAll();
     }
 }
 

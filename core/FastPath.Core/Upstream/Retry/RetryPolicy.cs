@@ -69,6 +69,8 @@ internal sealed class RetryPolicy
     {
         ProxyError.UpstreamConnectFailure => (On & (RetryOn.ConnectFailure | RetryOn.FiveXx | RetryOn.GatewayError)) != 0,
         ProxyError.UpstreamReset or ProxyError.UpstreamProtocolError => (On & (RetryOn.Reset | RetryOn.FiveXx | RetryOn.GatewayError)) != 0,
+        // A refused stream was never processed by the origin (RFC 9113 §8.7).
+        ProxyError.UpstreamRefusedStream => (On & (RetryOn.RefusedStream | RetryOn.Reset | RetryOn.FiveXx | RetryOn.GatewayError)) != 0,
         ProxyError.UpstreamTimeout => (On & (RetryOn.Reset | RetryOn.FiveXx | RetryOn.GatewayError)) != 0 || RetriesStatus(504),
         _ => false,
     };
