@@ -91,8 +91,8 @@ internal sealed class Http2TestHost : IAsyncDisposable
 
 /// <summary>
 /// The test application. Paths: <c>/echo</c> (default) streams the request body back, then echoes request trailers
-/// as response trailers; <c>/size/N</c> answers N octets; <c>/hold</c> keeps the stream open until the client
-/// resets it. Every response carries <c>x-stream-id</c>. Pooled heads keep it allocation-free per stream.
+/// as response trailers; <c>/size/N</c> answers N octets; <c>/hold</c> keeps the stream open (body unread) until
+/// the client resets it; <c>/inspect</c> answers the parsed request head as x- fields. Every response carries <c>x-stream-id</c>. Pooled heads keep it allocation-free per stream.
 /// </summary>
 internal sealed class Http2EchoHandler : IHttp2StreamHandler
 {
@@ -129,8 +129,21 @@ internal sealed class Http2EchoHandler : IHttp2StreamHandler
             }
             if (path.SequenceEqual("/hold"u8))
             {
-                await DrainBodyAsync(stream);
+                // Neither reads the body nor answers: the stream stays open until the client resets it.
                 while (!stream.IsAborted) await Task.Delay(20);
+                return;
+            }
+            if (path.SequenceEqual("/inspect"u8))
+            {
+                HttpRequestHead rq = stream.RequestHead;
+                head.Headers.Append("x-method"u8, rq.MethodBytes);
+                head.Headers.Append("x-scheme"u8, rq.Scheme);
+                head.Headers.Append("x-authority"u8, rq.Authority);
+                head.Headers.Append("x-path"u8, rq.Path);
+                head.Headers.Append("x-framing"u8, System.Text.Encoding.ASCII.GetBytes(rq.Framing.ToString() + "/" + rq.ContentLength.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                head.Headers.Append("x-fields"u8, System.Text.Encoding.ASCII.GetBytes(rq.Headers.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                await DrainBodyAsync(stream);
+                await stream.WriteHeadersAsync(head, endStream: true);
                 return;
             }
             await EchoAsync(stream, head);
