@@ -31,15 +31,32 @@ internal static class Http2ConformanceKit
         Assert.Equal(3, r.Body.Length);
     }
 
+    /// <summary>On a fresh connection, <paramref name="send"/> must end it with GOAWAY <paramref name="code"/>, then close.</summary>
+    public static async Task AssertConnectionErrorAsync(Http2ErrorCode code, Func<Http2RawClient, Task> send, Http2ConnectionLimits? limits = null)
+    {
+        await using Http2TestHost host = await Http2TestHost.StartAsync(limits);
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        await send(client);
+        await client.ExpectConnectionErrorAsync(code);
+    }
+
+    /// <summary>On a fresh connection, <paramref name="send"/> must reset <paramref name="streamId"/> with <paramref name="code"/>, and the connection still serves.</summary>
+    /// Returns how many requests reached the application.
+    public static async Task<int> AssertStreamErrorAsync(uint streamId, Http2ErrorCode code, Func<Http2RawClient, Task> send, Http2ConnectionLimits? limits = null)
+    {
+        await using Http2TestHost host = await Http2TestHost.StartAsync(limits);
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        await send(client);
+        await client.ExpectStreamErrorAsync(streamId, code);
+        await AssertServesAsync(client, streamId + 2);
+        return host.Handler.StreamsStarted;
+    }
+
     /// <summary>Sends a request with <paramref name="fields"/> on stream 1; expects RST_STREAM PROTOCOL_ERROR and a live connection.</summary>
     public static async Task AssertMalformedAsync((string, string)[] fields, bool endStream = true)
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, fields, endStream);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR);
-        await AssertServesAsync(client, 3);
-        Assert.Equal(0, host.Handler.StreamsStarted - 1); // only the check request reached the application
+        int started = await AssertStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR, client => client.SendHeadersAsync(1, fields, endStream));
+        Assert.Equal(1, started); // only the check request reached the application
     }
 
     public static Task SendWindowUpdateAsync(this Http2RawClient client, uint streamId, uint increment) =>

@@ -45,30 +45,30 @@ public sealed class Http2Section3_4_To_4_3Tests
     [Fact]
     public async Task DATA_Received_LargerThanMaxFrameSize_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
-        await client.SendRawAsync(Http2FrameType.DATA, 0, 1, new byte[16_385]);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
+            await client.SendRawAsync(Http2FrameType.DATA, 0, 1, new byte[16_385]);
+        });
     }
 
     [Fact]
     public async Task SETTINGS_Received_LengthNotMultipleOfSix_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendRawAsync(Http2FrameType.SETTINGS, 0, 0, new byte[5]);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR, async client =>
+        {
+            await client.SendRawAsync(Http2FrameType.SETTINGS, 0, 0, new byte[5]);
+        });
     }
 
     [Fact]
     public async Task HEADERS_Received_InvalidHpackIndex_ConnectionError_COMPRESSION_ERROR()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        // 0x80: indexed field with index 0 (RFC 7541 §6.1).
-        await client.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, 1, [0x82, 0x80]);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.COMPRESSION_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.COMPRESSION_ERROR, async client =>
+        {
+            // 0x80: indexed field with index 0 (RFC 7541 §6.1).
+            await client.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, 1, [0x82, 0x80]);
+        });
     }
 }
 
@@ -82,10 +82,10 @@ public sealed class Http2Section5_1_StreamStateTests
     public async Task Frame_Received_IdleStream_ConnectionError(int frameType)
     {
         var type = (Http2FrameType)frameType;
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendRawAsync(type, 0, 1, type == Http2FrameType.DATA ? [1, 2] : U32(1));
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendRawAsync(type, 0, 1, type == Http2FrameType.DATA ? [1, 2] : U32(1));
+        });
     }
 
     [Fact]
@@ -101,12 +101,11 @@ public sealed class Http2Section5_1_StreamStateTests
     [Fact]
     public async Task DATA_Received_HalfClosedRemote_StreamError_STREAM_CLOSED()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
-        await client.SendDataAsync(1, [1, 2, 3], endStream: false);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.STREAM_CLOSED);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.STREAM_CLOSED, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendDataAsync(1, [1, 2, 3], endStream: false);
+        });
     }
 
     [Fact]
@@ -123,22 +122,21 @@ public sealed class Http2Section5_1_StreamStateTests
     [Fact]
     public async Task HEADERS_Received_ClosedStream_ConnectionError_STREAM_CLOSED()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await AssertServesAsync(client, 1);
-        await client.SendHeadersAsync(1, Http2RawClient.Get("/"), endStream: true);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.STREAM_CLOSED);
+        await AssertConnectionErrorAsync(Http2ErrorCode.STREAM_CLOSED, async client =>
+        {
+            await AssertServesAsync(client, 1);
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/"), endStream: true);
+        });
     }
 
     [Fact]
     public async Task DATA_Received_ClosedStream_StreamError_STREAM_CLOSED()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await AssertServesAsync(client, 1);
-        await client.SendDataAsync(1, [1], endStream: false);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.STREAM_CLOSED);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.STREAM_CLOSED, async client =>
+        {
+            await AssertServesAsync(client, 1);
+            await client.SendDataAsync(1, [1], endStream: false);
+        });
     }
 
     [Theory]
@@ -159,29 +157,29 @@ public sealed class Http2Section5_1_StreamStateTests
     [Fact]
     public async Task HEADERS_Received_EvenStreamId_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(2, Http2RawClient.Get("/"), endStream: true);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(2, Http2RawClient.Get("/"), endStream: true);
+        });
     }
 
     [Fact]
     public async Task HEADERS_Received_StreamIdGoingBackwards_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(5, Http2RawClient.Get("/hold"), endStream: true);
-        await client.SendHeadersAsync(3, Http2RawClient.Get("/"), endStream: true);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(5, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendHeadersAsync(3, Http2RawClient.Get("/"), endStream: true);
+        });
     }
 
     [Fact]
     public async Task HEADERS_Received_StreamIdZero_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(0, Http2RawClient.Get("/"), endStream: true);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(0, Http2RawClient.Get("/"), endStream: true);
+        });
     }
 
     [Fact]
@@ -217,10 +215,10 @@ public sealed class Http2Section6_FrameTests
     [Fact]
     public async Task PING_Received_StreamIdNonZero_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendRawAsync(Http2FrameType.PING, 0, 1, new byte[8]);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendRawAsync(Http2FrameType.PING, 0, 1, new byte[8]);
+        });
     }
 
     [Fact]
@@ -237,10 +235,10 @@ public sealed class Http2Section6_FrameTests
     [Fact]
     public async Task SETTINGS_Received_AckWithPayload_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendRawAsync(Http2FrameType.SETTINGS, Http2FrameFlags.ACK, 0, new byte[6]);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR, async client =>
+        {
+            await client.SendRawAsync(Http2FrameType.SETTINGS, Http2FrameFlags.ACK, 0, new byte[6]);
+        });
     }
 
     [Theory]
@@ -250,10 +248,10 @@ public sealed class Http2Section6_FrameTests
     [InlineData((int)Http2SettingsParameter.SETTINGS_MAX_FRAME_SIZE, 16_777_216u, (int)Http2ErrorCode.PROTOCOL_ERROR)]
     public async Task SETTINGS_Received_InvalidValue_ConnectionError(int parameter, uint value, int expected)
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendRawAsync(Http2FrameType.SETTINGS, 0, 0, Setting((Http2SettingsParameter)parameter, value));
-        await client.ExpectConnectionErrorAsync((Http2ErrorCode)expected);
+        await AssertConnectionErrorAsync((Http2ErrorCode)expected, async client =>
+        {
+            await client.SendRawAsync(Http2FrameType.SETTINGS, 0, 0, Setting((Http2SettingsParameter)parameter, value));
+        });
     }
 
     [Fact]
@@ -291,11 +289,11 @@ public sealed class Http2Section6_FrameTests
     [Fact]
     public async Task RST_STREAM_Received_WrongLength_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
-        await client.SendRawAsync(Http2FrameType.RST_STREAM, 0, 1, new byte[3]);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.FRAME_SIZE_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendRawAsync(Http2FrameType.RST_STREAM, 0, 1, new byte[3]);
+        });
     }
 
     [Fact]
@@ -328,22 +326,22 @@ public sealed class Http2Section6_FrameTests
     [Fact]
     public async Task CONTINUATION_Interleaved_OtherFrame_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        byte[] block = client.Encode(Http2RawClient.Get("/"));
-        await client.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_STREAM, 1, block[..5]);
-        await client.SendAsync(w => Http2FrameWriter.WritePing(w, 1, ack: false));
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            byte[] block = client.Encode(Http2RawClient.Get("/"));
+            await client.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_STREAM, 1, block[..5]);
+            await client.SendAsync(w => Http2FrameWriter.WritePing(w, 1, ack: false));
+        });
     }
 
     [Fact]
     public async Task PUSH_PROMISE_Received_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
-        await client.SendRawAsync(Http2FrameType.PUSH_PROMISE, Http2FrameFlags.END_HEADERS, 1, [0, 0, 0, 2, 0x82]);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendRawAsync(Http2FrameType.PUSH_PROMISE, Http2FrameFlags.END_HEADERS, 1, [0, 0, 0, 2, 0x82]);
+        });
     }
 
     [Fact]
@@ -362,63 +360,60 @@ public sealed class Http2Section6_9_FlowControlTests
     [Fact]
     public async Task WINDOW_UPDATE_Received_ZeroIncrementOnStream_StreamError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
-        await client.SendWindowUpdateAsync(1, 0);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendWindowUpdateAsync(1, 0);
+        });
     }
 
     [Fact]
     public async Task WINDOW_UPDATE_Received_ZeroIncrementOnConnection_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendWindowUpdateAsync(0, 0);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendWindowUpdateAsync(0, 0);
+        });
     }
 
     [Fact]
     public async Task WINDOW_UPDATE_Received_ConnectionWindowOverflow_ConnectionError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendWindowUpdateAsync(0, 0x7FFF_FFFF);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.FLOW_CONTROL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.FLOW_CONTROL_ERROR, async client =>
+        {
+            await client.SendWindowUpdateAsync(0, 0x7FFF_FFFF);
+        });
     }
 
     [Fact]
     public async Task WINDOW_UPDATE_Received_StreamWindowOverflow_StreamError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
-        await client.SendWindowUpdateAsync(1, 0x7FFF_FFFF);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.FLOW_CONTROL_ERROR);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.FLOW_CONTROL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendWindowUpdateAsync(1, 0x7FFF_FFFF);
+        });
     }
 
     [Fact]
     public async Task DATA_Received_BeyondStreamWindow_StreamError_FLOW_CONTROL_ERROR()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync(new Http2ConnectionLimits { InitialStreamWindowSize = 16_384 });
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
-        await client.SendDataAsync(1, new byte[16_384], endStream: false);
-        await client.SendDataAsync(1, new byte[1], endStream: false);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.FLOW_CONTROL_ERROR);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.FLOW_CONTROL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
+            await client.SendDataAsync(1, new byte[16_384], endStream: false);
+            await client.SendDataAsync(1, new byte[1], endStream: false);
+        }, new Http2ConnectionLimits { InitialStreamWindowSize = 16_384 });
     }
 
     [Fact]
     public async Task DATA_Received_BeyondConnectionWindow_ConnectionError_FLOW_CONTROL_ERROR()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync(new Http2ConnectionLimits { ConnectionWindowSize = 65_535, InitialStreamWindowSize = 1 << 20 });
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
-        for (int i = 0; i < 4; i++) await client.SendDataAsync(1, new byte[16_384], endStream: false);
-        await client.ExpectConnectionErrorAsync(Http2ErrorCode.FLOW_CONTROL_ERROR);
+        await AssertConnectionErrorAsync(Http2ErrorCode.FLOW_CONTROL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
+            for (int i = 0; i < 4; i++) await client.SendDataAsync(1, new byte[16_384], endStream: false);
+        }, new Http2ConnectionLimits { ConnectionWindowSize = 65_535, InitialStreamWindowSize = 1 << 20 });
     }
 
     [Fact]
@@ -557,34 +552,31 @@ public sealed class Http2Section8_HttpMessageTests
     [InlineData(4, 3)]
     public async Task DATA_Received_ContentLengthMismatch_StreamError(int sent, int declared)
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Post("/hold", ("content-length", declared.ToString(System.Globalization.CultureInfo.InvariantCulture))), endStream: false);
-        await client.SendDataAsync(1, new byte[sent], endStream: true);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Post("/hold", ("content-length", declared.ToString(System.Globalization.CultureInfo.InvariantCulture))), endStream: false);
+            await client.SendDataAsync(1, new byte[sent], endStream: true);
+        });
     }
 
     [Fact]
     public async Task HEADERS_Received_TrailersWithPseudoHeader_StreamError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
-        await client.SendHeadersAsync(1, [(":path", "/x")], endStream: true);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
+            await client.SendHeadersAsync(1, [(":path", "/x")], endStream: true);
+        });
     }
 
     [Fact]
     public async Task HEADERS_Received_TrailersWithoutEndStream_StreamError()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
-        await client.SendHeadersAsync(1, [("x-t", "1")], endStream: false);
-        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR);
-        await AssertServesAsync(client, 3);
+        await AssertStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
+            await client.SendHeadersAsync(1, [("x-t", "1")], endStream: false);
+        });
     }
 
     [Fact]

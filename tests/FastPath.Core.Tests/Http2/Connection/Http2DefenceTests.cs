@@ -38,56 +38,58 @@ public sealed class Http2DefenceTests
         }
     }
 
-    [Fact]
-    public async Task RapidReset_HeadersThenRstStream_EnhanceYourCalm_OthersServed()
+    /// <summary>
+    /// Opens streams with valid requests, each followed by <paramref name="follow"/>; expects ENHANCE_YOUR_CALM and a
+    /// legitimate client served. Returns how many handlers the attack made the server start.
+    /// </summary>
+    private static async Task<int> StreamAttackAsync(Http2FrameType followType, Func<byte[]> followPayload)
     {
         await using Http2TestHost host = await Http2TestHost.StartAsync();
         await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
         byte[] block = attacker.Encode(Http2RawClient.Get("/hold"));
+        byte[] payload = followPayload();
         await SendManyAsync(attacker, 5000, (w, i) =>
         {
             uint id = (uint)(2 * i + 1);
             Http2RawClient.RawFrame(w, Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, id, block);
-            Http2RawClient.RawFrame(w, Http2FrameType.RST_STREAM, 0, id, U32((uint)Http2ErrorCode.CANCEL));
+            Http2RawClient.RawFrame(w, followType, 0, id, payload);
         });
         Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
-        // The handlers started are bounded by the reset budget, not by the 5000 streams the attacker opened.
-        Assert.InRange(host.Handler.StreamsStarted, 1, 300);
         await AssertLegitimateClientServedAsync(host);
+        return host.Handler.StreamsStarted;
+    }
+
+    /// <summary>Sends <paramref name="count"/> frames after <paramref name="setup"/>; expects ENHANCE_YOUR_CALM and a legitimate client served.</summary>
+    private static async Task<Http2RawClient> FloodAsync(int count, Action<ArrayBufferWriter<byte>, int> frame, Func<Http2RawClient, Task>? setup = null)
+    {
+        await using Http2TestHost host = await Http2TestHost.StartAsync();
+        Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
+        if (setup is not null) await setup(attacker);
+        await SendManyAsync(attacker, count, frame);
+        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
+        await AssertLegitimateClientServedAsync(host);
+        return attacker;
+    }
+
+    [Fact]
+    public async Task RapidReset_HeadersThenRstStream_EnhanceYourCalm_OthersServed()
+    {
+        int started = await StreamAttackAsync(Http2FrameType.RST_STREAM, () => U32((uint)Http2ErrorCode.CANCEL));
+        // The handlers started are bounded by the reset budget, not by the 5000 streams the attacker opened.
+        Assert.InRange(started, 1, 300);
     }
 
     [Fact]
     public async Task MadeYouReset_WindowUpdateZero_EnhanceYourCalm_OthersServed()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
-        byte[] block = attacker.Encode(Http2RawClient.Get("/hold"));
-        await SendManyAsync(attacker, 5000, (w, i) =>
-        {
-            // A valid request, then a frame that makes the server reset it (§6.9: WINDOW_UPDATE of 0).
-            uint id = (uint)(2 * i + 1);
-            Http2RawClient.RawFrame(w, Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, id, block);
-            Http2RawClient.RawFrame(w, Http2FrameType.WINDOW_UPDATE, 0, id, U32(0));
-        });
-        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
-        Assert.InRange(host.Handler.StreamsStarted, 0, 300);
-        await AssertLegitimateClientServedAsync(host);
+        // A valid request, then a frame that makes the server reset it (§6.9: WINDOW_UPDATE of 0).
+        Assert.InRange(await StreamAttackAsync(Http2FrameType.WINDOW_UPDATE, () => U32(0)), 0, 300);
     }
 
     [Fact]
     public async Task MadeYouReset_DataOnHalfClosedStream_EnhanceYourCalm_OthersServed()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
-        byte[] block = attacker.Encode(Http2RawClient.Get("/hold"));
-        await SendManyAsync(attacker, 5000, (w, i) =>
-        {
-            uint id = (uint)(2 * i + 1);
-            Http2RawClient.RawFrame(w, Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, id, block);
-            Http2RawClient.RawFrame(w, Http2FrameType.DATA, 0, id, [1]);
-        });
-        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
-        await AssertLegitimateClientServedAsync(host);
+        Assert.InRange(await StreamAttackAsync(Http2FrameType.DATA, () => [1]), 0, 300);
     }
 
     [Fact]
@@ -105,14 +107,10 @@ public sealed class Http2DefenceTests
     }
 
     [Fact]
-    public async Task ContinuationFlood_EmptyFrames_EnhanceYourCalm()
+    public async Task ContinuationFlood_EmptyFrames_EnhanceYourCalm_OthersServed()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await attacker.SendRawAsync(Http2FrameType.HEADERS, 0, 1, attacker.Encode(Http2RawClient.Get("/")));
-        await SendManyAsync(attacker, 10_000, (w, _) => Http2RawClient.RawFrame(w, Http2FrameType.CONTINUATION, 0, 1, []));
-        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
-        await AssertLegitimateClientServedAsync(host);
+        await using Http2RawClient attacker = await FloodAsync(10_000, (w, _) => Http2RawClient.RawFrame(w, Http2FrameType.CONTINUATION, 0, 1, []),
+            a => a.SendRawAsync(Http2FrameType.HEADERS, 0, 1, a.Encode(Http2RawClient.Get("/"))));
     }
 
     [Fact]
@@ -137,44 +135,29 @@ public sealed class Http2DefenceTests
     [Fact]
     public async Task PingFlood_EnhanceYourCalm_OthersServed()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await SendManyAsync(attacker, 20_000, (w, i) => Http2FrameWriter.WritePing(w, (ulong)i, ack: false));
-        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
+        await using Http2RawClient attacker = await FloodAsync(20_000, (w, i) => Http2FrameWriter.WritePing(w, (ulong)i, ack: false));
         int acks = attacker.Skipped.Count(f => f.Type == Http2FrameType.PING);
         Assert.InRange(acks, 1, 1000); // no more replies than the budget
-        await AssertLegitimateClientServedAsync(host);
     }
 
     [Fact]
     public async Task SettingsFlood_EnhanceYourCalm_OthersServed()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await SendManyAsync(attacker, 20_000, (w, _) => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.SETTINGS_MAX_FRAME_SIZE, 16_384)]));
-        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
-        await AssertLegitimateClientServedAsync(host);
+        await using Http2RawClient attacker = await FloodAsync(20_000,
+            (w, _) => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.SETTINGS_MAX_FRAME_SIZE, 16_384)]));
     }
 
     [Fact]
     public async Task WindowUpdateFlood_EnhanceYourCalm_OthersServed()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await SendManyAsync(attacker, 30_000, (w, _) => Http2FrameWriter.WriteWindowUpdate(w, 0, 1));
-        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
-        await AssertLegitimateClientServedAsync(host);
+        await using Http2RawClient attacker = await FloodAsync(30_000, (w, _) => Http2FrameWriter.WriteWindowUpdate(w, 0, 1));
     }
 
     [Fact]
     public async Task EmptyDataFlood_EnhanceYourCalm_OthersServed()
     {
-        await using Http2TestHost host = await Http2TestHost.StartAsync();
-        await using Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
-        await attacker.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false);
-        await SendManyAsync(attacker, 10_000, (w, _) => Http2RawClient.RawFrame(w, Http2FrameType.DATA, 0, 1, []));
-        Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
-        await AssertLegitimateClientServedAsync(host);
+        await using Http2RawClient attacker = await FloodAsync(10_000, (w, _) => Http2RawClient.RawFrame(w, Http2FrameType.DATA, 0, 1, []),
+            a => a.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false));
     }
 
     [Fact]

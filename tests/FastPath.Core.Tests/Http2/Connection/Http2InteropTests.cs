@@ -36,6 +36,21 @@ public sealed class Http2InteropTests
         return (p.ExitCode, await stdout, await stderr);
     }
 
+    private static async Task WithTempFileAsync(byte[] content, Func<string, Task> use)
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(file, content);
+            await use(file);
+        }
+        finally
+        {
+            File.Delete(file);
+            File.Delete(file + ".out");
+        }
+    }
+
     [Fact]
     public async Task Curl_PriorKnowledge_Get()
     {
@@ -51,32 +66,22 @@ public sealed class Http2InteropTests
     public async Task Curl_PriorKnowledge_PostLargeBody_EchoedBeyondWindows()
     {
         await using Http2TestHost host = await Http2TestHost.StartAsync();
-        string file = Path.GetTempFileName();
-        try
+        byte[] body = new byte[5 << 20];
+        new Random(3).NextBytes(body);
+        await WithTempFileAsync(body, async file =>
         {
-            byte[] body = new byte[5 << 20];
-            new Random(3).NextBytes(body);
-            await File.WriteAllBytesAsync(file, body);
-            string outFile = file + ".out";
-            var (exit, _, err) = await RunAsync("curl", $"-sS --http2-prior-knowledge --data-binary @{file} -o {outFile} http://127.0.0.1:{host.Port}/echo");
+            var (exit, _, err) = await RunAsync("curl", $"-sS --http2-prior-knowledge --data-binary @{file} -o {file}.out http://127.0.0.1:{host.Port}/echo");
             Assert.True(exit == 0, err);
-            Assert.Equal(body, await File.ReadAllBytesAsync(outFile));
-            File.Delete(outFile);
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+            Assert.Equal(body, await File.ReadAllBytesAsync(file + ".out"));
+        });
     }
 
     [Fact]
     public async Task Nghttp_PostWithBody_AndConcurrentGets()
     {
         await using Http2TestHost host = await Http2TestHost.StartAsync();
-        string file = Path.GetTempFileName();
-        try
+        await WithTempFileAsync("hello from nghttp"u8.ToArray(), async file =>
         {
-            await File.WriteAllTextAsync(file, "hello from nghttp");
             var (exit, output, err) = await RunAsync("nghttp", $"-d {file} http://127.0.0.1:{host.Port}/echo");
             Assert.True(exit == 0, err + output);
             Assert.Equal("hello from nghttp", output);
@@ -85,11 +90,7 @@ public sealed class Http2InteropTests
             (exit, output, err) = await RunAsync("nghttp", $"-n -s http://127.0.0.1:{host.Port}/size/100000 http://127.0.0.1:{host.Port}/size/1 http://127.0.0.1:{host.Port}/size/300000");
             Assert.True(exit == 0, err + output);
             Assert.Equal(3, output.Split('\n').Count(l => l.Contains("/size/", StringComparison.Ordinal)));
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+        });
     }
 
     [Fact]
@@ -106,17 +107,11 @@ public sealed class Http2InteropTests
     public async Task H2load_PostBodies_Echoed()
     {
         await using Http2TestHost host = await Http2TestHost.StartAsync();
-        string file = Path.GetTempFileName();
-        try
+        await WithTempFileAsync(new byte[100_000], async file =>
         {
-            await File.WriteAllBytesAsync(file, new byte[100_000]);
             var (exit, output, err) = await RunAsync("h2load", $"-n 200 -c 2 -m 20 -d {file} http://127.0.0.1:{host.Port}/echo");
             Assert.True(exit == 0, err + output);
             Assert.Contains("200 succeeded, 0 failed, 0 errored", output, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(file);
-        }
+        });
     }
 }

@@ -155,38 +155,37 @@ internal sealed class Http2EchoHandler : IHttp2StreamHandler
         }
     }
 
+    /// <summary>The next body read; null when the stream was reset under it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<System.IO.Pipelines.ReadResult?> ReadBodyAsync(Http2Stream stream)
+    {
+        try
+        {
+            return await stream.RequestBody.ReadAsync();
+        }
+        catch (Http2StreamResetException)
+        {
+            return null;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask DrainBodyAsync(Http2Stream stream)
     {
-        while (true)
+        while (await ReadBodyAsync(stream) is { } r)
         {
-            System.IO.Pipelines.ReadResult r;
-            try
-            {
-                r = await stream.RequestBody.ReadAsync();
-            }
-            catch (Http2StreamResetException)
-            {
-                return;
-            }
             stream.RequestBody.AdvanceTo(r.Buffer.End);
             if (r.IsCompleted || r.IsCanceled) return;
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask EchoAsync(Http2Stream stream, HttpResponseHead head)
     {
         if (!await stream.WriteHeadersAsync(head, endStream: false)) return;
         while (true)
         {
-            System.IO.Pipelines.ReadResult r;
-            try
-            {
-                r = await stream.RequestBody.ReadAsync();
-            }
-            catch (Http2StreamResetException)
-            {
-                return;
-            }
+            if (await ReadBodyAsync(stream) is not { } r) return;
             ReadOnlySequence<byte> buffer = r.Buffer;
             bool ok = buffer.IsEmpty || await stream.WriteDataAsync(buffer, endStream: false);
             stream.RequestBody.AdvanceTo(buffer.End);
