@@ -152,15 +152,16 @@ internal sealed partial class Http2Connection
         return !stream.Aborted;
     }
 
-    /// <summary>Fields to HPACK, without hop-by-hop fields (§8.2.2) and with names in lowercase (§8.2.1).</summary>
-    private void EncodeFields(HttpHeaderBlock headers)
+    /// <summary>Fields to HPACK, without hop-by-hop fields (§8.2.2) and with names in lowercase (§8.2.1); a request's
+    /// Host is left out, :authority carries it (§8.3.1).</summary>
+    private void EncodeFields(HttpHeaderBlock headers, bool skipHost = false)
     {
         byte[]? rented = null;
         Span<byte> lower = stackalloc byte[256];
         for (int i = 0; i < headers.Count; i++)
         {
             ref HeaderEntry e = ref headers[i];
-            if (e.Skip || KnownHeaders.IsHopByHop(e.Id)) continue;
+            if (e.Skip || KnownHeaders.IsHopByHop(e.Id) || (skipHost && e.Id == KnownHeader.Host)) continue;
             scoped ReadOnlySpan<byte> name = headers.Name(e);
             if (name.IsEmpty || name[0] == HttpChars.Colon) continue;
             if (name.IndexOfAnyInRange((byte)'A', (byte)'Z') >= 0)

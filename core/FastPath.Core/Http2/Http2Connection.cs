@@ -2,8 +2,9 @@
 // stream state machine (§5.1), errors mapped to RST_STREAM or GOAWAY (§5.4), flow control both ways (§6.9), the flood
 // and reset defences, and graceful shutdown (§6.8). Frames are read by one loop; streams write from their own
 // threads under one lock; one output loop flushes, so a PipeWriter never sees two flushes at once.
-// Client role: the stream table, windows, output and defences are role-neutral; what differs (preface direction,
-// stream id parity, which side's HEADERS open streams) is confined to ProcessInput and OnHeaders.
+// Both roles share it: the stream table, windows, output and defences are role-neutral; what differs (preface
+// direction, stream id parity, which side's HEADERS open streams, request or response fields) is confined to the
+// preface, OnHeaders and the field handler. The client side is in Http2Connection.Client.cs.
 using System.Buffers;
 using System.IO.Pipelines;
 using FastPath.Http2.FlowControl;
@@ -42,10 +43,12 @@ internal sealed partial class Http2Connection
     private readonly Stack<Http2Stream> _pool = new();
     private readonly List<Http2Stream> _pendingDispatch = new();
     private readonly List<Http2Stream> _blockedWriters = new();
+    private readonly List<Http2Stream> _pendingClose = new();
     private readonly (uint Id, bool ResetByUs)[] _recentlyClosed = new (uint, bool)[RecentlyClosedCount];
     private int _recentlyClosedNext;
 
-    private Http2FrameReader _frameReader = Http2FrameReader.ForServer();
+    private readonly bool _isClient;
+    private Http2FrameReader _frameReader;
     private Http2Settings _peerSettings = Http2Settings.Default;
     private Http2SendWindow _connectionSendWindow = new(Http2Settings.DefaultInitialWindowSize);
     private Http2ReceiveWindow _connectionReceiveWindow;
@@ -90,12 +93,21 @@ internal sealed partial class Http2Connection
         Draining,      // final GOAWAY sent; streams at or below its last id finish
     }
 
+    /// <summary>A server connection: <paramref name="handler"/> is called for each request.</summary>
     public Http2Connection(IDuplexPipe transport, IHttp2StreamHandler handler, Http2ConnectionLimits? limits = null)
+        : this(transport, handler, limits, isClient: false)
     {
+    }
+
+    private Http2Connection(IDuplexPipe transport, IHttp2StreamHandler? handler, Http2ConnectionLimits? limits, bool isClient)
+    {
+        _isClient = isClient;
+        _prefaceRead = isClient; // only a server reads the 24-octet client preface
+        _frameReader = isClient ? Http2FrameReader.ForClient(enablePush: false) : Http2FrameReader.ForServer();
         _input = transport.Input;
         _output = transport.Output;
         _writer = new CountingWriter(_output);
-        Handler = handler;
+        Handler = handler!;
         _limits = limits ?? Http2ConnectionLimits.Default;
         _decoder = new HPackDecoder(_limits.HeaderTableSize, _limits.MaxHeaderListSize);
         _encoder = new HPackEncoder();
@@ -120,7 +132,7 @@ internal sealed partial class Http2Connection
     {
         try
         {
-            lock (_sync) WriteServerPreface();
+            lock (_sync) WritePreface();
             _outputLoop = RunOutputAsync();
             while (true)
             {
@@ -165,7 +177,34 @@ internal sealed partial class Http2Connection
                 _outputSignal.Set();
             }
             await _outputLoop.ConfigureAwait(false);
+            if (GoAwaySent is { } code && code != Http2ErrorCode.NO_ERROR) await LingerAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// After an error GOAWAY, reads and discards what the peer is still sending for a moment before closing: closing
+    /// with unread input makes TCP send a reset, and a reset can destroy the GOAWAY before the peer reads it. Bounded
+    /// (1 MiB, 250 ms of silence, 2 s), and on the error path only, so the real clock is fine here.
+    /// </summary>
+    private async Task LingerAsync()
+    {
+        long drained = 0;
+        long deadline = Environment.TickCount64 + 2000;
+        try
+        {
+            while (drained < 1 << 20 && Environment.TickCount64 < deadline)
+            {
+                using var quiet = new CancellationTokenSource(250);
+                ReadResult result = await _input.ReadAsync(quiet.Token).ConfigureAwait(false);
+                drained += result.Buffer.Length;
+                _input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted) break;
+            }
+        }
+        catch (Exception)
+        {
+            // Quiet for 250 ms, or the transport failed: either way, close now.
         }
     }
 
@@ -238,9 +277,10 @@ internal sealed partial class Http2Connection
         }
     }
 
-    private void WriteServerPreface()
+    private void WritePreface()
     {
-        // §3.4: the server preface is a SETTINGS frame, sent without waiting for the client's.
+        // §3.4: the client starts with the 24-octet preface; both then send SETTINGS without waiting for the peer's.
+        if (_isClient) _writer.Write(Http2ConnectionPreface.ClientPreface);
         Span<Http2Setting> settings =
         [
             new(Http2SettingsParameter.SETTINGS_HEADER_TABLE_SIZE, (uint)_limits.HeaderTableSize),
@@ -320,7 +360,7 @@ internal sealed partial class Http2Connection
             case Http2FrameType.RST_STREAM: OnRstStream(frame); break;
             case Http2FrameType.SETTINGS: OnSettings(frame); break;
             case Http2FrameType.PING: OnPing(frame); break;
-            case Http2FrameType.GOAWAY: OnGoAway(); break;
+            case Http2FrameType.GOAWAY: OnGoAway(frame); break;
             case Http2FrameType.WINDOW_UPDATE: OnWindowUpdate(frame); break;
         }
     }
@@ -351,8 +391,13 @@ internal sealed partial class Http2Connection
 
         if ((id & 1) == 0)
         {
-            // §5.1.1: clients open odd-numbered streams.
+            // §5.1.1: clients open odd-numbered streams; a server opens even ones only by PUSH_PROMISE, disabled here.
             ConnectionError(Http2ErrorCode.PROTOCOL_ERROR, Http2ConnectionEndReason.ProtocolError);
+            return;
+        }
+        if (_isClient)
+        {
+            OnResponseHeaders(frame);
             return;
         }
         if (_streams.TryGetValue(id, out Http2Stream? stream))
@@ -448,6 +493,11 @@ internal sealed partial class Http2Connection
         Http2Stream? stream = _blockStream;
         _blockStream = null;
         if (stream is null) return;
+        if (_isClient)
+        {
+            EndResponseBlock(stream);
+            return;
+        }
         if (_blockTrailers)
         {
             if (stream.HeaderState.Malformed) ResetStream(stream, Http2ErrorCode.PROTOCOL_ERROR, countAsAbuse: true);
@@ -654,10 +704,12 @@ internal sealed partial class Http2Connection
         SignalOutput();
     }
 
-    private void OnGoAway()
+    private void OnGoAway(in Http2Frame frame)
     {
-        // The peer opens no more streams; ours finish, then the connection closes.
+        // The peer opens no more streams; ours finish, then the connection closes. A client's streams above the
+        // last id were never processed (§6.8): they end as REFUSED_STREAM, which the pool may retry elsewhere.
         _peerGoAway = true;
+        if (_isClient) RefuseStreamsAbove(frame.LastStreamId);
         CloseIfDrained();
     }
 
@@ -757,6 +809,7 @@ internal sealed partial class Http2Connection
             stream.BodyWriter.Complete(stream.HandlerStarted ? new Http2StreamResetException(code) : null);
         }
         stream.WriteSignal.Set();
+        stream.HeadSignal.Set();
     }
 
     private void CloseStream(Http2Stream stream, bool resetByUs)
@@ -792,6 +845,8 @@ internal sealed partial class Http2Connection
     {
         lock (_sync)
         {
+            // Closed before: CloseStream left the release to us. Closed below: CloseStream releases it itself.
+            bool closedBefore = stream.State == Http2StreamState.Closed;
             stream.HandlerDone = true;
             if (!stream.BodyReaderCompleted) stream.CompleteBodyReader();
             if (stream.State != Http2StreamState.Closed && !stream.EndStreamSent)
@@ -805,7 +860,7 @@ internal sealed partial class Http2Connection
                     OnEndStreamSent(stream);
                 }
             }
-            if (stream.State == Http2StreamState.Closed) Release(stream);
+            if (closedBefore) Release(stream);
         }
     }
 
@@ -823,9 +878,9 @@ internal sealed partial class Http2Connection
         }
         else if (stream.State == Http2StreamState.Open)
         {
-            // §8.1: the response is complete before the request: tell the client to stop sending with NO_ERROR.
             stream.State = Http2StreamState.HalfClosedLocal;
-            ResetStream(stream, Http2ErrorCode.NO_ERROR, countAsAbuse: false);
+            // §8.1: a response complete before its request: the server tells the client to stop sending (NO_ERROR).
+            if (!_isClient) ResetStream(stream, Http2ErrorCode.NO_ERROR, countAsAbuse: false);
         }
     }
 

@@ -15,12 +15,16 @@ internal struct Http2HeaderBlockState
     public bool RegularSeen;
     public bool Trailers;
     public bool HasMethod, HasScheme, HasPath, HasAuthority;
+    /// <summary>Client role: the block is a response's (only :status is a valid pseudo-header, §8.3.2).</summary>
+    public bool Response;
+    public bool HasStatus;
     public long ContentLength;
 
-    public void Begin(bool trailers)
+    public void Begin(bool trailers, bool response = false)
     {
         this = default;
         Trailers = trailers;
+        Response = response;
         ContentLength = -1;
     }
 }
@@ -45,7 +49,7 @@ internal struct Http2RequestHeaderHandler(Http2Stream? stream) : IHPackHeaderHan
         {
             // §8.3: pseudo-header fields only in requests (never trailers), all before the regular ones, each once.
             if (state.Trailers || state.RegularSeen) return false;
-            return AcceptPseudo(head, ref state, name, value);
+            return state.Response ? AcceptStatus(stream.ResponseHead, ref state, name, value) : AcceptPseudo(head, ref state, name, value);
         }
 
         state.RegularSeen = true;
@@ -69,7 +73,7 @@ internal struct Http2RequestHeaderHandler(Http2Stream? stream) : IHPackHeaderHan
                 state.ContentLength = length;
                 break;
         }
-        HttpHeaderBlock target = state.Trailers ? stream.RequestTrailers : head.Headers;
+        HttpHeaderBlock target = state.Trailers ? stream.RequestTrailers : state.Response ? stream.ResponseHead.Headers : head.Headers;
         target.Add(name, value, id);
         return true;
     }
@@ -112,6 +116,16 @@ internal struct Http2RequestHeaderHandler(Http2Stream? stream) : IHPackHeaderHan
             return true;
         }
         return false; // §8.3: an unknown pseudo-header (or :status in a request) is malformed
+    }
+
+    private static bool AcceptStatus(HttpResponseHead head, ref Http2HeaderBlockState state, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        // §8.3.2: exactly one :status, three digits.
+        if (state.HasStatus || !name.SequenceEqual(":status"u8) || value.Length != 3) return false;
+        if (!Utf8Parser.TryParse(value, out int status, out int used) || used != 3 || status < 100) return false;
+        state.HasStatus = true;
+        head.StatusCode = status;
+        return true;
     }
 
     private static bool IsWhitespace(byte b) => b is HttpChars.SP or HttpChars.HTAB;

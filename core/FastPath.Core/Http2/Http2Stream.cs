@@ -42,6 +42,10 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     internal Http2ReceiveWindow ReceiveWindow;
     internal Http2SendWindow SendWindow;
     internal readonly Http2AsyncSignal WriteSignal = new();
+    /// <summary>Client role: set when the response head arrives or the stream ends.</summary>
+    internal readonly Http2AsyncSignal HeadSignal = new();
+    internal bool ResponseHeadReady;
+    private HttpResponseHead? _responseHead;
     /// <summary>Body octets written to the pipe and not yet consumed: returned to the connection window if the reader quits.</summary>
     internal long Buffered;
     internal long DataReceived;
@@ -71,6 +75,21 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
 
     /// <summary>The request body; reading it returns flow-control credit to the peer.</summary>
     public PipeReader RequestBody => _bodyReader;
+
+    /// <summary>Client role: the response head, complete once <see cref="ReadResponseHeadAsync"/> returned true.</summary>
+    public HttpResponseHead ResponseHead => _responseHead ??= new HttpResponseHead();
+
+    /// <summary>Client role: the response body (the same inbound reader as a server's request body).</summary>
+    public PipeReader ResponseBody => _bodyReader;
+
+    /// <summary>Client role: the response's trailer fields, valid once the body has ended.</summary>
+    public HttpHeaderBlock ResponseTrailers => RequestTrailers;
+
+    /// <summary>Client role: waits for the final (non-1xx) response head; false when the stream ended without one.</summary>
+    public ValueTask<bool> ReadResponseHeadAsync() => _connection.ReadResponseHeadAsync(this);
+
+    /// <summary>Client role: the caller is done with the stream; one not yet finished both ways is reset with CANCEL.</summary>
+    public void Complete() => _connection.OnClientStreamCompleted(this);
 
     /// <summary>Trailer fields (§8.1), valid once the body reader has seen the end of the body.</summary>
     public HttpHeaderBlock RequestTrailers { get; } = new();
@@ -133,6 +152,8 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         StallSince = -1;
         ResetCode = Http2ErrorCode.NO_ERROR;
         WriteSignal.Clear();
+        HeadSignal.Clear();
+        ResponseHeadReady = false;
     }
 
     /// <summary>Makes the stream reusable: both pipe ends are complete, the head and trailers are forgotten.</summary>
@@ -142,6 +163,7 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         _bodyReader.Attach(_body.Reader);
         RequestHead.Reset();
         RequestTrailers.Clear();
+        _responseHead?.Reset();
         _handlerAwaiter = default;
     }
 
