@@ -177,7 +177,9 @@ internal sealed partial class Http2Connection
                 _outputSignal.Set();
             }
             await _outputLoop.ConfigureAwait(false);
-            if (GoAwaySent is { } code && code != Http2ErrorCode.NO_ERROR) await LingerAsync().ConfigureAwait(false);
+            if (GoAwaySent is { } code && code != Http2ErrorCode.NO_ERROR && EndReason != Http2ConnectionEndReason.OutputStalled)
+                await LingerAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
         }
     }

@@ -441,6 +441,18 @@ public sealed class Http2Section6_9_FlowControlTests
     }
 
     [Fact]
+    public async Task SETTINGS_InitialWindowSize_OverflowsOpenStreamWindow_ConnectionError_FLOW_CONTROL_ERROR()
+    {
+        await AssertConnectionErrorAsync(Http2ErrorCode.FLOW_CONTROL_ERROR, async client =>
+        {
+            // §6.9.2: the stream's window is at 2^31-1; raising the initial window by one overflows it.
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendWindowUpdateAsync(1, 0x7FFF_FFFF - 65_535);
+            await client.SendRawAsync(Http2FrameType.SETTINGS, 0, 0, Setting(Http2SettingsParameter.SETTINGS_INITIAL_WINDOW_SIZE, 65_536));
+        });
+    }
+
+    [Fact]
     public async Task DATA_Sent_SplitToPeerMaxFrameSize()
     {
         await using Http2TestHost host = await Http2TestHost.StartAsync();
