@@ -436,7 +436,8 @@ internal sealed partial class Http2Connection
             _lastStreamId = id;
             if (_shutdown == ShutdownPhase.Draining && id > _goAwayLastStreamId)
             {
-                // §6.8: streams above the last id of our GOAWAY are ignored (decoded into nothing).
+                // §6.8: streams above the last id of our GOAWAY are ignored (decoded into nothing), their DATA too.
+                RememberClosed(id, resetByUs: true);
             }
             else if (_liveStreams >= _limits.MaxConcurrentStreams)
             {

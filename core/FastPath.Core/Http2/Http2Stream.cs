@@ -185,14 +185,9 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
             _connection.OnHandlerCompleted(this, failed: true);
             return;
         }
-        if (task.IsCompleted)
-        {
-            _handlerAwaiter = task.GetAwaiter();
-            OnHandlerTaskCompleted();
-            return;
-        }
         _handlerAwaiter = task.GetAwaiter();
-        _handlerAwaiter.UnsafeOnCompleted(_onHandlerCompleted);
+        if (task.IsCompleted) OnHandlerTaskCompleted();
+        else _handlerAwaiter.UnsafeOnCompleted(_onHandlerCompleted);
     }
 
     private void OnHandlerTaskCompleted()
