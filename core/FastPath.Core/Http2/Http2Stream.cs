@@ -29,6 +29,11 @@ internal interface IHttp2StreamHandler
     ValueTask ProcessStreamAsync(Http2Stream stream);
 }
 
+/// <summary>
+/// Server role: handed to <see cref="IHttp2StreamHandler"/>; client role: returned by Http2Connection.OpenStreamAsync.
+/// One writer at a time per stream (await each write before the next); reading the body may run concurrently.
+/// The object is pooled: it must not be touched after the handler returned (server) or Complete (client).
+/// </summary>
 internal sealed class Http2Stream : IThreadPoolWorkItem
 {
     private readonly Http2Connection _connection;
