@@ -79,7 +79,7 @@ internal sealed partial class Http2Connection
             }
             _input.CancelPendingRead();
         }
-        await _output.CompleteAsync().ConfigureAwait(false);
+        // The output is completed by RunAsync, after lingering: completing it closes the socket (Kestrel's transport).
     }
 
     private void WakeBlockedWriters()

@@ -177,7 +177,9 @@ internal sealed partial class Http2Connection
                 _outputSignal.Set();
             }
             await _outputLoop.ConfigureAwait(false);
-            if (GoAwaySent is { } code && code != Http2ErrorCode.NO_ERROR) await LingerAsync().ConfigureAwait(false);
+            if (GoAwaySent is { } code && code != Http2ErrorCode.NO_ERROR && EndReason != Http2ConnectionEndReason.OutputStalled)
+                await LingerAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
             await _input.CompleteAsync().ConfigureAwait(false);
         }
     }
@@ -243,18 +245,22 @@ internal sealed partial class Http2Connection
                 _intervalStart = nowMs;
                 _resets = _controlFrames = _windowUpdates = 0;
             }
-            if (_outputClosed) return;
-            if (_settingsSentAt >= 0 && nowMs - _settingsSentAt > _limits.SettingsAckTimeoutMs)
-            {
-                ConnectionError(Http2ErrorCode.SETTINGS_TIMEOUT, Http2ConnectionEndReason.SettingsTimeout);
-                return;
-            }
             if (_flushing && nowMs - _flushStartedAt > _limits.OutputStallTimeoutMs)
             {
-                EndReason = Http2ConnectionEndReason.OutputStalled;
+                // Checked even once closing: a final GOAWAY to a peer that never reads must not hold the connection.
+                if (EndReason == Http2ConnectionEndReason.None) EndReason = Http2ConnectionEndReason.OutputStalled;
                 _closing = true;
                 _outputClosed = true;
                 abortOutput = true;
+            }
+            else if (_outputClosed)
+            {
+                return;
+            }
+            else if (_settingsSentAt >= 0 && nowMs - _settingsSentAt > _limits.SettingsAckTimeoutMs)
+            {
+                ConnectionError(Http2ErrorCode.SETTINGS_TIMEOUT, Http2ConnectionEndReason.SettingsTimeout);
+                return;
             }
             else
             {
@@ -367,8 +373,9 @@ internal sealed partial class Http2Connection
 
     private void OnFrameStreamError(in Http2FrameError error)
     {
-        // A stream error the frame layer found (WINDOW_UPDATE of 0, PRIORITY of a wrong length).
-        if (error.StreamId > _lastStreamId)
+        // A stream error the frame layer found (WINDOW_UPDATE of 0, PRIORITY of a wrong length). PRIORITY may name an
+        // idle stream (§5.1), so only its FRAME_SIZE_ERROR stays a stream error there.
+        if (error.StreamId > _lastStreamId && error.Code != Http2ErrorCode.FRAME_SIZE_ERROR)
         {
             // §5.1: on an idle stream, only HEADERS and PRIORITY are allowed.
             ConnectionError(Http2ErrorCode.PROTOCOL_ERROR, Http2ConnectionEndReason.ProtocolError);
@@ -429,7 +436,8 @@ internal sealed partial class Http2Connection
             _lastStreamId = id;
             if (_shutdown == ShutdownPhase.Draining && id > _goAwayLastStreamId)
             {
-                // §6.8: streams above the last id of our GOAWAY are ignored (decoded into nothing).
+                // §6.8: streams above the last id of our GOAWAY are ignored (decoded into nothing), their DATA too.
+                RememberClosed(id, resetByUs: true);
             }
             else if (_liveStreams >= _limits.MaxConcurrentStreams)
             {
@@ -500,7 +508,10 @@ internal sealed partial class Http2Connection
         }
         if (_blockTrailers)
         {
-            if (stream.HeaderState.Malformed) ResetStream(stream, Http2ErrorCode.PROTOCOL_ERROR, countAsAbuse: true);
+            // §8.1.1: trailers end the body, so a declared content-length must be met by now.
+            long declared = stream.RequestHead.ContentLength;
+            if (stream.HeaderState.Malformed || (declared >= 0 && stream.DataReceived != declared))
+                ResetStream(stream, Http2ErrorCode.PROTOCOL_ERROR, countAsAbuse: true);
             else OnEndStreamReceived(stream);
             return;
         }

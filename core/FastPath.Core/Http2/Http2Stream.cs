@@ -29,6 +29,11 @@ internal interface IHttp2StreamHandler
     ValueTask ProcessStreamAsync(Http2Stream stream);
 }
 
+/// <summary>
+/// Server role: handed to <see cref="IHttp2StreamHandler"/>; client role: returned by Http2Connection.OpenStreamAsync.
+/// One writer at a time per stream (await each write before the next); reading the body may run concurrently.
+/// The object is pooled: it must not be touched after the handler returned (server) or Complete (client).
+/// </summary>
 internal sealed class Http2Stream : IThreadPoolWorkItem
 {
     private readonly Http2Connection _connection;
@@ -191,14 +196,9 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
             _connection.OnHandlerCompleted(this, failed: true);
             return;
         }
-        if (task.IsCompleted)
-        {
-            _handlerAwaiter = task.GetAwaiter();
-            OnHandlerTaskCompleted();
-            return;
-        }
         _handlerAwaiter = task.GetAwaiter();
-        _handlerAwaiter.UnsafeOnCompleted(_onHandlerCompleted);
+        if (task.IsCompleted) OnHandlerTaskCompleted();
+        else _handlerAwaiter.UnsafeOnCompleted(_onHandlerCompleted);
     }
 
     private void OnHandlerTaskCompleted()

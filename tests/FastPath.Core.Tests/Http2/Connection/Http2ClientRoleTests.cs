@@ -9,7 +9,16 @@ using System.Text;
 using FastPath.Http;
 using FastPath.Http2;
 using FastPath.Transport;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastPath.Core.Tests.Http2.Connection;
@@ -22,7 +31,7 @@ public sealed class Http2ClientRoleTests
         byte[] m = Encoding.ASCII.GetBytes(method);
         head.MethodStart = head.Headers.Store(m);
         head.MethodLength = m.Length;
-        head.Method = HttpMethods.Lookup(m);
+        head.Method = FastPath.Http.HttpMethods.Lookup(m);
         byte[] p = Encoding.ASCII.GetBytes(path);
         head.PathStart = head.Headers.Store(p);
         head.PathLength = p.Length;
@@ -196,5 +205,49 @@ public sealed class Http2ClientRoleTests
             await server.WaitForExitAsync();
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task ClientRole_AgainstKestrelH2c_GetAndPostWithTrailers()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "kestrel-h2c" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        await using WebApplication app = builder.Build();
+        app.Run(async ctx =>
+        {
+            ctx.Response.Headers["x-kestrel-path"] = ctx.Request.Path.Value;
+            if (Microsoft.AspNetCore.Http.HttpMethods.IsPost(ctx.Request.Method))
+            {
+                await ctx.Request.Body.CopyToAsync(ctx.Response.Body);
+                ctx.Response.AppendTrailer("x-done", "yes");
+                return;
+            }
+            await ctx.Response.WriteAsync("hello from kestrel");
+        });
+        await app.StartAsync();
+        int port = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()).Port;
+
+        await using ClientConnection client = await ClientConnection.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+        Http2Stream get = (await client.Connection.OpenStreamAsync(Request("GET", "/a?b=1", $"127.0.0.1:{port}"), endStream: true))!;
+        Assert.True(await get.ReadResponseHeadAsync());
+        Assert.Equal(200, get.ResponseHead.StatusCode);
+        Assert.Equal("/a", Field(get.ResponseHead.Headers, "x-kestrel-path"));
+        Assert.Equal("hello from kestrel", Encoding.ASCII.GetString(await ReadAllAsync(get.ResponseBody)));
+        get.Complete();
+
+        Http2Stream post = (await client.Connection.OpenStreamAsync(Request("POST", "/echo", $"127.0.0.1:{port}", ("te", "trailers")), endStream: false))!;
+        byte[] body = new byte[1 << 20];
+        new Random(4).NextBytes(body);
+        Task<byte[]> echoed = Task.Run(async () =>
+        {
+            Assert.True(await post.ReadResponseHeadAsync());
+            return await ReadAllAsync(post.ResponseBody);
+        });
+        Assert.True(await post.WriteDataAsync(body, endStream: true));
+        Assert.Equal(body, await echoed);
+        Assert.Equal("yes", Field(post.ResponseTrailers, "x-done"));
+        post.Complete();
+        await app.StopAsync();
     }
 }

@@ -345,6 +345,12 @@ public sealed class Http2Section6_FrameTests
     }
 
     [Fact]
+    public async Task PRIORITY_Received_WrongLength_StreamError_FRAME_SIZE_ERROR()
+    {
+        await AssertStreamErrorAsync(1, Http2ErrorCode.FRAME_SIZE_ERROR, client => client.SendRawAsync(Http2FrameType.PRIORITY, 0, 1, [0, 0, 0, 0]));
+    }
+
+    [Fact]
     public async Task UnknownFrameType_Received_Ignored()
     {
         await using Http2TestHost host = await Http2TestHost.StartAsync();
@@ -432,6 +438,18 @@ public sealed class Http2Section6_9_FlowControlTests
         ReceivedFrame? rest = await client.WaitForAsync(f => f.Type == Http2FrameType.DATA);
         Assert.Equal(6, rest!.Payload.Length);
         Assert.True(rest.EndStream);
+    }
+
+    [Fact]
+    public async Task SETTINGS_InitialWindowSize_OverflowsOpenStreamWindow_ConnectionError_FLOW_CONTROL_ERROR()
+    {
+        await AssertConnectionErrorAsync(Http2ErrorCode.FLOW_CONTROL_ERROR, async client =>
+        {
+            // §6.9.2: the stream's window is at 2^31-1; raising the initial window by one overflows it.
+            await client.SendHeadersAsync(1, Http2RawClient.Get("/hold"), endStream: true);
+            await client.SendWindowUpdateAsync(1, 0x7FFF_FFFF - 65_535);
+            await client.SendRawAsync(Http2FrameType.SETTINGS, 0, 0, Setting(Http2SettingsParameter.SETTINGS_INITIAL_WINDOW_SIZE, 65_536));
+        });
     }
 
     [Fact]
@@ -557,6 +575,39 @@ public sealed class Http2Section8_HttpMessageTests
             await client.SendHeadersAsync(1, Http2RawClient.Post("/hold", ("content-length", declared.ToString(System.Globalization.CultureInfo.InvariantCulture))), endStream: false);
             await client.SendDataAsync(1, new byte[sent], endStream: true);
         });
+    }
+
+    [Fact]
+    public async Task HEADERS_Received_TrailersBeforeContentLengthMet_StreamError()
+    {
+        await AssertStreamErrorAsync(1, Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            await client.SendHeadersAsync(1, Http2RawClient.Post("/hold", ("content-length", "10")), endStream: false);
+            await client.SendDataAsync(1, new byte[5], endStream: false);
+            await client.SendHeadersAsync(1, [("x-t", "1")], endStream: true);
+        });
+    }
+
+    [Fact]
+    public async Task Handler_ReturnsWithoutEndingResponse_StreamEndedWithEmptyData()
+    {
+        await using Http2TestHost host = await Http2TestHost.StartAsync();
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        for (uint id = 1; id <= 7; id += 2)
+        {
+            await client.SendHeadersAsync(id, Http2RawClient.Get("/noend"), endStream: true);
+            ReceivedResponse r = await client.ReadResponseAsync(id);
+            Assert.Equal(200, r.Status);
+            Assert.Null(r.Reset);
+        }
+        Assert.Equal(0, host.Connections.Single().LiveStreams); // each stream released once
+        await AssertServesAsync(client, 9);
+    }
+
+    [Fact]
+    public async Task Handler_Throws_StreamError_INTERNAL_ERROR()
+    {
+        await AssertStreamErrorAsync(1, Http2ErrorCode.INTERNAL_ERROR, client => client.SendHeadersAsync(1, Http2RawClient.Get("/throw"), endStream: true));
     }
 
     [Fact]

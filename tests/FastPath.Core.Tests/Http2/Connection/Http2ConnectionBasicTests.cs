@@ -85,11 +85,15 @@ public sealed class Http2ConnectionBasicTests
         ReceivedFrame? second = await client.WaitForAsync(f => f.Type == Http2FrameType.GOAWAY);
         Assert.Equal(1u, second!.Field);
 
+        // A stream above the last id is ignored (§6.8): never answered, never reaches the application.
+        await client.SendHeadersAsync(3, Http2RawClient.Get("/size/1"), endStream: true);
         // Stream 1 is below the last stream id: it still finishes; then the server closes.
         await client.SendDataAsync(1, "b"u8.ToArray(), endStream: true);
         ReceivedResponse r = await client.ReadResponseAsync(1);
         Assert.Equal("b", System.Text.Encoding.ASCII.GetString(r.Body.ToArray()));
         Assert.Null(await client.WaitForAsync(_ => false));
+        Assert.DoesNotContain(client.Skipped, f => f.StreamId == 3);
+        Assert.Equal(1, host.Handler.StreamsStarted);
         Assert.Equal(Http2ConnectionEndReason.GracefulShutdown, (await host.WaitForEndedConnectionAsync()).EndReason);
     }
 }

@@ -24,7 +24,12 @@ public sealed class Http2StreamAllocationTests
     }
 
     [Fact]
-    public async Task KeepAliveConnection_StreamRoundTrip_SteadyState_AllocatesNothingPerStream()
+    public Task KeepAliveConnection_GetRoundTrip_SteadyState_AllocatesNothingPerStream() => AssertNoAllocationPerStreamAsync("/size/5", body: null);
+
+    [Fact]
+    public Task KeepAliveConnection_PostEchoRoundTrip_SteadyState_AllocatesNothingPerStream() => AssertNoAllocationPerStreamAsync("/echo", "hello"u8.ToArray());
+
+    private static async Task AssertNoAllocationPerStreamAsync(string path, byte[]? body)
     {
         var toServer = new Pipe();
         var toClient = new Pipe();
@@ -38,15 +43,15 @@ public sealed class Http2StreamAllocationTests
         Http2FrameWriter.WriteWindowUpdate(send, 0, 1 << 30);
         await send.FlushAsync();
         // GET /size/5, HPACK literals without indexing: the same octets serve every stream.
-        byte[] block = GetBlock();
+        byte[] block = GetBlock(path, body is null ? "GET" : "POST");
 
         Http2FrameReader frames = Http2FrameReader.ForClient(enablePush: false);
         uint id = 1;
-        for (int i = 0; i < 3000; i++) await RoundTripAsync(send, toClient.Reader, block, id += 2, frames);
+        for (int i = 0; i < 3000; i++) await RoundTripAsync(send, toClient.Reader, block, body, id += 2, frames);
 
         const int Streams = 5000;
         long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < Streams; i++) await RoundTripAsync(send, toClient.Reader, block, id += 2, frames);
+        for (int i = 0; i < Streams; i++) await RoundTripAsync(send, toClient.Reader, block, body, id += 2, frames);
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
 
         await send.CompleteAsync();
@@ -58,9 +63,10 @@ public sealed class Http2StreamAllocationTests
 
     // Pooled like the engine's own async methods, so the test's driver does not allocate per stream either.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
-    private static async ValueTask RoundTripAsync(PipeWriter send, PipeReader receive, byte[] block, uint streamId, Http2FrameReader frames)
+    private static async ValueTask RoundTripAsync(PipeWriter send, PipeReader receive, byte[] block, byte[]? body, uint streamId, Http2FrameReader frames)
     {
-        Http2FrameWriter.WriteHeaders(send, streamId, block, endStream: true, 16_384);
+        Http2FrameWriter.WriteHeaders(send, streamId, block, endStream: body is null, 16_384);
+        if (body is not null) Http2FrameWriter.WriteData(send, streamId, body, endStream: true, 16_384);
         await send.FlushAsync();
         while (true)
         {
@@ -82,11 +88,11 @@ public sealed class Http2StreamAllocationTests
         return done;
     }
 
-    private static byte[] GetBlock()
+    private static byte[] GetBlock(string path, string method)
     {
         var w = new ArrayBufferWriter<byte>();
         var encoder = new FastPath.Http2.HPack.HPackEncoder();
-        foreach ((string n, string v) in Http2RawClient.Get("/size/5"))
+        foreach ((string n, string v) in method == "GET" ? Http2RawClient.Get(path) : Http2RawClient.Post(path))
             encoder.Encode(System.Text.Encoding.ASCII.GetBytes(n), System.Text.Encoding.ASCII.GetBytes(v), w, FastPath.Http2.HPack.HPackIndexing.WithoutIndexing);
         return w.WrittenSpan.ToArray();
     }

@@ -92,7 +92,8 @@ internal sealed class Http2TestHost : IAsyncDisposable
 /// <summary>
 /// The test application. Paths: <c>/echo</c> (default) streams the request body back, then echoes request trailers
 /// as response trailers; <c>/size/N</c> answers N octets; <c>/hold</c> keeps the stream open (body unread) until
-/// the client resets it; <c>/inspect</c> answers the parsed request head as x- fields. Every response carries <c>x-stream-id</c>. Pooled heads keep it allocation-free per stream.
+/// the client resets it; <c>/inspect</c> answers the parsed request head as x- fields;
+/// <c>/noend</c> returns after the head, <c>/throw</c> throws. Every response carries <c>x-stream-id</c>. Pooled heads keep it allocation-free per stream.
 /// </summary>
 internal sealed class Http2EchoHandler : IHttp2StreamHandler
 {
@@ -133,6 +134,12 @@ internal sealed class Http2EchoHandler : IHttp2StreamHandler
                 while (!stream.IsAborted) await Task.Delay(20);
                 return;
             }
+            if (path.SequenceEqual("/noend"u8))
+            {
+                await stream.WriteHeadersAsync(head, endStream: false); // and returns: the engine ends the stream
+                return;
+            }
+            if (path.SequenceEqual("/throw"u8)) throw new InvalidOperationException("handler failure (test)");
             if (path.SequenceEqual("/inspect"u8))
             {
                 HttpRequestHead rq = stream.RequestHead;
