@@ -81,19 +81,36 @@ public sealed class TlsTerminationTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Alpn_DefaultOffersHttp11Only_ConfiguredH2IsNegotiated_ExposedToNoOneElse()
+    public async Task Alpn_DefaultOffersH2ThenHttp11_ConfiguredHttp11Only()
     {
         await using EdgeSetup edge = await EdgeSetup.CreateAsync();
-        await using GatewayProcess http11 = await edge.StartGatewayAsync();
-        await using GatewayProcess h2 = await edge.StartGatewayAsync("alpn: [h2, http/1.1]");
+        await using GatewayProcess byDefault = await edge.StartGatewayAsync();
+        await using GatewayProcess http11 = await edge.StartGatewayAsync("alpn: [http/1.1]");
 
-        ToolResult offered = await OpensslAsync(http11.Port, "-servername", "edge.example.com", "-alpn", "h2,http/1.1");
-        ToolResult negotiatedH2 = await OpensslAsync(h2.Port, "-servername", "edge.example.com", "-alpn", "h2,http/1.1");
-        ToolResult none = await OpensslAsync(http11.Port, "-servername", "edge.example.com");
+        ToolResult negotiatedH2 = await OpensslAsync(byDefault.Port, "-servername", "edge.example.com", "-alpn", "h2,http/1.1");
+        ToolResult h11Only = await OpensslAsync(byDefault.Port, "-servername", "edge.example.com", "-alpn", "http/1.1");
+        ToolResult configured = await OpensslAsync(http11.Port, "-servername", "edge.example.com", "-alpn", "h2,http/1.1");
+        ToolResult none = await OpensslAsync(byDefault.Port, "-servername", "edge.example.com");
 
-        Assert.Contains("ALPN protocol: http/1.1", offered.Stdout);
         Assert.Contains("ALPN protocol: h2", negotiatedH2.Stdout);
+        Assert.Contains("ALPN protocol: http/1.1", h11Only.Stdout);
+        Assert.Contains("ALPN protocol: http/1.1", configured.Stdout);
         Assert.Contains("No ALPN negotiated", none.Stdout);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Curl_Https_AlpnH2_ServedOverHttp2()
+    {
+        await using EdgeSetup edge = await EdgeSetup.CreateAsync();
+        await using GatewayProcess gateway = await edge.StartGatewayAsync();
+
+        ToolResult curl = await ExternalTool.CurlAsync(["--http2", "--cacert", edge.Pki.CaFile, "--resolve", $"edge.example.com:{gateway.Port}:127.0.0.1",
+            "-w", "\n%{http_code} %{http_version}", $"https://edge.example.com:{gateway.Port}/h2", $"https://edge.example.com:{gateway.Port}/h2-again"]);
+
+        Assert.True(curl.ExitCode == 0, curl.ToString());
+        Assert.Equal(2, Regex.Matches(curl.Stdout, "200 2").Count);
+        Assert.Contains(edge.Origin.Requests, r => r.PathAndQuery == "/h2-again" && r.Header("x-forwarded-proto") == "https");
+        Assert.Equal(1, await TcpProxyTests.MetricAsync(gateway, "fastpath_tls_handshakes_total{direction=\"downstream\"}"));
     }
 
     [Fact(Timeout = 60_000)]
@@ -102,7 +119,7 @@ public sealed class TlsTerminationTests
         await using EdgeSetup edge = await EdgeSetup.CreateAsync();
         await using GatewayProcess gateway = await edge.StartGatewayAsync();
 
-        ToolResult curl = await ExternalTool.CurlAsync(["--cacert", edge.Pki.CaFile, "--resolve", $"edge.example.com:{gateway.Port}:127.0.0.1",
+        ToolResult curl = await ExternalTool.CurlAsync(["--http1.1", "--cacert", edge.Pki.CaFile, "--resolve", $"edge.example.com:{gateway.Port}:127.0.0.1",
             "-w", "\n%{http_code} %{http_version}", $"https://edge.example.com:{gateway.Port}/hello", $"https://edge.example.com:{gateway.Port}/again"]);
 
         Assert.True(curl.ExitCode == 0, curl.ToString());

@@ -54,7 +54,8 @@ public sealed record TlsServerConfig
 {
     /// <summary>Chosen by SNI; empty: the mesh certificate.</summary>
     public IReadOnlyList<CertificateFileConfig> Certificates { get; init; } = [];
-    public IReadOnlyList<string> Alpn { get; init; } = ["http/1.1"];
+    /// <summary>Offered to clients in preference order; h2 makes the connection HTTP/2 (the downstream HTTP/2 codec).</summary>
+    public IReadOnlyList<string> Alpn { get; init; } = ["h2", "http/1.1"];
     /// <summary>"TLSv1_2" or "TLSv1_3".</summary>
     public string MinVersion { get; init; } = "TLSv1_2";
     public ClientCertificateMode ClientCertificate { get; init; }
