@@ -56,7 +56,8 @@ public sealed class OriginServer : IAsyncDisposable
     public IReadOnlyList<OriginRequest> Requests => [.. _requests];
     public OriginRequest? LastRequest => _requests.LastOrDefault();
 
-    public static async Task<OriginServer> StartAsync(string id)
+    /// <param name="http2">Serve HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1.</param>
+    public static async Task<OriginServer> StartAsync(string id, bool http2 = false)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "origin-" + id });
         builder.Logging.ClearProviders();
@@ -70,7 +71,7 @@ public sealed class OriginServer : IAsyncDisposable
             o.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(5);
             o.Listen(IPAddress.Loopback, 0, listen =>
             {
-                listen.Protocols = HttpProtocols.Http1;
+                listen.Protocols = http2 ? HttpProtocols.Http2 : HttpProtocols.Http1;
                 // Counts accepted TCP connections, before any HTTP parsing.
                 listen.Use(next => ctx =>
                 {
