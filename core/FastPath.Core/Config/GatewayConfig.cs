@@ -11,6 +11,13 @@ public sealed record GatewayConfig
     public IReadOnlyList<ClusterConfig> Clusters { get; init; } = [];
     public LimitsConfig Limits { get; init; } = new();
     public AccessLogConfig AccessLog { get; init; } = new();
+    /// <summary>Istio AuthorizationPolicy for this workload (the gateway process), over every listener.</summary>
+    public IReadOnlyList<AuthorizationPolicyConfig> AuthorizationPolicies { get; init; } = [];
+    /// <summary>
+    /// Istio's gatewayTopology.numTrustedProxies (Envoy xff_num_trusted_hops): how many proxies in front of this one
+    /// append to x-forwarded-for. 0: remote.ip is the TCP peer; N: the Nth address from the right of x-forwarded-for.
+    /// </summary>
+    public int NumTrustedProxies { get; init; }
 }
 
 public sealed record AdminConfig

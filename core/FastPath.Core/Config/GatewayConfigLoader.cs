@@ -66,7 +66,8 @@ public static partial class GatewayConfigLoader
         public GatewayConfig ReadRoot(YamlMappingNode root)
         {
             var config = new GatewayConfig();
-            foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters"))
+            foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters",
+                         "authorization_policies", "num_trusted_proxies"))
             {
                 switch (key)
                 {
@@ -75,6 +76,8 @@ public static partial class GatewayConfigLoader
                     case "access_log": config = config with { AccessLog = ReadAccessLog(value, "access_log") }; break;
                     case "listeners": config = config with { Listeners = List(value, "listeners", ReadListener) }; break;
                     case "clusters": config = config with { Clusters = List(value, "clusters", ReadCluster) }; break;
+                    case "authorization_policies": config = config with { AuthorizationPolicies = List(value, key, ReadAuthorizationPolicy) }; break;
+                    case "num_trusted_proxies": config = config with { NumTrustedProxies = Int(value, key, 0, 64) }; break;
                 }
             }
             return config;

@@ -91,6 +91,7 @@ public static partial class GatewayConfigValidator
         }
 
         ValidateFilterChains(config, file, positions, clusterNames, errors);
+        AuthorizationConfigValidator.Validate(config, Error);
 
         LimitsConfig lim = config.Limits;
         if (lim.HeaderReadTimeout <= TimeSpan.Zero) Error("limits.header_read_timeout", "must be greater than zero");

@@ -4,6 +4,7 @@ using FastPath.Filters.Network;
 using FastPath.Filters.Http;
 using FastPath.Http1;
 using FastPath.Routing;
+using FastPath.Security.Authorization;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
 
@@ -54,6 +55,8 @@ internal sealed class ProxySnapshot
     public long IdleTimeoutMs { get; }
     public long StreamIdleTimeoutMs { get; }
     public byte[]? Via { get; }
+    /// <summary>The compiled AuthorizationPolicies; null when the config has none (nothing is evaluated).</summary>
+    public AuthorizationEngine? Authorization { get; private init; }
 
     public static ProxySnapshot Build(GatewayConfig config, ClusterManager clusterManager)
     {
@@ -77,7 +80,12 @@ internal sealed class ProxySnapshot
             }
             routes[routesKey] = new RouteTable(domains);
         }
-        return new ProxySnapshot(config, clusters, routes) { ClusterSet = set, FilterChains = ListenerFilterChains.Build(config, clusters) };
+        return new ProxySnapshot(config, clusters, routes)
+        {
+            ClusterSet = set,
+            FilterChains = ListenerFilterChains.Build(config, clusters),
+            Authorization = AuthorizationCompiler.Compile(config),
+        };
     }
 
     /// <summary>Each listener's virtual hosts under its ListenerKey, and each HTTP filter chain's under its ChainKey.</summary>

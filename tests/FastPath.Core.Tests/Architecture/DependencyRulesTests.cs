@@ -11,11 +11,11 @@ public sealed class DependencyRulesTests
     public static TheoryData<string, string[]> Rules => new()
     {
         // Protocol-neutral model: knows nothing above it.
-        { "FastPath.Http", ["FastPath.Http1", "FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Transport", "FastPath.Observability"] },
+        { "FastPath.Http", ["FastPath.Http1", "FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Transport", "FastPath.Observability", "FastPath.Security.Authorization"] },
         // Codecs know Http and Transport, never routing, upstream, filters or config.
-        { "FastPath.Http1", ["FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability"] },
+        { "FastPath.Http1", ["FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability", "FastPath.Security.Authorization"] },
         // The HTTP/2 codec, like HTTP/1, knows only Http and Transport.
-        { "FastPath.Http2", ["FastPath.Http1", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability"] },
+        { "FastPath.Http2", ["FastPath.Http1", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability", "FastPath.Security.Authorization"] },
         // Transport moves bytes; it does not know HTTP.
         { "FastPath.Transport", ["FastPath.Http", "FastPath.Http1", "FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing"] },
         // Balancers pick endpoints; they know nothing of requests' wire format or of routes.
@@ -24,6 +24,8 @@ public sealed class DependencyRulesTests
         { "FastPath.Upstream", ["FastPath.Http1", "FastPath.Filters", "FastPath.Routing"] },
         // Routing matches requests to clusters; it does not forward.
         { "FastPath.Routing", ["FastPath.Http1", "FastPath.Filters", "FastPath.Transport"] },
+        // Authorization decides on a request's attributes; it knows no codec, filter, route or upstream.
+        { "FastPath.Security.Authorization", ["FastPath.Http1", "FastPath.Http2", "FastPath.Filters", "FastPath.Routing", "FastPath.Upstream", "FastPath.LoadBalancing", "FastPath.Transport"] },
         // Nothing in core reaches a host.
         { "FastPath", ["FastPath.Gateway"] },
     };

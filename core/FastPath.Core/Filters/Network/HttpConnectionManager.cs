@@ -19,6 +19,7 @@ using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
 using FastPath.Routing;
 using FastPath.Security;
+using FastPath.Security.Authorization;
 using FastPath.Transport;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
@@ -50,6 +51,7 @@ internal sealed class HttpConnectionManager
     private readonly byte[] _clientAddress;
     private readonly System.Net.Sockets.Socket? _socket;
     private readonly DownstreamTls? _tls;
+    private readonly ConnectionAddresses _addresses;
     private volatile bool _idle;
     private UpstreamEndpoint? _activeEndpoint;
     // The request body copy of the exchange in flight: if the connection fails while it still runs, that exchange
@@ -66,6 +68,7 @@ internal sealed class HttpConnectionManager
         _output = context.Transport.Output;
         _clientAddress = FormatAddress(context.RemoteEndPoint);
         _socket = SocketBacklog.SocketOf(context);
+        _addresses = ConnectionAddresses.From(context);
     }
 
     /// <summary>Called by the heartbeat through ProxyRuntime: one registration per connection covers both deadlines.</summary>
@@ -151,16 +154,22 @@ internal sealed class HttpConnectionManager
 
                 // 2b. (issue 4) Path normalisation, then request authentication (JWT) and authorization, before routing.
 
+                // Authorization (Istio AuthorizationPolicy), the last stage before routing: a denial answers 403.
+                if (snapshot.Authorization is { } authz && exchange.Outcome.Error == ProxyError.None)
+                    HttpAuthorizationStage.Check(authz, exchange, in _addresses, _tls);
+
                 // 3. Route: virtual host by authority, then the first route whose match holds; its action gives the
                 //    cluster (a weighted pick keyed by the request id) or a local reply (redirect, direct response).
+                //    A request a stage before answered (an authorization denial) is not routed.
+                bool answered = exchange.Outcome.Error != ProxyError.None;
                 snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
-                exchange.Outcome.VirtualHost = table?.MatchHost(request.Authority);
+                exchange.Outcome.VirtualHost = answered ? null : table?.MatchHost(request.Authority);
                 Route? route = exchange.Outcome.VirtualHost?.Match(request);
                 exchange.Outcome.Route = route;
                 Cluster? cluster = route?.PickCluster(RequestId(exchange), out exchange.Outcome.Destination);
                 exchange.Outcome.Cluster = cluster;
-                if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
-                else if (cluster is null) exchange.Outcome.Error = ProxyError.LocalReply;
+                if (route is null && !answered) exchange.Outcome.Error = ProxyError.NoRoute;
+                else if (cluster is null && !answered) exchange.Outcome.Error = ProxyError.LocalReply;
 
                 // 3b. HTTP filters (Filters/Http) on the request head, once the route is chosen and before an endpoint is
                 //     picked. The router is not one of them: it is the forwarding below, the chain's terminal stage. Only
@@ -810,6 +819,8 @@ internal sealed class HttpConnectionManager
             VirtualHost = exchange.Outcome.VirtualHost is null ? default : exchange.Outcome.VirtualHost.NameUtf8,
             RequestId = requestId,
             ClientAddress = _clientAddress,
+            ResponseCodeDetails = HttpAuthorizationStage.Details(in exchange.Outcome),
+            AuditPolicy = HttpAuthorizationStage.AuditPolicy(in exchange.Outcome),
         };
         log.Log(in record);
         exchange.GeneratedRequestId[0] = 0;

@@ -26,6 +26,10 @@ internal ref struct AccessLogRecord
     public ReadOnlySpan<byte> Route;
     public ReadOnlySpan<byte> RequestId;
     public ReadOnlySpan<byte> ClientAddress;
+    /// <summary>Envoy's response_code_details when set (an authorization denial names its policy); omitted when empty.</summary>
+    public ReadOnlySpan<byte> ResponseCodeDetails;
+    /// <summary>The AUDIT AuthorizationPolicy the request matched; omitted when none.</summary>
+    public ReadOnlySpan<byte> AuditPolicy;
 }
 
 internal sealed class AccessLogger : IAsyncDisposable
@@ -63,7 +67,8 @@ internal sealed class AccessLogger : IAsyncDisposable
     public void Log(in AccessLogRecord r)
     {
         int max = 400 + 6 * (r.Method.Length + r.Path.Length + r.Authority.Length + r.UpstreamHost.Length
-                             + r.Cluster.Length + r.VirtualHost.Length + r.Route.Length + r.RequestId.Length + r.ClientAddress.Length);
+                             + r.Cluster.Length + r.VirtualHost.Length + r.Route.Length + r.RequestId.Length + r.ClientAddress.Length
+                             + r.ResponseCodeDetails.Length + r.AuditPolicy.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(max);
         int n = Format(buffer, in r);
         if (!_queue.Writer.TryWrite((buffer, n)))
@@ -97,6 +102,8 @@ internal sealed class AccessLogger : IAsyncDisposable
         Raw(dest, ref at, ",\"route\":"u8); Str(dest, ref at, r.Route);
         Raw(dest, ref at, ",\"request_id\":"u8); Str(dest, ref at, r.RequestId);
         Raw(dest, ref at, ",\"downstream_remote_address\":"u8); Str(dest, ref at, r.ClientAddress);
+        Optional(dest, ref at, ",\"response_code_details\":"u8, r.ResponseCodeDetails);
+        Optional(dest, ref at, ",\"rbac_audit_policy\":"u8, r.AuditPolicy);
         Raw(dest, ref at, "}\n"u8);
         return at;
     }
@@ -105,6 +112,14 @@ internal sealed class AccessLogger : IAsyncDisposable
     {
         s.CopyTo(dest[at..]);
         at += s.Length;
+    }
+
+    /// <summary>A field written only when it has a value, so lines of requests without it stay as they were.</summary>
+    private static void Optional(Span<byte> dest, ref int at, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty) return;
+        Raw(dest, ref at, name);
+        Str(dest, ref at, value);
     }
 
     private static void Num(Span<byte> dest, ref int at, long v)
