@@ -107,6 +107,9 @@ internal sealed class HttpConnectionManager
                 _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
                 _downstreamDeadline.Disarm();
                 if (!arrived) break;
+                // A request starts on the snapshot current when its first byte arrives: a keep-alive connection idle
+                // across a reload must not serve its next request (routes, authorization) under the old config.
+                snapshot = _runtime.Snapshot;
 
                 exchange = _runtime.Exchanges.Get();
                 HttpRequestHead request = exchange.Request;
