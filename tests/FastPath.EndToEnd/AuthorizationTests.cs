@@ -5,7 +5,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
 using FastPath.EndToEnd.Testing;
 
 namespace FastPath.EndToEnd;
@@ -25,12 +24,7 @@ public sealed class AuthorizationTests
         "        when: [{key: source.ip, values: [\"127.0.0.0/8\"]}]",
     ];
 
-    private static async Task<double> MetricAsync(GatewayProcess gateway, string series)
-    {
-        (_, string text) = await gateway.AdminGetAsync("/stats/prometheus");
-        Match m = Regex.Match(text, "(?m)^" + Regex.Escape(series) + @" (\S+)$");
-        return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
+    private static Task<double> MetricAsync(GatewayProcess gateway, string series) => TcpProxyTests.MetricAsync(gateway, series);
 
     private static async Task<(int Status, string Body)> CurlAsync(GatewayProcess gateway, string method, string path)
     {

@@ -138,4 +138,21 @@ public sealed class AuthorizationConfigTests
 
         Assert.Equal("num_trusted_proxies", Assert.Single(e.Errors).Path);
     }
+
+    [Fact]
+    public void Docs_AuthorizationExample_LoadsAndValidates()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!System.IO.File.Exists(Path.Combine(dir, "FastPath.sln"))) dir = Path.GetDirectoryName(dir)!;
+        string doc = System.IO.File.ReadAllText(Path.Combine(dir, "docs", "configuration.md"));
+        int start = doc.IndexOf("```yaml\nnum_trusted_proxies", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/configuration.md lost its authorization example");
+        start += "```yaml\n".Length;
+        string yaml = doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
+
+        GatewayConfig config = GatewayConfigLoader.Parse(Base + yaml, "configuration.md");
+
+        AuthorizationPolicyConfig policy = Assert.Single(config.AuthorizationPolicies);
+        Assert.Equal(2, Assert.Single(policy.Rules!).When.Count);
+    }
 }

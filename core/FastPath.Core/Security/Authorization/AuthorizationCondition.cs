@@ -106,38 +106,34 @@ internal sealed class AuthorizationCondition
     private bool MatchString(string? value)
     {
         if (value is null) return Values.Length == 0;
-        return AnyOf(Values, value, emptyMeansAll: true) && !AnyOf(NotValues, value, emptyMeansAll: false);
-    }
-
-    private static bool AnyOf(StringPattern[] patterns, string value, bool emptyMeansAll)
-    {
-        if (patterns.Length == 0) return emptyMeansAll;
-        foreach (StringPattern p in patterns) if (p.Matches(value)) return true;
-        return false;
+        return (Values.Length == 0 || Any(Values, value)) && !Any(NotValues, value);
     }
 
     private bool MatchBytes(ReadOnlySpan<byte> value, bool present)
     {
         if (!present) return Values.Length == 0;
-        bool any = Values.Length == 0;
-        foreach (StringPattern p in Values)
-        {
-            if (!p.Matches(value)) continue;
-            any = true;
-            break;
-        }
-        if (!any) return false;
-        foreach (StringPattern p in NotValues) if (p.Matches(value)) return false;
-        return true;
+        return (Values.Length == 0 || Any(Values, value)) && !Any(NotValues, value);
+    }
+
+    private static bool Any(StringPattern[] patterns, string value)
+    {
+        foreach (StringPattern p in patterns) if (p.Matches(value)) return true;
+        return false;
+    }
+
+    private static bool Any(StringPattern[] patterns, ReadOnlySpan<byte> value)
+    {
+        foreach (StringPattern p in patterns) if (p.Matches(value)) return true;
+        return false;
     }
 
     /// <summary>A list attribute (audiences, an array claim): a value matches when any item does.</summary>
     private bool MatchList(IReadOnlyList<string> items)
     {
         bool any = Values.Length == 0;
-        for (int i = 0; i < items.Count && !any; i++) any = AnyOf(Values, items[i], emptyMeansAll: false);
+        for (int i = 0; i < items.Count && !any; i++) any = Any(Values, items[i]);
         if (!any) return false;
-        for (int i = 0; i < items.Count; i++) if (AnyOf(NotValues, items[i], emptyMeansAll: false)) return false;
+        for (int i = 0; i < items.Count; i++) if (Any(NotValues, items[i])) return false;
         return true;
     }
 
@@ -155,16 +151,7 @@ internal sealed class AuthorizationCondition
     {
         if (authority.IsEmpty) return Values.Length == 0;
         ReadOnlySpan<byte> host = StripPort(authority);
-        bool any = Values.Length == 0;
-        foreach (StringPattern p in Values)
-        {
-            if (!p.Matches(authority) && !p.Matches(host)) continue;
-            any = true;
-            break;
-        }
-        if (!any) return false;
-        foreach (StringPattern p in NotValues) if (p.Matches(authority) || p.Matches(host)) return false;
-        return true;
+        return (Values.Length == 0 || Any(Values, authority) || Any(Values, host)) && !Any(NotValues, authority) && !Any(NotValues, host);
     }
 
     private static ReadOnlySpan<byte> StripPort(ReadOnlySpan<byte> authority)

@@ -20,7 +20,8 @@ internal sealed class AuthorizationRule(AuthorizationCondition[][] from, Authori
         }
     }
 
-    public bool Matches(ref AuthorizationContext ctx) => All(When, ref ctx) && AnyEntry(From, ref ctx) && AnyEntry(To, ref ctx);
+    // Operations first: ports and methods reject most rules with an integer or a few bytes; headers and claims last.
+    public bool Matches(ref AuthorizationContext ctx) => AnyEntry(To, ref ctx) && AnyEntry(From, ref ctx) && All(When, ref ctx);
 
     /// <summary>
     /// The rule as Istio applies it to TCP (pilot authz model, checkError): an ALLOW rule with any HTTP-only field
