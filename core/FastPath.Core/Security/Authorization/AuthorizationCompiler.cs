@@ -74,6 +74,12 @@ internal static class AuthorizationCompiler
                     Ports = values.Select(Port).ToArray(),
                     NotPorts = notValues.Select(Port).ToArray(),
                 };
+            case AuthorizationAttribute.RequestPrincipal:
+                return new AuthorizationCondition(attribute, [], [])
+                {
+                    Principals = values.Select(RequestPrincipalPattern.Parse).ToArray(),
+                    NotPrincipals = notValues.Select(RequestPrincipalPattern.Parse).ToArray(),
+                };
             default:
                 // Istio compares hosts case-insensitively and everything else (SNI included) exactly.
                 bool ignoreCase = attribute is AuthorizationAttribute.Host;

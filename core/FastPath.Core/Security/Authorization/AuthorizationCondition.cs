@@ -46,6 +46,9 @@ internal sealed class AuthorizationCondition
     public int[] NotPorts { get; init; } = [];
     /// <summary>request.headers[name]: the name, lower-case.</summary>
     public byte[] HeaderName { get; init; } = [];
+    /// <summary>requestPrincipals and request.auth.principal: issuer and subject patterns (Istio splits them).</summary>
+    public RequestPrincipalPattern[] Principals { get; init; } = [];
+    public RequestPrincipalPattern[] NotPrincipals { get; init; } = [];
     /// <summary>request.auth.claims[a][b]: the path.</summary>
     public string[] ClaimPath { get; init; } = [];
 
@@ -65,7 +68,7 @@ internal sealed class AuthorizationCondition
                 return (Ports.Length == 0 || Array.IndexOf(Ports, ctx.DestinationPort) >= 0) && Array.IndexOf(NotPorts, ctx.DestinationPort) < 0;
             case AuthorizationAttribute.SourcePrincipal: return MatchString(ctx.Peer?.Principal);
             case AuthorizationAttribute.SourceNamespace: return MatchString(ctx.Peer?.Namespace);
-            case AuthorizationAttribute.RequestPrincipal: return MatchString(ctx.Identity?.Principal);
+            case AuthorizationAttribute.RequestPrincipal: return MatchRequestPrincipal(ctx.Identity);
             case AuthorizationAttribute.RequestPresenter: return MatchString(ctx.Identity?.Presenter);
             case AuthorizationAttribute.RequestAudiences: return ctx.Identity is { } id ? MatchList(id.Audiences) : Values.Length == 0;
             case AuthorizationAttribute.RequestClaim: return MatchClaim(ctx.Identity);
@@ -100,6 +103,21 @@ internal sealed class AuthorizationCondition
         }
         if (!any) return false;
         foreach (IpNetwork n in NotNetworks) if (n.Contains(address)) return false;
+        return true;
+    }
+
+    private bool MatchRequestPrincipal(RequestIdentity? identity)
+    {
+        if (identity is null) return Principals.Length == 0;
+        bool any = Principals.Length == 0;
+        foreach (RequestPrincipalPattern p in Principals)
+        {
+            if (!p.Matches(identity)) continue;
+            any = true;
+            break;
+        }
+        if (!any) return false;
+        foreach (RequestPrincipalPattern p in NotPrincipals) if (p.Matches(identity)) return false;
         return true;
     }
 

@@ -38,6 +38,9 @@ internal readonly struct StringPattern
         return new StringPattern(PatternKind.Exact, value, ignoreCase);
     }
 
+    /// <summary>A value compared exactly, whatever characters it holds.</summary>
+    public static StringPattern Exact(string value) => new(PatternKind.Exact, value, ignoreCase: false);
+
     /// <summary>Whether a pattern is one Istio accepts: at most one '*', at the start or the end.</summary>
     public static bool IsValid(string value)
     {

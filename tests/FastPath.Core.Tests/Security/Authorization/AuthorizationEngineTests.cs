@@ -197,7 +197,7 @@ public sealed class AuthorizationEngineTests
         RequestIdentity? jwt = null;
         if (principal is not null)
         {
-            int slash = principal.LastIndexOf('/');
+            int slash = principal.LastIndexOf('/');  // Istio's request principal is iss + "/" + sub
             jwt = Jwt(principal[..slash], principal[(slash + 1)..]);
         }
 
@@ -208,7 +208,9 @@ public sealed class AuthorizationEngineTests
     [InlineData("https://issuer.example", "alice", true)]
     [InlineData("https://issuer.example", "bob", false)]       // not_request_principals
     [InlineData("https://evil.example", "alice", false)]
-    public void Evaluate_RequestPrincipalsPrefixWildcard_AndNotForm(string issuer, string subject, bool allowed)
+    [InlineData("https://issuer.example/x", "alice", false)]  // Istio splits at the last '/': the issuer must be exact
+    [InlineData("https://issuer.example", "", false)]         // "*" after the issuer needs a subject
+    public void Evaluate_RequestPrincipalsIssuerWildcard_AndNotForm(string issuer, string subject, bool allowed)
     {
         AuthorizationEngine engine = Engine("""
             authorization_policies:
