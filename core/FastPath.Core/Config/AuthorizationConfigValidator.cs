@@ -131,7 +131,7 @@ public static class AuthorizationConfigValidator
     private static bool Methods(IReadOnlyList<string> values, string path, Action<string, string> error)
     {
         for (int i = 0; i < values.Count; i++)
-            if (!AuthorizationKeys.IsToken(values[i]))
+            if (!GatewayConfigValidator.IsToken(values[i]))
                 error($"{path}[{i}]", $"invalid method '{values[i]}' (an HTTP method token such as GET)");
         return values.Count > 0;
     }

@@ -32,7 +32,7 @@ internal static class AuthorizationKeys
         {
             attribute = AuthorizationAttribute.RequestHeader;
             string[]? names = Brackets(key["request.headers".Length..]);
-            if (names is not { Length: 1 } || !IsToken(names[0]))
+            if (names is not { Length: 1 } || !Config.GatewayConfigValidator.IsToken(names[0]))
             {
                 error = $"'{key}': expected request.headers[NAME] with one header name";
                 return false;
@@ -74,14 +74,5 @@ internal static class AuthorizationKeys
             at = close + 1;
         }
         return names.ToArray();
-    }
-
-    /// <summary>RFC 9110 token (a header name).</summary>
-    public static bool IsToken(string s)
-    {
-        if (s.Length == 0) return false;
-        foreach (char ch in s)
-            if (ch is <= ' ' or >= (char)0x7f || "\"(),/:;<=>?@[\\]{}".Contains(ch)) return false;
-        return true;
     }
 }
