@@ -146,4 +146,22 @@ public sealed class AuthorizationTcpTests
         Assert.True(d.Allowed);
         Assert.Equal("audit-paths", d.Audited?.Name);
     }
+
+    // Istio's "Authorization for TCP traffic" task (tcp-echo on ports 9000-9002), step by step.
+    [Theory]
+    [InlineData("rules: [{to: [{operation: {ports: [\"9000\", \"9001\"]}}]}]", "ALLOW", true, true, false)]
+    [InlineData("rules: [{to: [{operation: {methods: [GET], ports: [\"9000\"]}}]}]", "ALLOW", false, false, false)]
+    [InlineData("rules: [{to: [{operation: {methods: [GET], ports: [\"9000\"]}}]}]", "DENY", false, true, true)]
+    public void Tcp_IstioTcpTask(string rules, string action, bool port9000, bool port9001, bool port9002)
+    {
+        AuthorizationEngine engine = Engine($"""
+            authorization_policies:
+              - name: tcp-policy
+                action: {action}
+                {rules}
+            """);
+
+        Assert.Equal([port9000, port9001, port9002], [DecideTcp(engine, port: 9000).Allowed, DecideTcp(engine, port: 9001).Allowed,
+            DecideTcp(engine, port: 9002).Allowed]);
+    }
 }
