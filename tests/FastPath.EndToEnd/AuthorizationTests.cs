@@ -118,6 +118,10 @@ public sealed class AuthorizationTests
         gateway.RewriteConfig(yaml.Render());
         await WaitUntilAsync(async () => await gateway.ConfigVersionAsync() > version, "the reload with a policy");
 
+        (_, string dump) = await gateway.AdminGetAsync("/config_dump");
+        Assert.Contains("\"name\": \"deny-secret\"", dump);
+        Assert.Contains("\"/secret\"", dump);
+
         // The keep-alive connection opened before the reload gets the new policy on its next request.
         RawResponse denied = await conn.RoundTripAsync(RawHttpConnection.Get("/secret"));
         Assert.Equal(403, denied.Status);
