@@ -30,33 +30,21 @@ internal static class AuthorizationDump
     private static void WriteRule(Utf8JsonWriter w, AuthorizationRuleConfig r)
     {
         w.WriteStartObject();
-        w.WriteStartArray("from");
-        foreach (AuthorizationSourceConfig s in r.From)
+        Entries(w, "from", "source", r.From, static (w, s) =>
         {
-            w.WriteStartObject();
-            w.WriteStartObject("source");
             Pair(w, "principals", s.Principals, s.NotPrincipals);
             Pair(w, "request_principals", s.RequestPrincipals, s.NotRequestPrincipals);
             Pair(w, "namespaces", s.Namespaces, s.NotNamespaces);
             Pair(w, "ip_blocks", s.IpBlocks, s.NotIpBlocks);
             Pair(w, "remote_ip_blocks", s.RemoteIpBlocks, s.NotRemoteIpBlocks);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteStartArray("to");
-        foreach (AuthorizationOperationConfig o in r.To)
+        });
+        Entries(w, "to", "operation", r.To, static (w, o) =>
         {
-            w.WriteStartObject();
-            w.WriteStartObject("operation");
             Pair(w, "hosts", o.Hosts, o.NotHosts);
             Pair(w, "ports", o.Ports, o.NotPorts);
             Pair(w, "methods", o.Methods, o.NotMethods);
             Pair(w, "paths", o.Paths, o.NotPaths);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        });
         w.WriteStartArray("when");
         foreach (AuthorizationConditionConfig c in r.When)
         {
@@ -67,6 +55,21 @@ internal static class AuthorizationDump
         }
         w.WriteEndArray();
         w.WriteEndObject();
+    }
+
+    /// <summary>from/to: a list of objects that each hold one named object ({source: {...}}, {operation: {...}}).</summary>
+    private static void Entries<T>(Utf8JsonWriter w, string list, string entry, IReadOnlyList<T> items, Action<Utf8JsonWriter, T> write)
+    {
+        w.WriteStartArray(list);
+        foreach (T item in items)
+        {
+            w.WriteStartObject();
+            w.WriteStartObject(entry);
+            write(w, item);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
     }
 
     /// <summary>A field and its not_ form, each written only when set.</summary>
