@@ -56,23 +56,23 @@ internal sealed class AuthorizationEngine
         foreach (AuthorizationPolicy p in _audit)
         {
             if (!p.Matches(ref ctx)) continue;
-            p.Stats(tcp).Audited.Inc();
+            p.Stats(tcp).CountAudited();
             audited ??= p;
         }
         foreach (AuthorizationPolicy p in _deny)
         {
             if (!p.Matches(ref ctx)) continue;
-            p.Stats(tcp).Denied.Inc();
+            p.Stats(tcp).CountDenied();
             return new AuthorizationDecision { Allowed = false, Policy = p, Audited = audited };
         }
         if (_allow.Length == 0) return new AuthorizationDecision { Allowed = true, Audited = audited };
         foreach (AuthorizationPolicy p in _allow)
         {
             if (!p.Matches(ref ctx)) continue;
-            p.Stats(tcp).Allowed.Inc();
+            p.Stats(tcp).CountAllowed();
             return new AuthorizationDecision { Allowed = true, Policy = p, Audited = audited };
         }
-        (tcp ? s_noPolicyTcp : s_noPolicyHttp).Denied.Inc();
+        (tcp ? s_noPolicyTcp : s_noPolicyHttp).CountDenied();
         return new AuthorizationDecision { Allowed = false, Audited = audited };
     }
 }

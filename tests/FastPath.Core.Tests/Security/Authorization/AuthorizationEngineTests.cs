@@ -546,7 +546,10 @@ public sealed class AuthorizationEngineTests
         Assert.Equal(allowed + 1, Count("metrics-allow", "allowed", "http"));
         Assert.Equal(tcpDenied + 1, Count("metrics-deny", "denied", "tcp")); // HTTP-only paths dropped for a DENY rule
 
-        static double Count(string policy, string decision, string protocol) =>
-            FastPath.Observability.Stats.AuthorizationMetrics.Decisions.WithLabels(policy, decision, protocol).Value;
+        static double Count(string policy, string decision, string protocol)
+        {
+            FastPath.Observability.Stats.AuthorizationMetrics.Publish(); // what a /stats/prometheus collection does first
+            return FastPath.Observability.Stats.AuthorizationMetrics.Decisions.WithLabels(policy, decision, protocol).Value;
+        }
     }
 }
