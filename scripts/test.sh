@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 need=()
-for tool in curl:curl wrk:wrk nghttp:nghttp2-client h2load:nghttp2-client openssl:openssl haproxy:haproxy nginx:nginx-light taskset:util-linux ps:procps; do
+for tool in curl:curl wrk:wrk nghttp:nghttp2-client h2load:nghttp2-client nghttpd:nghttp2-server openssl:openssl haproxy:haproxy nginx:nginx-light taskset:util-linux ps:procps; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool##*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

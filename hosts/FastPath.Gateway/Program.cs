@@ -93,7 +93,12 @@ await using (proxy)
         watcher?.Schedule();
     });
 
-    foreach ((string name, System.Net.IPEndPoint ep) in proxy.ListenerEndPoints) Console.Error.WriteLine($"fastpath-gateway: listener {name} on http://{ep}");
+    foreach ((string name, System.Net.IPEndPoint ep) in proxy.ListenerEndPoints)
+    {
+        // A listener with its own tls serves https; mesh mTLS (peer_authentication) and chains say so in the config.
+        bool https = config.Listeners.Any(l => l.Name == name && l.Tls is not null);
+        Console.Error.WriteLine($"fastpath-gateway: listener {name} on {(https ? "https" : "http")}://{ep}");
+    }
     if (proxy.AdminEndPoint is { } admin) Console.Error.WriteLine($"fastpath-gateway: admin on http://{admin}");
 
     await Task.WhenAny(stop.Task, proxy.DrainRequested);

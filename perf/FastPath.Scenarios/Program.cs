@@ -22,6 +22,14 @@
 //       Opens N keep-alive connections that each make one request and then sit idle; prints the gateway's RSS
 //       growth per connection and, with --gate-bytes, fails above that.
 //
+//   FastPath.Scenarios h2 [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3]
+//       The HTTP/2 scenario: h2load over TLS 1.3 (ALPN h2, 64-byte bodies) through each proxy to one HTTP/1.1
+//       origin, proxies on core 0; writes DIR/h2-results.md. FastPath joins once it serves HTTP/2 (issue 5).
+//   FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
+//       TLS keep-alive throughput against plaintext on the same gateway (gated at --gate-ratio), new TLS
+//       connections per second beside HAProxy with the same certificate, and the p50/p99 an mTLS hop
+//       (FastPath -> ISTIO_MUTUAL -> FastPath STRICT) adds over the origin direct at 1,000 req/s.
+//
 // Exit codes: 0 GATE OK (or skipped), 1 GATE FAILED, 2 bad usage or a target that could not start or
 // answer in time, 130 interrupted (every child process is stopped first).
 
@@ -51,6 +59,8 @@ internal static class Program
                 "origin" => await OriginServer.RunAsync(OriginOptions.Parse(args.AsSpan(1))),
                 "run" => await ScenarioRunner.RunAsync(RunOptions.Parse(args.AsSpan(1))),
                 "idle" => await IdleConnections.RunAsync(args.AsSpan(1)),
+                "h2" => await H2Runner.RunAsync(H2Options.Parse(args.AsSpan(1))),
+                "tls" => await TlsScenarios.RunAsync(args.AsSpan(1)),
                 _ => throw new UsageException($"unknown subcommand '{args[0]}'"),
             };
         }
@@ -74,6 +84,8 @@ internal static class Program
                                  [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
                                  [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
+          FastPath.Scenarios h2 [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--quick]
+          FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
         """;
 }
 

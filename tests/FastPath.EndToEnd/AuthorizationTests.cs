@@ -52,7 +52,7 @@ public sealed class AuthorizationTests
         ExternalTool.Require("curl");
         await using OriginServer origin = await OriginServer.StartAsync("web");
         var yaml = new GatewayYaml().Route("/", "web").Cluster("web", origin.Address);
-        yaml.TopLevelYaml.AddRange(DenyAdminAllowGet);
+        yaml.RootYaml.AddRange(DenyAdminAllowGet);
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml, accessLog: true);
 
         (int adminStatus, string adminBody) = await CurlAsync(gateway, "GET", "/admin/users");
@@ -85,7 +85,7 @@ public sealed class AuthorizationTests
     {
         await using OriginServer origin = await OriginServer.StartAsync("web");
         var yaml = new GatewayYaml().Route("/", "web").Cluster("web", origin.Address);
-        yaml.TopLevelYaml.AddRange(DenyAdminAllowGet);
+        yaml.RootYaml.AddRange(DenyAdminAllowGet);
         await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
         await using RawHttpConnection conn = await RawHttpConnection.ConnectAsync(gateway.Port);
 
@@ -109,7 +109,7 @@ public sealed class AuthorizationTests
         Assert.Equal(200, (await conn.RoundTripAsync(RawHttpConnection.Get("/secret"))).Status);
         long version = await gateway.ConfigVersionAsync();
 
-        yaml.TopLevelYaml.AddRange([
+        yaml.RootYaml.AddRange([
             "authorization_policies:",
             "  - name: deny-secret",
             "    action: DENY",
@@ -145,7 +145,7 @@ public sealed class AuthorizationTests
     {
         var yaml = new GatewayYaml().Cluster("echo", [origin.Address]);
         yaml.ListenerYaml.AddRange(["filter_chains:", "  - name: tcp", "    tcp_proxy:", "      cluster: echo"]);
-        yaml.TopLevelYaml.AddRange(policies);
+        yaml.RootYaml.AddRange(policies);
         return yaml;
     }
 
@@ -231,8 +231,8 @@ public sealed class AuthorizationTests
 
         // 2. ALLOW this port but with an HTTP-only field: Istio never matches it for TCP.
         long version = await gateway.ConfigVersionAsync();
-        yaml.TopLevelYaml.Clear();
-        yaml.TopLevelYaml.AddRange([
+        yaml.RootYaml.Clear();
+        yaml.RootYaml.AddRange([
             "authorization_policies:",
             "  - name: allow-port-get",
             $"    rules: [{{to: [{{operation: {{ports: [\"{gateway.Port}\"], methods: [GET]}}}}]}}]",
@@ -244,7 +244,7 @@ public sealed class AuthorizationTests
 
         // 3. ALLOW this port: proxied to the echo origin.
         version = await gateway.ConfigVersionAsync();
-        yaml.TopLevelYaml[2] = $"    rules: [{{to: [{{operation: {{ports: [\"{gateway.Port}\"]}}}}]}}]";
+        yaml.RootYaml[2] = $"    rules: [{{to: [{{operation: {{ports: [\"{gateway.Port}\"]}}}}]}}]";
         gateway.RewriteConfig(yaml.Render());
         await WaitUntilAsync(async () => await gateway.ConfigVersionAsync() > version, "the reload");
         Assert.Equal("ping\n", await ExchangeAsync(gateway.Port, expectClose: false));

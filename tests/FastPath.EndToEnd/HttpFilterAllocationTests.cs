@@ -45,7 +45,7 @@ public sealed class HttpFilterAllocationTests
         Assert.True(perRequest < 16, $"{perRequest:F1} B/request (quiet scrape {quietEnd - quiet} B, run {after - before} B)");
     }
 
-    private static async Task<double> AllocatedAsync(GatewayProcess gateway)
+    internal static async Task<double> AllocatedAsync(GatewayProcess gateway)
     {
         (_, string text) = await gateway.AdminGetAsync("/stats/prometheus");
         Match m = Regex.Match(text, @"^fastpath_gc_allocated_bytes_total (\S+)$", RegexOptions.Multiline);

@@ -26,8 +26,14 @@ public sealed class RetryFixture : IAsyncLifetime
         "/error500" => new Reply(500),
         "/slowfirst" => t.Try == 1 ? new Reply(200, DelayMs: 5000) : new Reply(200),
         "/alwaysslow" => new Reply(200, DelayMs: 5000),
+        // Trailers-only gRPC failures: HTTP 200 with grpc-status in the headers and no body.
+        "/grpc-unavailable" => t.Try == 1 ? GrpcReply(14) : GrpcReply(0),
+        "/grpc-internal" => GrpcReply(13),
         _ => new Reply(200),
     };
+
+    private static Reply GrpcReply(int grpcStatus) =>
+        new(200, " ", Headers: $"content-type: application/grpc\r\ngrpc-status: {grpcStatus}\r\ngrpc-message: try\r\n");
 
     public async Task InitializeAsync()
     {
@@ -49,6 +55,8 @@ public sealed class RetryFixture : IAsyncLifetime
             .Route("/cf", "half-down", null, $"retries: {{attempts: 1, retry_on: connect-failure, {fast}}}")
             .Route("/allrefused", "refused", null, $"retries: {{attempts: 2, retry_on: connect-failure, {fast}}}")
             .Route("/sticky", "sticky", null, $"retries: {{attempts: 3, retry_on: 5xx, {fast}}}")
+            .Route("/grpc-unavailable", "origin", null, $"retries: {{attempts: 2, retry_on: \"unavailable,cancelled\", {fast}}}")
+            .Route("/grpc-internal", "origin", null, $"retries: {{attempts: 2, retry_on: \"unavailable,5xx\", {fast}}}")
             .Route("/", "origin")
             .Cluster("origin", [Origin.Address])
             .Cluster("no-retries", [Origin.Address], "circuit_breakers: {max_retries: 0}")
@@ -127,6 +135,28 @@ public sealed class RetryTests(RetryFixture fixture) : IClassFixture<RetryFixtur
         Assert.Equal(200, r.Status);
         Assert.Equal(3, _log.Count(id));
         Assert.Equal(["1", "2", "3"], _log.For(id).Select(t => t.AttemptCount));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Retry_GrpcUnavailableInHeaders_RetriedOnUnavailable_SecondTryAnswers()
+    {
+        (RawResponse r, string id, _) = await GetAsync("/grpc-unavailable");
+
+        Assert.Equal(200, r.Status);
+        Assert.Equal("0", r.Header("grpc-status"));
+        Assert.Equal(2, _log.Count(id));
+        Assert.Equal(["1", "2"], _log.For(id).Select(t => t.AttemptCount));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Retry_GrpcStatusNotListed_NotRetried_EvenUnder5xx()
+    {
+        (RawResponse r, string id, _) = await GetAsync("/grpc-internal");
+
+        // INTERNAL is not in "unavailable,5xx", and 5xx reads the HTTP status (200), never grpc-status.
+        Assert.Equal(200, r.Status);
+        Assert.Equal("13", r.Header("grpc-status"));
+        Assert.Equal(1, _log.Count(id));
     }
 
     [Fact(Timeout = 60_000)]

@@ -15,7 +15,7 @@ public sealed class TcpProxyTests
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
 
     /// <summary>Echoes everything; on the client's FIN answers "bye N" (N bytes echoed) and closes.</summary>
-    private static RawOrigin EchoOrigin() => new(async c =>
+    internal static RawOrigin EchoOrigin() => new(async c =>
     {
         byte[] buffer = new byte[64 * 1024];
         long total = 0;

@@ -27,6 +27,16 @@ public sealed record ClusterConfig
     public CircuitBreakersConfig CircuitBreakers { get; init; } = new();
     /// <summary>Retries allowed as a share of requests in flight; null: max_retries alone limits them.</summary>
     public RetryBudgetConfig? RetryBudget { get; init; }
+    /// <summary>TLS origination to the endpoints; null: plaintext.</summary>
+    public UpstreamTlsConfig? Tls { get; init; }
+    /// <summary>What the cluster's endpoints speak: HTTP/1.1 (pooled connections) or HTTP/2 (multiplexed streams, h2c).</summary>
+    public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+}
+
+public enum UpstreamProtocol
+{
+    Http1,
+    Http2,
 }
 
 public enum HashPolicyKind

@@ -10,6 +10,8 @@ public sealed record FilterChainConfig
     public TcpProxyConfig? TcpProxy { get; init; }
     /// <summary>Set for an HTTP chain: routed like a listener's virtual hosts, with their own route table.</summary>
     public IReadOnlyList<VirtualHostConfig> VirtualHosts { get; init; } = [];
+    /// <summary>TLS termination for this chain (Envoy's per-chain transport socket); null: bytes as they arrive.</summary>
+    public TlsServerConfig? Tls { get; init; }
 }
 
 /// <summary>Every criterion left empty matches anything; the most specific chain wins, level by level (Envoy's order).</summary>

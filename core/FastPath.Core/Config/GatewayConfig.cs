@@ -1,5 +1,7 @@
 // The bootstrap model: immutable records read from YAML (or built by a host's quick mode), validated as a whole
 // before anything runs. The control service will later compile Istio resources into the same records.
+using FastPath.Http.Normalization;
+
 namespace FastPath.Config;
 
 public sealed record GatewayConfig
@@ -11,6 +13,13 @@ public sealed record GatewayConfig
     public IReadOnlyList<ClusterConfig> Clusters { get; init; } = [];
     public LimitsConfig Limits { get; init; } = new();
     public AccessLogConfig AccessLog { get; init; } = new();
+    /// <summary>This workload's mesh identity; null: no mesh mTLS.</summary>
+    public MeshConfig? Mesh { get; init; }
+    public PeerAuthenticationConfig PeerAuthentication { get; init; } = new();
+    /// <summary>How request paths are normalised before routing and authorization (Istio's default: BASE).</summary>
+    public PathNormalization PathNormalization { get; init; } = PathNormalization.Base;
+    /// <summary>JWT rules (Istio RequestAuthentication); null when none are configured.</summary>
+    public RequestAuthenticationConfig? RequestAuthentication { get; init; }
     /// <summary>Istio AuthorizationPolicy for this workload (the gateway process), over every listener.</summary>
     public IReadOnlyList<AuthorizationPolicyConfig> AuthorizationPolicies { get; init; } = [];
     /// <summary>

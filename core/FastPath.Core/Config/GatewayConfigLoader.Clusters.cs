@@ -13,7 +13,7 @@ public static partial class GatewayConfigLoader
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
                          "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size",
                          "health_check", "outlier_detection", "slow_start", "healthy_panic_threshold",
-                         "circuit_breakers", "retry_budget"))
+                         "circuit_breakers", "retry_budget", "tls", "protocol"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -33,10 +33,28 @@ public static partial class GatewayConfigLoader
                     "healthy_panic_threshold" => c with { HealthyPanicThreshold = Int(value, p, 0, 100) },
                     "circuit_breakers" => c with { CircuitBreakers = ReadCircuitBreakers(value, p) },
                     "retry_budget" => c with { RetryBudget = ReadRetryBudget(value, p) },
+                    "tls" => c with { Tls = ReadUpstreamTls(value, p) },
+                    "protocol" => c with { Protocol = ReadUpstreamProtocol(value, p) },
                     _ => c with { LbPolicy = Scalar(value, p) ?? "" },
                 };
             }
             return c;
+        }
+
+        /// <summary>http1 (default) or http2 (h2c with prior knowledge: gRPC and other HTTP/2 origins).</summary>
+        private UpstreamProtocol ReadUpstreamProtocol(YamlNode node, string path)
+        {
+            switch (Scalar(node, path))
+            {
+                case "http1":
+                    return UpstreamProtocol.Http1;
+                case "http2":
+                    return UpstreamProtocol.Http2;
+                case { } other:
+                    Error(node, path, $"unknown protocol '{other}' (expected http1 or http2)");
+                    break;
+            }
+            return UpstreamProtocol.Http1;
         }
 
         /// <summary>Exactly one of header: NAME, source_ip: true, query_parameter: NAME, cookie: NAME.</summary>

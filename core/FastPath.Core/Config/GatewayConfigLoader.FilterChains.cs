@@ -10,7 +10,7 @@ public static partial class GatewayConfigLoader
         private FilterChainConfig ReadFilterChain(YamlNode node, string path)
         {
             var c = new FilterChainConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "name", "match", "tcp_proxy", "virtual_hosts"))
+            foreach ((string key, YamlNode value) in Fields(node, path, "name", "match", "tcp_proxy", "virtual_hosts", "tls"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -18,6 +18,7 @@ public static partial class GatewayConfigLoader
                     "name" => c with { Name = Scalar(value, p) ?? "" },
                     "match" => c with { Match = ReadFilterChainMatch(value, p) },
                     "tcp_proxy" => c with { TcpProxy = ReadTcpProxy(value, p) },
+                    "tls" => c with { Tls = ReadTlsServer(value, p) },
                     _ => c with { VirtualHosts = List(value, p, ReadVirtualHost) },
                 };
             }

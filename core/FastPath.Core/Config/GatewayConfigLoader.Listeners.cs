@@ -11,7 +11,7 @@ public static partial class GatewayConfigLoader
         {
             var l = new ListenerConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "address", "port", "virtual_hosts",
-                         "filter_chains", "listener_filters_timeout", "continue_on_listener_filters_timeout"))
+                         "filter_chains", "listener_filters_timeout", "continue_on_listener_filters_timeout", "tls"))
             {
                 string p = $"{path}.{key}";
                 l = key switch
@@ -22,6 +22,7 @@ public static partial class GatewayConfigLoader
                     "filter_chains" => l with { FilterChains = List(value, p, ReadFilterChain) },
                     "listener_filters_timeout" => l with { ListenerFiltersTimeout = Duration(value, p) },
                     "continue_on_listener_filters_timeout" => l with { ContinueOnListenerFiltersTimeout = Bool(value, p) },
+                    "tls" => l with { Tls = ReadTlsServer(value, p) },
                     _ => l with { VirtualHosts = List(value, p, ReadVirtualHost) },
                 };
             }

@@ -16,6 +16,12 @@ public static partial class GatewayConfigLoader
         ["retriable-4xx"] = RetryOn.Retriable4xx,
         ["refused-stream"] = RetryOn.RefusedStream,
         ["retriable-status-codes"] = RetryOn.RetriableStatusCodes,
+        // gRPC statuses (Envoy x-envoy-retry-grpc-on); Istio's retryOn mixes them with the HTTP conditions.
+        ["cancelled"] = RetryOn.GrpcCancelled,
+        ["deadline-exceeded"] = RetryOn.GrpcDeadlineExceeded,
+        ["resource-exhausted"] = RetryOn.GrpcResourceExhausted,
+        ["unavailable"] = RetryOn.GrpcUnavailable,
+        ["internal"] = RetryOn.GrpcInternal,
     };
 
     /// <summary>Parses "5xx,reset,..." (commas, optional spaces); unknown names are listed in <paramref name="unknown"/>.</summary>

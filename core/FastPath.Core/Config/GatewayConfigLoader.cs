@@ -67,6 +67,7 @@ public static partial class GatewayConfigLoader
         {
             var config = new GatewayConfig();
             foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters",
+                         "mesh", "peer_authentication", "path_normalization", "request_authentication",
                          "authorization_policies", "num_trusted_proxies"))
             {
                 switch (key)
@@ -76,6 +77,9 @@ public static partial class GatewayConfigLoader
                     case "access_log": config = config with { AccessLog = ReadAccessLog(value, "access_log") }; break;
                     case "listeners": config = config with { Listeners = List(value, "listeners", ReadListener) }; break;
                     case "clusters": config = config with { Clusters = List(value, "clusters", ReadCluster) }; break;
+                    case "mesh": config = config with { Mesh = ReadMesh(value, "mesh") }; break;
+                    case "peer_authentication": config = config with { PeerAuthentication = ReadPeerAuthentication(value, "peer_authentication") }; break;
+                    case "path_normalization" or "request_authentication": config = ReadSecurityField(config, key, value); break;
                     case "authorization_policies": config = config with { AuthorizationPolicies = List(value, key, ReadAuthorizationPolicy) }; break;
                     case "num_trusted_proxies": config = config with { NumTrustedProxies = Int(value, key, 0, 64) }; break;
                 }

@@ -91,6 +91,8 @@ public static partial class GatewayConfigValidator
         }
 
         ValidateFilterChains(config, file, positions, clusterNames, errors);
+        ValidateTls(config, Error);
+        ValidateRequestAuthentication(config.RequestAuthentication, Error);
         AuthorizationConfigValidator.Validate(config, Error);
 
         LimitsConfig lim = config.Limits;

@@ -13,4 +13,6 @@ public sealed record ListenerConfig
     public TimeSpan ListenerFiltersTimeout { get; init; } = TimeSpan.FromSeconds(15);
     /// <summary>On that timeout, go on without SNI/ALPN instead of closing (Envoy's default is to close).</summary>
     public bool ContinueOnListenerFiltersTimeout { get; init; }
+    /// <summary>TLS termination for the listener's own virtual hosts; null: plaintext, or as peer_authentication says.</summary>
+    public TlsServerConfig? Tls { get; init; }
 }

@@ -3,7 +3,10 @@
 using FastPath.Filters.Network;
 using FastPath.Filters.Http;
 using FastPath.Http1;
+using FastPath.Http.Normalization;
 using FastPath.Routing;
+using FastPath.Tls;
+using FastPath.Security.Authentication;
 using FastPath.Security.Authorization;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
@@ -28,6 +31,7 @@ internal sealed class ProxySnapshot
         IdleTimeoutMs = (long)l.IdleTimeout.TotalMilliseconds;
         StreamIdleTimeoutMs = (long)l.StreamIdleTimeout.TotalMilliseconds;
         Via = l.Via is null ? null : System.Text.Encoding.ASCII.GetBytes("1.1 " + l.Via);
+        PathNormalization = config.PathNormalization;
     }
 
     public long Version { get; }
@@ -55,6 +59,10 @@ internal sealed class ProxySnapshot
     public long IdleTimeoutMs { get; }
     public long StreamIdleTimeoutMs { get; }
     public byte[]? Via { get; }
+    /// <summary>Applied to every request path before routing (issue 4).</summary>
+    public PathNormalization PathNormalization { get; }
+    /// <summary>The JWT rules with their keys; null without request_authentication (then no request pays for it).</summary>
+    public RequestAuthenticator? Authenticator { get; private init; }
     /// <summary>The compiled AuthorizationPolicies; null when the config has none (nothing is evaluated).</summary>
     public AuthorizationEngine? Authorization { get; private init; }
 
@@ -63,6 +71,7 @@ internal sealed class ProxySnapshot
         string file = config.SourcePath ?? "(config)";
         List<ConfigError> errors = GatewayConfigValidator.Validate(config, file);
         if (errors.Count > 0) throw new ConfigException(errors);
+        RequestAuthenticator? authenticator = RequestAuthenticator.Build(config.RequestAuthentication, file); // before clusters: it may throw
         ClusterSet set = clusterManager.Build(config, file);
         Dictionary<string, Cluster> clusters = set.Clusters;
 
@@ -80,10 +89,12 @@ internal sealed class ProxySnapshot
             }
             routes[routesKey] = new RouteTable(domains);
         }
+        var tls = new TlsContextFactory(config, clusterManager.Certificates);
         return new ProxySnapshot(config, clusters, routes)
         {
             ClusterSet = set,
-            FilterChains = ListenerFilterChains.Build(config, clusters),
+            FilterChains = ListenerFilterChains.Build(config, clusters, tls),
+            Authenticator = authenticator,
             Authorization = AuthorizationCompiler.Compile(config),
         };
     }

@@ -21,6 +21,16 @@ public enum RetryOn
     RefusedStream = 1 << 5,
     /// <summary>A status listed in retriable_status_codes.</summary>
     RetriableStatusCodes = 1 << 6,
+    /// <summary>gRPC status CANCELLED (1) in the response headers (Envoy's x-envoy-retry-grpc-on, Istio retryOn).</summary>
+    GrpcCancelled = 1 << 7,
+    /// <summary>gRPC status DEADLINE_EXCEEDED (4).</summary>
+    GrpcDeadlineExceeded = 1 << 8,
+    /// <summary>gRPC status RESOURCE_EXHAUSTED (8).</summary>
+    GrpcResourceExhausted = 1 << 9,
+    /// <summary>gRPC status UNAVAILABLE (14).</summary>
+    GrpcUnavailable = 1 << 10,
+    /// <summary>gRPC status INTERNAL (13).</summary>
+    GrpcInternal = 1 << 11,
 }
 
 /// <summary>A route's retry policy (Envoy route.RetryPolicy; Istio HTTPRetry).</summary>

@@ -34,11 +34,29 @@ internal sealed class BodyReplayBuffer : IBufferWriter<byte>
     /// <summary>The bytes kept so far, exactly as written upstream (outgoing framing included).</summary>
     public ReadOnlySpan<byte> Written => _buffer is null ? default : _buffer.AsSpan(0, _length);
 
+    /// <summary>As <see cref="Written"/>, for an asynchronous write (an HTTP/2 stream's DATA).</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer is null ? default : _buffer.AsMemory(0, _length);
+
     public void Begin(PipeWriter target, int limitBytes)
     {
         Reset();
         _target = target;
         _limit = limitBytes;
+    }
+
+    /// <summary>Keeps copies without passing anything through: the body goes upstream by another way (HTTP/2 DATA)
+    /// and its unframed bytes are handed to <see cref="Record"/>.</summary>
+    public void BeginRecording(int limitBytes)
+    {
+        Reset();
+        _target = null;
+        _limit = limitBytes;
+    }
+
+    /// <summary>Keeps bytes sent upstream by the caller itself (recording mode).</summary>
+    public void Record(ReadOnlySpan<byte> bytes)
+    {
+        if (!Overflowed) Keep(bytes);
     }
 
     public Memory<byte> GetMemory(int sizeHint = 0) => _last = _target!.GetMemory(sizeHint);

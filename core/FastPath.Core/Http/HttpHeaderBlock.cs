@@ -51,6 +51,9 @@ internal sealed class HttpHeaderBlock
 
     public ReadOnlySpan<byte> Slice(int start, int length) => _bytes.AsSpan(start, length);
 
+    /// <summary>Stored bytes to rewrite in place (path normalisation shortens the request target where it lies).</summary>
+    public Span<byte> WritableSlice(int start, int length) => _bytes.AsSpan(start, length);
+
     /// <summary>Copies bytes into the store and returns their offset (used for request-line parts too).</summary>
     public int Store(ReadOnlySpan<byte> bytes)
     {

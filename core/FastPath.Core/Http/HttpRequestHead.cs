@@ -9,6 +9,7 @@ internal sealed class HttpRequestHead
     public int MethodStart, MethodLength;
     public int PathStart, PathLength;       // origin-form target (path and query) as forwarded
     public int AuthorityStart = -1, AuthorityLength;
+    public int SchemeStart = -1, SchemeLength;  // HTTP/2 :scheme (RFC 9113 §8.3.1); HTTP/1.1 requests carry none
     public HttpVersion Version;
 
     public BodyFraming Framing;
@@ -22,6 +23,7 @@ internal sealed class HttpRequestHead
     public ReadOnlySpan<byte> MethodBytes => Headers.Slice(MethodStart, MethodLength);
     public ReadOnlySpan<byte> Path => Headers.Slice(PathStart, PathLength);
     public ReadOnlySpan<byte> Authority => AuthorityStart < 0 ? default : Headers.Slice(AuthorityStart, AuthorityLength);
+    public ReadOnlySpan<byte> Scheme => SchemeStart < 0 ? default : Headers.Slice(SchemeStart, SchemeLength);
 
     /// <summary>Path without the query, for route matching.</summary>
     public ReadOnlySpan<byte> PathOnly
@@ -40,8 +42,8 @@ internal sealed class HttpRequestHead
     {
         Headers.Clear();
         Method = HttpMethod.None;
-        MethodStart = MethodLength = PathStart = PathLength = AuthorityLength = 0;
-        AuthorityStart = -1;
+        MethodStart = MethodLength = PathStart = PathLength = AuthorityLength = SchemeLength = 0;
+        AuthorityStart = SchemeStart = -1;
         Version = HttpVersion.None;
         Framing = BodyFraming.None;
         ContentLength = -1;

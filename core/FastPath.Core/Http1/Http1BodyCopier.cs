@@ -96,8 +96,10 @@ internal struct Http1BodyForwarder
                 WriteData(output, buffer);
                 consumed = buffer.End;
                 if (!isCompleted) return BodyStep.NeedMore;
-                _tap?.OnEnd(null);
-                if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, null);
+                // A body that ends with its stream (HTTP/2) may bring trailers along, already parsed into the block.
+                HttpHeaderBlock? trailers = _trailers is { Count: > 0 } ? _trailers : null;
+                _tap?.OnEnd(trailers);
+                if (_out == BodyFraming.Chunked) Http1HeadWriter.WriteLastChunk(output, trailers);
                 return BodyStep.Done;
             }
             case BodyFraming.Chunked:

@@ -14,6 +14,7 @@ internal sealed class ReadDeadline
     private long _deadline = long.MaxValue;
     private long _cap = long.MaxValue;
     private PipeReader? _reader;
+    private Action? _wake;
     private volatile bool _timedOut;
     private bool _fired;
 
@@ -25,6 +26,23 @@ internal sealed class ReadDeadline
         {
             ClearStaleCancellation();
             _reader = reader;
+            _wake = null;
+            _timedOut = false;
+            Volatile.Write(ref _deadline, Compute(timeoutMs));
+        }
+    }
+
+    /// <summary>
+    /// A deadline on a wait that is not a pipe read (an HTTP/2 response head): on expiry <paramref name="wake"/> runs
+    /// instead of a read cancellation. The delegate is the caller's, made once, so arming allocates nothing.
+    /// </summary>
+    public void Arm(Action wake, long timeoutMs)
+    {
+        lock (this)
+        {
+            ClearStaleCancellation();
+            _reader = null;
+            _wake = wake;
             _timedOut = false;
             Volatile.Write(ref _deadline, Compute(timeoutMs));
         }
@@ -85,6 +103,7 @@ internal sealed class ReadDeadline
         _fired = true;
         Volatile.Write(ref _deadline, long.MaxValue);
         _reader?.CancelPendingRead();
+        _wake?.Invoke();
     }
 
     // If a cancellation was issued in the phase that is ending, the pipe may still hold it (the read it was meant

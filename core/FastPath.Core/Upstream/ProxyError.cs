@@ -25,6 +25,8 @@ internal enum ProxyError : byte
     AuthenticationFailed,
     /// <summary>AuthorizationPolicy denied the request: 403 "RBAC: access denied".</summary>
     AccessDenied,
+    /// <summary>An HTTP/2 origin refused the stream (REFUSED_STREAM, or above its GOAWAY): not processed, safe to retry.</summary>
+    UpstreamRefusedStream,
 }
 
 /// <summary>Envoy's response flags, so access logs read the same to people who know Envoy.</summary>
@@ -57,7 +59,7 @@ internal static class ProxyErrors
         ProxyError.NoHealthyUpstream => ResponseFlags.UH,
         ProxyError.UpstreamOverflow => ResponseFlags.UO,
         ProxyError.UpstreamConnectFailure => ResponseFlags.UF,
-        ProxyError.UpstreamReset => ResponseFlags.UC,
+        ProxyError.UpstreamReset or ProxyError.UpstreamRefusedStream => ResponseFlags.UC,
         ProxyError.UpstreamProtocolError => ResponseFlags.UPE,
         ProxyError.UpstreamTimeout => ResponseFlags.UT,
         ProxyError.DownstreamReset => ResponseFlags.DC,
@@ -74,6 +76,7 @@ internal static class ProxyErrors
         ProxyError.NoRoute => 404,
         ProxyError.NoHealthyUpstream or ProxyError.UpstreamOverflow or ProxyError.UpstreamConnectFailure => 503,
         ProxyError.UpstreamReset or ProxyError.UpstreamProtocolError => 502,
+        ProxyError.UpstreamRefusedStream => 503,
         ProxyError.UpstreamTimeout => 504,
         ProxyError.DownstreamTimeout => 408,
         ProxyError.StreamIdleTimeout => 504,
@@ -113,6 +116,7 @@ internal static class ProxyErrors
         ProxyError.UpstreamOverflow => "upstream connection pool overflow\n"u8,
         ProxyError.UpstreamConnectFailure => "upstream connect error\n"u8,
         ProxyError.UpstreamReset => "upstream connection reset before response\n"u8,
+        ProxyError.UpstreamRefusedStream => "upstream refused the stream\n"u8,
         ProxyError.UpstreamProtocolError => "upstream sent an invalid response\n"u8,
         ProxyError.UpstreamTimeout => "upstream request timeout\n"u8,
         ProxyError.StreamIdleTimeout => "stream idle timeout\n"u8,

@@ -16,6 +16,7 @@ internal sealed record RunOptions(
 {
     public const string HaProxy = "haproxy";
     public const string Nginx = "nginx";
+    public const string H2o = "h2o";
 
     public static RunOptions Parse(ReadOnlySpan<string> args)
     {

@@ -20,9 +20,9 @@ internal static class ScenarioRunner
 
     // Proxies get core 0 to themselves; the origin and wrk share core 1, so the load generator never
     // steals cycles from the proxy being measured.
-    private const int ProxyCore = 0;
-    private const int OriginCore = 1;
-    private const int SmallBodyBytes = 64;
+    internal const int ProxyCore = 0;
+    internal const int OriginCore = 1;
+    internal const int SmallBodyBytes = 64;
     private const int WarmUpSeconds = 2;
     private const string AllocatedMetric = "fastpath_gc_allocated_bytes_total";
 
@@ -171,7 +171,7 @@ internal static class ScenarioRunner
     }
 
     /// <summary>Starts the gateway with these arguments (pinned to CORE when given) and waits for /ready on ADMIN.</summary>
-    private static async Task<ChildProcess> StartGatewayProcessAsync(
+    internal static async Task<ChildProcess> StartGatewayProcessAsync(
         string gatewayPath, string[] gatewayArgs, int admin, int? core, string name, HttpClient http, CancellationToken cancellationToken)
     {
         var isDll = gatewayPath.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
@@ -442,7 +442,7 @@ internal static class ScenarioRunner
     }
 
     /// <summary>The 1, 5 and 15 minute load averages from /proc/loadavg.</summary>
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         try
         {

@@ -26,7 +26,8 @@ internal static partial class Wrk
     public const int Core = 1;
 
     public static async Task<WrkResult> RunAsync(
-        int port, Scenario scenario, int connections, int durationSeconds, CancellationToken cancellationToken, string? host = null)
+        int port, Scenario scenario, int connections, int durationSeconds, CancellationToken cancellationToken, string? host = null,
+        string scheme = "http")
     {
         var args = new List<string>
         {
@@ -47,7 +48,7 @@ internal static partial class Wrk
             args.Add("Host: " + host);
         }
 
-        args.Add($"http://127.0.0.1:{port}{scenario.Path}");
+        args.Add($"{scheme}://127.0.0.1:{port}{scenario.Path}");
 
         var wrk = ChildProcess.StartPinned("wrk", Core, Path, args, keepStdout: true);
         try

@@ -11,11 +11,12 @@ public sealed class DependencyRulesTests
     public static TheoryData<string, string[]> Rules => new()
     {
         // Protocol-neutral model: knows nothing above it.
-        { "FastPath.Http", ["FastPath.Http1", "FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Transport", "FastPath.Observability", "FastPath.Security.Authorization"] },
-        // Codecs know Http and Transport, never routing, upstream, filters or config.
-        { "FastPath.Http1", ["FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability", "FastPath.Security.Authorization"] },
+        { "FastPath.Http", ["FastPath.Http1", "FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Transport", "FastPath.Observability", "FastPath.Security"] },
+        // Codecs know Http and Transport, never routing, upstream, filters, config or security (authentication and
+        // authorization are stages of the request path above the codec).
+        { "FastPath.Http1", ["FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability", "FastPath.Security"] },
         // The HTTP/2 codec, like HTTP/1, knows only Http and Transport.
-        { "FastPath.Http2", ["FastPath.Http1", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability", "FastPath.Security.Authorization"] },
+        { "FastPath.Http2", ["FastPath.Http1", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing", "FastPath.Observability", "FastPath.Security"] },
         // Transport moves bytes; it does not know HTTP.
         { "FastPath.Transport", ["FastPath.Http", "FastPath.Http1", "FastPath.Http2", "FastPath.Routing", "FastPath.Upstream", "FastPath.Filters", "FastPath.Config", "FastPath.LoadBalancing"] },
         // Balancers pick endpoints; they know nothing of requests' wire format or of routes.

@@ -91,7 +91,7 @@ public sealed class GatewayConfigLoaderResilienceTests
     }
 
     [Theory]
-    [InlineData("retries: {retry_on: \"5xx,unavailable\"}", "retries:", "listeners[0].virtual_hosts[0].routes[0].retries.retry_on")]
+    [InlineData("retries: {retry_on: \"5xx,unavailble\"}", "retries:", "listeners[0].virtual_hosts[0].routes[0].retries.retry_on")]
     [InlineData("retries: {retry_on: \"\"}", "retries:", "listeners[0].virtual_hosts[0].routes[0].retries.retry_on")]
     [InlineData("retries: {attempts: -1}", "retries:", "listeners[0].virtual_hosts[0].routes[0].retries.attempts")]
     [InlineData("retries: {attempts: 11}", "retries:", "listeners[0].virtual_hosts[0].routes[0].retries.attempts")]

@@ -21,8 +21,8 @@ public sealed class GatewayYaml
     public string ListenerName { get; set; } = "main";
     /// <summary>More listeners (same routes) on fixed ports, besides the main one.</summary>
     public List<(string Name, int Port)> ExtraListeners { get; } = [];
-    /// <summary>Raw top-level YAML lines (e.g. authorization_policies), written after the listeners and clusters.</summary>
-    public List<string> TopLevelYaml { get; } = [];
+    /// <summary>Raw top-level YAML lines (mesh, peer_authentication, path_normalization, request_authentication, ...).</summary>
+    public List<string> RootYaml { get; } = [];
     /// <summary>Raw YAML lines under the main listener (indented by the caller relative to its fields), e.g. filter_chains.</summary>
     public List<string> ListenerYaml { get; } = [];
 
@@ -91,6 +91,7 @@ public sealed class GatewayYaml
             foreach ((string k, string v) in _limits) s.Append("  ").Append(k).Append(": ").Append(v).Append('\n');
         }
         if (AccessLogPath is not null) s.Append("access_log:\n  path: ").Append(AccessLogPath).Append('\n');
+        foreach (string line in RootYaml) s.Append(line).Append('\n');
         s.Append("listeners:\n");
         foreach ((string name, int port) in ExtraListeners.Prepend((ListenerName, ListenPort)))
         {
@@ -120,7 +121,6 @@ public sealed class GatewayYaml
             s.Append("    endpoints: [").Append(string.Join(", ", endpoints.Select(e => e.StartsWith('{') ? e : $"\"{e}\""))).Append("]\n");
             foreach (string line in extra) s.Append("    ").Append(line).Append('\n');
         }
-        foreach (string line in TopLevelYaml) s.Append(line).Append('\n');
         return s.ToString();
     }
 

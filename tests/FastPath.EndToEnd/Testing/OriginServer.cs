@@ -24,6 +24,9 @@ public sealed record OriginRequest(string Method, string PathAndQuery, IReadOnly
     IReadOnlyDictionary<string, string> Trailers)
 {
     public string? Header(string name) => Headers.TryGetValue(name, out string? v) ? v : null;
+
+    /// <summary>The request target exactly as it came on the wire (Kestrel's Path is already decoded and normalised).</summary>
+    public string RawTarget { get; init; } = "";
 }
 
 public sealed class OriginServer : IAsyncDisposable
@@ -189,7 +192,10 @@ public sealed class OriginServer : IAsyncDisposable
         IHttpRequestTrailersFeature? feature = ctx.Features.Get<IHttpRequestTrailersFeature>();
         if (feature is { Available: true })
             foreach (KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues> t in feature.Trailers) trailers[t.Key] = t.Value.ToString();
-        _requests.Enqueue(new OriginRequest(req.Method, $"{req.Path}{req.QueryString}", headers, bodyBytes, trailers));
+        _requests.Enqueue(new OriginRequest(req.Method, $"{req.Path}{req.QueryString}", headers, bodyBytes, trailers)
+        {
+            RawTarget = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "",
+        });
         while (_requests.Count > MaxRecorded) _requests.TryDequeue(out _);
     }
 

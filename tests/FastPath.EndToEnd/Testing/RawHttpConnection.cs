@@ -85,6 +85,15 @@ public sealed class RawHttpConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads exactly <paramref name="count"/> raw bytes (a non-HTTP/1.1 answer, such as an HTTP/2 frame).</summary>
+    public async Task<byte[]> ReadExactAsync(int count, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var bytes = new MemoryStream();
+        await _reader.ReadExactAsync(count, bytes, cts.Token);
+        return bytes.ToArray();
+    }
+
     /// <summary>Reads the next response, interim (1xx) ones included. Body framing per RFC 9112 §6.3.</summary>
     public async Task<RawResponse> ReadResponseAsync(bool requestWasHead = false, Stream? bodySink = null)
     {

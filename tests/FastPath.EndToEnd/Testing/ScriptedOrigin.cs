@@ -10,7 +10,8 @@ namespace FastPath.EndToEnd.Testing;
 public sealed record SeenTry(string Method, string Path, string Id, int Try, string? AttemptCount, byte[] Body, int OriginPort);
 
 /// <summary>What the origin does with a try: answer with Status, reset (Status 0) or close (Status -1), after DelayMs.</summary>
-public sealed record Reply(int Status, string Body = "", int DelayMs = 0)
+/// <remarks>Headers: extra header lines ("name: value\r\n" each) for the answer.</remarks>
+public sealed record Reply(int Status, string Body = "", int DelayMs = 0, string Headers = "")
 {
     public static readonly Reply Reset = new(0);
     public static readonly Reply Close = new(-1);
@@ -78,7 +79,7 @@ public sealed class ScriptedOrigin : IAsyncDisposable
                 return;
             }
             string text = reply.Body.Length > 0 ? reply.Body : $"try={seen.Try} status={reply.Status} bytes={body.Length}\n";
-            await c.WriteAsync($"HTTP/1.1 {reply.Status} Scripted\r\ncontent-length: {text.Length}\r\nx-try: {seen.Try}\r\n\r\n{text}");
+            await c.WriteAsync($"HTTP/1.1 {reply.Status} Scripted\r\ncontent-length: {text.Length}\r\nx-try: {seen.Try}\r\n{reply.Headers}\r\n{text}");
         }
     }
 

@@ -1,7 +1,9 @@
-// A downstream connection on a listener with filter chains: runs the listener filter (the TLS inspector, only when
-// some chain matches on SNI, ALPN or transport), chooses the chain (FilterChainMatcher) and hands the connection to
-// it: an HttpConnectionManager with the chain's route table, or a TcpProxy. A listener without filter chains never
-// comes here: its connections go straight to the HttpConnectionManager, with no peek and no extra object.
+// A downstream connection on a listener with filter chains or TLS: runs the listener filter (the TLS inspector, when
+// some chain matches on SNI, ALPN or transport, or terminates TLS), chooses the chain (FilterChainMatcher),
+// terminates TLS when the chain says so (its own tls, or PeerAuthentication STRICT/PERMISSIVE) and hands the
+// connection to it: an HttpConnectionManager with the chain's route table, or a TcpProxy. A plaintext listener
+// without filter chains never comes here: its connections go straight to the HttpConnectionManager, with no peek
+// and no extra object.
 using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
@@ -15,6 +17,7 @@ using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
 using FastPath.Security;
 using FastPath.Security.Authorization;
+using FastPath.Tls;
 using FastPath.Transport;
 using FastPath.Upstream;
 using Microsoft.AspNetCore.Connections;
@@ -39,7 +42,9 @@ internal sealed class FilterChainConnection
     private volatile TcpProxy? _tcp;
     // What TLS termination established on this connection (issue 4): the peer identity for network-level
     // authorization and the log; null on plaintext and passthrough chains.
-    private DownstreamTls? _tls = null;
+    private DownstreamTls? _tls;
+    // While a TLS handshake runs: its timeout, which a drain's end also fires.
+    private CancellationTokenSource? _handshake;
 
     private FilterChainConnection(ConnectionContext context, ProxyRuntime runtime, ListenerFilterChains chains)
     {
@@ -65,6 +70,7 @@ internal sealed class FilterChainConnection
     public void Close()
     {
         _inspectDeadline.Fire();
+        try { _handshake?.Cancel(); } catch (ObjectDisposedException) { /* the handshake is over */ }
         _tcp?.Close();
     }
 
@@ -73,6 +79,7 @@ internal sealed class FilterChainConnection
         _runtime.Sessions.TryAdd(this, 0);
         ProxyMetrics.DownstreamActive.Inc();
         bool handedToHttp = false;
+        TlsConnection? terminated = null;
         try
         {
             Inspection inspection = Inspection.Raw;
@@ -91,9 +98,30 @@ internal sealed class FilterChainConnection
                 return;
             }
 
+            ConnectionContext connection = _context;
+            if (chain.Tls is { } tls)
+            {
+                if (inspection == Inspection.Tls)
+                {
+                    terminated = await TerminateAsync(tls).ConfigureAwait(false);
+                    if (terminated is null) return;
+                    connection = terminated;
+                    _tls = DownstreamTlsContext.Describe(terminated);
+                }
+                else if (!tls.AllowPlaintext)
+                {
+                    // STRICT mTLS (or a TLS-only chain) and the client spoke plaintext: closed, counted, logged.
+                    TlsFailures.Count(TlsFailure.Plaintext, upstream: false);
+                    if (_runtime.Logger.IsEnabled(LogLevel.Information))
+                        TlsLog.DownstreamHandshakeFailed(_runtime.Logger, Describe(_context.RemoteEndPoint), _chains.ListenerName,
+                            TlsFailures.Label(TlsFailure.Plaintext), "the connection did not start with a TLS ClientHello");
+                    return;
+                }
+            }
+
             if (chain.TcpProxy is { } factory)
             {
-                await ProxyTcpAsync(chain, factory).ConfigureAwait(false);
+                await ProxyTcpAsync(chain, factory, connection).ConfigureAwait(false);
                 return;
             }
 
@@ -101,10 +129,11 @@ internal sealed class FilterChainConnection
             _runtime.Sessions.TryRemove(this, out _);
             ProxyMetrics.DownstreamActive.Dec();
             handedToHttp = true;
-            await new HttpConnectionManager(_context, _runtime, chain.RoutesKey!, _tls).RunAsync().ConfigureAwait(false);
+            await new HttpConnectionManager(connection, _runtime, chain.RoutesKey!, _tls).RunAsync().ConfigureAwait(false);
         }
         finally
         {
+            if (terminated is not null) await terminated.DisposeAsync().ConfigureAwait(false);
             if (!handedToHttp)
             {
                 _runtime.Sessions.TryRemove(this, out _);
@@ -197,14 +226,30 @@ internal sealed class FilterChainConnection
         return outcome;
     }
 
-    private async Task ProxyTcpAsync(FilterChain chain, TcpProxyFactory factory)
+    /// <summary>The chain's TLS handshake, under its timeout; null when it failed (counted and logged already).</summary>
+    private async Task<TlsConnection?> TerminateAsync(DownstreamTlsContext tls)
+    {
+        using var handshake = new CancellationTokenSource();
+        _handshake = handshake;
+        if (_runtime.Draining) handshake.Cancel();
+        try
+        {
+            return await tls.AuthenticateAsync(_context, _chains.ListenerName, _runtime.Logger, handshake).ConfigureAwait(false);
+        }
+        finally
+        {
+            _handshake = null;
+        }
+    }
+
+    private async Task ProxyTcpAsync(FilterChain chain, TcpProxyFactory factory, ConnectionContext connection)
     {
         long started = Stopwatch.GetTimestamp();
         DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
         // Authorization (Istio AuthorizationPolicy, TCP semantics) before any upstream connect: a denied connection
         // is closed, counted by policy and logged with the policy that decided.
         if (_runtime.Snapshot.Authorization is { } authz && !AuthorizeConnection(authz, chain, started, startUtc)) return;
-        var tcp = new TcpProxy(_context, factory, _runtime.Connector, SourceHash(_context.RemoteEndPoint));
+        var tcp = new TcpProxy(connection, factory, _runtime.Connector, SourceHash(_context.RemoteEndPoint));
         _tcp = tcp;
         if (_runtime.Draining) tcp.Close();
         await tcp.RunAsync().ConfigureAwait(false);
@@ -243,6 +288,7 @@ internal sealed class FilterChainConnection
                 DurationMs = TcpProxy.ElapsedMs(started),
                 VirtualHost = chain.NameUtf8,
                 ClientAddress = client[..clientLength],
+                PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
                 ResponseCodeDetails = decision.DeniedDetails,
                 AuditPolicy = decision.Audited is null ? default : decision.Audited.NameUtf8,
             };
@@ -269,6 +315,7 @@ internal sealed class FilterChainConnection
             Cluster = tcp.Cluster is null ? default : tcp.Cluster.NameUtf8,
             VirtualHost = chain.NameUtf8,
             ClientAddress = client[..clientLength],
+            PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
         };
         log.Log(in record);
     }

@@ -12,13 +12,17 @@ using System.IO.Pipelines;
 using System.Net;
 using FastPath.Config;
 using FastPath.Filters.Http;
+using FastPath.Grpc;
 using FastPath.Http;
+using FastPath.Http.Normalization;
 using FastPath.Http1;
+using FastPath.Http2;
 using FastPath.LoadBalancing;
 using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
 using FastPath.Routing;
 using FastPath.Security;
+using FastPath.Security.Authentication;
 using FastPath.Security.Authorization;
 using FastPath.Transport;
 using FastPath.Upstream;
@@ -30,10 +34,11 @@ using HttpVersion = FastPath.Http.HttpVersion;
 
 namespace FastPath.Filters.Network;
 
-internal sealed class HttpConnectionManager
+internal sealed partial class HttpConnectionManager
 {
     private static ReadOnlySpan<byte> ContinueResponse => "HTTP/1.1 100 Continue\r\n\r\n"u8;
     private static ReadOnlySpan<byte> SchemeHttp => "http"u8;
+    private static ReadOnlySpan<byte> SchemeHttps => "https"u8;
 
     // Response heads are bounded like request heads: an origin cannot make the proxy buffer without limit.
     private static readonly Http1Limits ResponseHeadLimits = Http1Limits.Default with { MaxHeaderCount = 1000 };
@@ -44,8 +49,11 @@ internal sealed class HttpConnectionManager
 
     private readonly ProxyRuntime _runtime;
     private readonly string _listener;
-    private readonly PipeReader _input;
+    // The request's input and the response's output: the connection's pipes for HTTP/1.1; in stream mode the input
+    // is the stream's body reader and responses go out as frames (_output unused).
+    private PipeReader _input;
     private readonly PipeWriter _output;
+    private readonly IDuplexPipe _transport = null!;
     private readonly ReadDeadline _downstreamDeadline = new();
     private readonly ReadDeadline _upstreamDeadline = new();
     private readonly byte[] _clientAddress;
@@ -64,6 +72,7 @@ internal sealed class HttpConnectionManager
         _tls = tls;
         _runtime = runtime;
         _listener = listener;
+        _transport = context.Transport;
         _input = context.Transport.Input;
         _output = context.Transport.Output;
         _clientAddress = FormatAddress(context.RemoteEndPoint);
@@ -76,86 +85,153 @@ internal sealed class HttpConnectionManager
     {
         _downstreamDeadline.Check(now);
         _upstreamDeadline.Check(now);
+        _h2?.CheckDeadlines(now);
     }
 
-    /// <summary>Closes the connection if it is between requests (drain); busy ones close after their response.</summary>
+    /// <summary>Closes the connection if it is between requests (drain); busy ones close after their response. An
+    /// HTTP/2 connection starts its graceful GOAWAY instead.</summary>
     public void CloseIfIdle()
     {
-        if (_idle) _downstreamDeadline.FireIfArmed();
+        if (_h2 is not null) _h2.BeginDrain();
+        else if (_idle) _downstreamDeadline.FireIfArmed();
     }
 
     public async Task RunAsync()
     {
-        _runtime.Connections.TryAdd(this, 0);
-        ProxyMetrics.DownstreamActive.Inc();
-        ProxyMetrics.DownstreamTotal.Inc();
+        if (_owner is null)
+        {
+            _runtime.Connections.TryAdd(this, 0);
+            ProxyMetrics.DownstreamActive.Inc();
+            ProxyMetrics.DownstreamTotal.Inc();
+        }
         HttpExchange? exchange = null;
         UpstreamConnection? upstream = null;
         try
         {
-            while (!_runtime.Draining)
+            bool firstRequest = true;
+            while (_owner is not null || !_runtime.Draining)
             {
                 ProxySnapshot snapshot = _runtime.Snapshot;
-
-                // 1. Wait, holding no buffer, for the first byte of the next request (idle timeout, drain).
-                _downstreamDeadline.Arm(_input, snapshot.IdleTimeoutMs);
-                _idle = true;
-                if (_runtime.Draining) _downstreamDeadline.Fire();
-                ReadResult read = await _input.ReadAsync().ConfigureAwait(false);
-                _idle = false;
-                bool arrived = !read.IsCanceled && !read.Buffer.IsEmpty;
-                _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
-                _downstreamDeadline.Disarm();
-                if (!arrived) break;
-                // A request starts on the snapshot current when its first byte arrives: a keep-alive connection idle
-                // across a reload must not serve its next request (routes, authorization) under the old config.
-                snapshot = _runtime.Snapshot;
-
-                exchange = _runtime.Exchanges.Get();
-                HttpRequestHead request = exchange.Request;
-                long started = Stopwatch.GetTimestamp();
-                // request_timeout bounds every client read of this request (head and body); 0 leaves it off.
-                if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
-                DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
-
-                // 2. Request head, under the header-read timeout.
-                exchange.RequestParser = new Http1RequestHandler(request);
-                RequestRejectionReason rejection;
-                _downstreamDeadline.Arm(_input, snapshot.HeaderReadTimeoutMs);
-                while (true)
+                ReadResult read;
+                HttpRequestHead request;
+                long started;
+                DateTime startUtc;
+                if (_owner is not null)
                 {
-                    read = await _input.ReadAsync().ConfigureAwait(false);
-                    if (read.IsCanceled)
-                    {
-                        _input.AdvanceTo(read.Buffer.Start);
-                        rejection = RequestRejectionReason.InvalidRequestLine;
-                        break;
-                    }
-                    Http1ParseResult parsed = ParseHead(_input, read, ref exchange.RequestParser, ref exchange.HeadState, snapshot.HeadLimits, out rejection);
-                    if (parsed == Http1ParseResult.Complete) rejection = exchange.RequestParser.Complete();
-                    if (parsed != Http1ParseResult.Incomplete) break;
-                    if (read.IsCompleted)
-                    {
-                        rejection = RequestRejectionReason.UnexpectedEndOfBody;
-                        break;
-                    }
+                    // HTTP/2 stream mode: the connection hands over the next stream, its head complete and validated.
+                    Http2Stream? next = await NextStreamAsync().ConfigureAwait(false);
+                    if (next is null) break;
+                    _stream = next;
+                    _input = next.RequestBody;
+                    snapshot = _runtime.Snapshot;
+                    exchange = _runtime.Exchanges.Get();
+                    exchange.UseRequest(next.RequestHead);
+                    request = exchange.Request;
+                    // The HTTP/1.1 writer frames the body itself (content-length from the head, or chunked), as it
+                    // does for a parsed HTTP/1.1 request whose framing fields the parser set aside.
+                    request.Headers.SkipByName("content-length"u8);
+                    started = Stopwatch.GetTimestamp();
+                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
+                    startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
+                    // 2a. As for HTTP/1.1: the path is normalised before anything reads it; one that cannot be is a 400.
+                    if (!PathNormalizer.TryNormalize(request, snapshot.PathNormalization)) exchange.Outcome.Error = ProxyError.DownstreamProtocolError;
                 }
-                _downstreamDeadline.Disarm();
-                if (rejection != RequestRejectionReason.None)
+                else
                 {
-                    if (rejection == RequestRejectionReason.UnexpectedEndOfBody) break; // closed mid-head: no one to answer
-                    exchange.Outcome.Error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
-                    exchange.Outcome.Status = exchange.Outcome.Error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
-                    WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close: true, headOnly: false);
-                    await _output.FlushAsync().ConfigureAwait(false);
-                    Complete(exchange, started, startUtc);
-                    break;
+                    if (firstRequest && _tls?.ApplicationProtocol == "h2")
+                    {
+                        await RunHttp2Async(_transport).ConfigureAwait(false);
+                        break;
+                    }
+
+                    // 1. Wait, holding no buffer, for the first byte of the next request (idle timeout, drain).
+                    _downstreamDeadline.Arm(_input, snapshot.IdleTimeoutMs);
+                    _idle = true;
+                    if (_runtime.Draining) _downstreamDeadline.Fire();
+                    read = await _input.ReadAsync().ConfigureAwait(false);
+                    _idle = false;
+                    bool arrived = !read.IsCanceled && !read.Buffer.IsEmpty;
+                    if (arrived && firstRequest && _tls is null)
+                    {
+                        // h2c with prior knowledge (RFC 9113 §3.3): the connection opens with the HTTP/2 preface.
+                        bool? h2 = StartsWithHttp2Preface(read.Buffer);
+                        while (h2 is null && !read.IsCompleted && !read.IsCanceled)
+                        {
+                            _input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                            read = await _input.ReadAsync().ConfigureAwait(false);
+                            h2 = read.IsCanceled ? false : StartsWithHttp2Preface(read.Buffer);
+                        }
+                        if (h2 == true)
+                        {
+                            _input.AdvanceTo(read.Buffer.Start);
+                            _downstreamDeadline.Disarm();
+                            await RunHttp2Async(_transport).ConfigureAwait(false);
+                            break;
+                        }
+                        arrived = !read.IsCanceled && !read.Buffer.IsEmpty;
+                    }
+                    firstRequest = false;
+                    _input.AdvanceTo(read.Buffer.Start); // end the read before disarming, so a stale cancel can be cleared
+                    _downstreamDeadline.Disarm();
+                    if (!arrived) break;
+                    // A reload while the connection sat idle applies to this request: a rotated JWKS or a new policy must
+                    // not wait for keep-alive connections to close.
+                    snapshot = _runtime.Snapshot;
+
+                    exchange = _runtime.Exchanges.Get();
+                    request = exchange.Request;
+                    started = Stopwatch.GetTimestamp();
+                    // request_timeout bounds every client read of this request (head and body); 0 leaves it off.
+                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
+                    startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
+
+                    // 2. Request head, under the header-read timeout.
+                    exchange.RequestParser = new Http1RequestHandler(request);
+                    RequestRejectionReason rejection;
+                    _downstreamDeadline.Arm(_input, snapshot.HeaderReadTimeoutMs);
+                    while (true)
+                    {
+                        read = await _input.ReadAsync().ConfigureAwait(false);
+                        if (read.IsCanceled)
+                        {
+                            _input.AdvanceTo(read.Buffer.Start);
+                            rejection = RequestRejectionReason.InvalidRequestLine;
+                            break;
+                        }
+                        Http1ParseResult parsed = ParseHead(_input, read, ref exchange.RequestParser, ref exchange.HeadState, snapshot.HeadLimits, out rejection);
+                        if (parsed == Http1ParseResult.Complete) rejection = exchange.RequestParser.Complete();
+                        if (parsed != Http1ParseResult.Incomplete) break;
+                        if (read.IsCompleted)
+                        {
+                            rejection = RequestRejectionReason.UnexpectedEndOfBody;
+                            break;
+                        }
+                    }
+                    _downstreamDeadline.Disarm();
+                    // 2a. (issue 4) The path is normalised once, in place, before anything reads it: routing, authorization
+                    //     and the origin all see the same path. One that cannot be normalised safely is a bad request.
+                    if (rejection == RequestRejectionReason.None && !PathNormalizer.TryNormalize(request, snapshot.PathNormalization))
+                        rejection = RequestRejectionReason.InvalidRequestTarget;
+                    if (rejection != RequestRejectionReason.None)
+                    {
+                        if (rejection == RequestRejectionReason.UnexpectedEndOfBody) break; // closed mid-head: no one to answer
+                        exchange.Outcome.Error = _downstreamDeadline.TimedOut ? ProxyError.DownstreamTimeout : ProxyError.DownstreamProtocolError;
+                        exchange.Outcome.Status = exchange.Outcome.Error == ProxyError.DownstreamTimeout ? 408 : RejectionStatus(rejection);
+                        WriteLocal(exchange.Outcome.Status, ProxyErrors.Body(exchange.Outcome.Error), close: true, headOnly: false);
+                        await _output.FlushAsync().ConfigureAwait(false);
+                        Complete(exchange, started, startUtc);
+                        break;
+                    }
                 }
 
                 // The request id exists from here on: a weighted route picks by it, and the origin and the log see it.
                 if (request.RequestIdIndex < 0) RequestIdGenerator.Write(exchange.GeneratedRequestId);
 
-                // 2b. (issue 4) Path normalisation, then request authentication (JWT) and authorization, before routing.
+                // 2b. (issue 4) Request authentication (JWT; the path was normalised in 2a), then authorization, before
+                //     routing. A refused request is answered below without a route.
+                if (snapshot.Authenticator is { } authenticator
+                    && (exchange.AuthenticationFailure = authenticator.Authenticate(request, out exchange.RequestIdentity)) != JwtFailure.None)
+                    exchange.Outcome.Error = ProxyError.AuthenticationFailed;
 
                 // Authorization (Istio AuthorizationPolicy), the last stage before routing: a denial answers 403.
                 if (snapshot.Authorization is { } authz && exchange.Outcome.Error == ProxyError.None)
@@ -166,13 +242,14 @@ internal sealed class HttpConnectionManager
                 //    A request a stage before answered (an authorization denial) is not routed.
                 bool answered = exchange.Outcome.Error != ProxyError.None;
                 snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
-                exchange.Outcome.VirtualHost = answered ? null : table?.MatchHost(request.Authority);
-                Route? route = exchange.Outcome.VirtualHost?.Match(request);
+                exchange.Outcome.VirtualHost = table?.MatchHost(request.Authority);
+                Route? route = exchange.Outcome.Error == ProxyError.None ? exchange.Outcome.VirtualHost?.Match(request) : null;
                 exchange.Outcome.Route = route;
                 Cluster? cluster = route?.PickCluster(RequestId(exchange), out exchange.Outcome.Destination);
                 exchange.Outcome.Cluster = cluster;
-                if (route is null && !answered) exchange.Outcome.Error = ProxyError.NoRoute;
-                else if (cluster is null && !answered) exchange.Outcome.Error = ProxyError.LocalReply;
+                if (exchange.Outcome.Error != ProxyError.None) { } // refused before routing (2b)
+                else if (route is null) exchange.Outcome.Error = ProxyError.NoRoute;
+                else if (cluster is null) exchange.Outcome.Error = ProxyError.LocalReply;
 
                 // 3b. HTTP filters (Filters/Http) on the request head, once the route is chosen and before an endpoint is
                 //     picked. The router is not one of them: it is the forwarding below, the chain's terminal stage. Only
@@ -199,6 +276,9 @@ internal sealed class HttpConnectionManager
                 //    A route's retry policy retries more (Envoy semantics): only before any response byte reached the
                 //    client, after a jittered back-off, on another endpoint when there is one, and a request body only
                 //    when it was read whole into the replay buffer. The route's circuit breakers bound it all.
+                // The route timeout, or a gRPC call's own deadline (grpc-timeout) when that is shorter.
+                long timeoutMs = route?.TimeoutMs ?? 0;
+                if (route is not null && request.Version == HttpVersion.Http2) timeoutMs = GrpcTimeoutMs(request, timeoutMs);
                 Task<BodyCopyResult>? upload = null;
                 bool responseStarted = false;
                 ulong hashKey = 0;
@@ -228,13 +308,27 @@ internal sealed class HttpConnectionManager
                         exchange.Outcome.Error = ProxyError.NoHealthyUpstream;
                         break;
                     }
-                    PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
-                    if (lease.Connection is null)
+                    // An HTTP/2 cluster opens a stream on a multiplexed connection; HTTP/1.1 leases a whole connection.
+                    Http2ConnectionPool? h2Pool = endpoint.Pool.Http2;
+                    PoolLease lease = default;
+                    Http2StreamLease h2Lease = default;
+                    int attemptCount = retry.Policy is null ? 0 : attempt + 1;
+                    if (h2Pool is null)
                     {
-                        endpoint.ReportOutcome(lease.Error, 0); // outlier detection: a connect failure counts, overflow does not
-                        exchange.Outcome.Error = lease.Error;
+                        lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        BuildHttp2UpstreamHead(exchange, snapshot, endpoint, route, attemptCount);
+                        h2Lease = await h2Pool.OpenStreamAsync(exchange.UpstreamRequest, endStream: !request.HasBody).ConfigureAwait(false);
+                    }
+                    if (h2Pool is null ? lease.Connection is null : h2Lease.Stream is null)
+                    {
+                        ProxyError failed = h2Pool is null ? lease.Error : h2Lease.Error;
+                        endpoint.ReportOutcome(failed, 0); // outlier detection: a connect failure counts, overflow does not
+                        exchange.Outcome.Error = failed;
                         // Nothing of the body was read yet (it is read while sent), so it can still go anywhere.
-                        if (retry.ShouldRetryError(lease.Error, !bodyStarted || retry.BodyBuffered, endpoint,
+                        if (retry.ShouldRetryError(failed, !bodyStarted || retry.BodyBuffered, endpoint,
                                 Environment.TickCount64, out bool exhausted))
                         {
                             exchange.Outcome.Error = ProxyError.None;
@@ -244,10 +338,11 @@ internal sealed class HttpConnectionManager
                         break;
                     }
                     upstream = lease.Connection;
+                    _upStream = h2Lease.Stream;
                     bool reused = lease.Reused;
                     BeginAttempt(endpoint);
 
-                    WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output, route, retry.Policy is null ? 0 : attempt + 1);
+                    if (upstream is not null) WriteForwardedHead(exchange, snapshot, endpoint, upstream.Output, route, attemptCount);
                     long sentAt = Stopwatch.GetTimestamp();
                     if (request.HasBody && !bodyStarted)
                     {
@@ -261,19 +356,32 @@ internal sealed class HttpConnectionManager
                         if (retry.Policy is not null)
                         {
                             replay = exchange.ReplayBuffer;
-                            replay.Begin(upstream.Output, retry.Policy.BufferLimitBytes);
+                            if (upstream is not null) replay.Begin(upstream.Output, retry.Policy.BufferLimitBytes);
+                            else replay.BeginRecording(retry.Policy.BufferLimitBytes);
                         }
-                        _upload = upload = Http1BodyCopier.CopyAsync(_input, upstream.Output, request.Framing, request.ContentLength,
-                            request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
-                            exchange.RequestTrailers, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
-                            exchange.Filters.RequestBodyTap, replay);
+                        // An HTTP/2 stream's body arrives unframed (DATA frames) and ends with the stream, its trailers
+                        // in the stream; HTTP/1.1 to the origin frames it by content-length, or chunked with trailers.
+                        BodyFraming inFraming = _stream is null ? request.Framing : BodyFraming.UntilClose;
+                        HttpHeaderBlock trailersIn = _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers;
+                        _upload = upload = upstream is not null
+                            ? Http1BodyCopier.CopyAsync(_input, upstream.Output, inFraming, request.ContentLength,
+                                request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
+                                trailersIn, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
+                                exchange.Filters.RequestBodyTap, replay)
+                            : Http2UpstreamBody.CopyAsync(_input, inFraming, request.ContentLength, trailersIn, _upStream!, _downstreamDeadline,
+                                snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, exchange.Filters.RequestBodyTap, replay);
                     }
-                    else
+                    else if (upstream is not null)
                     {
                         // A retry sends the buffered body again (framing included); the client is not read again.
                         if (request.HasBody) upstream.Output.Write(exchange.ReplayBuffer.Written);
                         FlushResult flushed = await FlushUpstreamAsync(upstream).ConfigureAwait(false);
                         if (flushed.IsCompleted) exchange.Outcome.Error = ProxyError.UpstreamReset;
+                    }
+                    else if (request.HasBody
+                             && !await _upStream!.WriteDataAsync(exchange.ReplayBuffer.WrittenMemory, endStream: true).ConfigureAwait(false))
+                    {
+                        exchange.Outcome.Error = ProxyError.UpstreamReset; // a retry over HTTP/2: the recorded raw body again
                     }
 
                     // 5. Response head, under the route timeout. As in Envoy, the route timeout starts once the request
@@ -282,7 +390,50 @@ internal sealed class HttpConnectionManager
                     //    error instead of waiting for an origin that will never answer). Interim 1xx answers other
                     //    than 101 are dropped: the proxy answered Expect itself, and HTTP/1.0 clients cannot take them.
                     HttpResponseHead response = exchange.Response;
-                    if (exchange.Outcome.Error == ProxyError.None)
+                    if (exchange.Outcome.Error == ProxyError.None && _upStream is not null)
+                    {
+                        // HTTP/2 origin: the engine assembles the head; the deadline wakes the wait (upload poll, timeout).
+                        bool uploading = upload is not null;
+                        while (true)
+                        {
+                            if (uploading && upload!.IsCompleted)
+                            {
+                                BodyCopyResult sent = upload.Result;
+                                if (sent.Status != BodyCopyStatus.Ok)
+                                {
+                                    Apply(sent, ref exchange.Outcome);
+                                    break;
+                                }
+                                uploading = false;
+                                _upstreamDeadline.Arm(_wakeHeadWait, retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                            }
+                            else if (!_upstreamDeadline.IsArmed)
+                            {
+                                _upstreamDeadline.Arm(_wakeHeadWait, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                            }
+                            if (await _upStream.ReadResponseHeadAsync().ConfigureAwait(false))
+                            {
+                                long now = Stopwatch.GetTimestamp();
+                                endpoint.Latency.Record(Stopwatch.GetElapsedTime(sentAt, now).TotalMilliseconds, now);
+                                break;
+                            }
+                            if (_upStream.IsAborted || _upStream.State == Http2StreamState.Closed)
+                            {
+                                exchange.Outcome.Error = _upStream.ResetCode == Http2ErrorCode.REFUSED_STREAM
+                                    ? ProxyError.UpstreamRefusedStream : ProxyError.UpstreamReset;
+                                break;
+                            }
+                            if (_upstreamDeadline.TimedOut && !uploading)
+                            {
+                                exchange.Outcome.Error = ProxyError.UpstreamTimeout;
+                                break;
+                            }
+                            // Woken to look at the upload: the top of the loop decides what next.
+                        }
+                        _upstreamDeadline.Disarm();
+                        if (exchange.Outcome.Error == ProxyError.None) CopyHttp2ResponseHead(_upStream.ResponseHead, response, request);
+                    }
+                    else if (exchange.Outcome.Error == ProxyError.None && upstream is not null)
                     {
                         bool uploading = upload is not null;
                         exchange.ResponseParser = new Http1ResponseHandler(response);
@@ -298,11 +449,11 @@ internal sealed class HttpConnectionManager
                                     break;
                                 }
                                 uploading = false;
-                                _upstreamDeadline.Arm(upstream.Input, retry.TryTimeoutMs(route.TimeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(upstream.Input, retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
                             }
                             else if (!_upstreamDeadline.IsArmed)
                             {
-                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : retry.TryTimeoutMs(route.TimeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
                             }
                             try
                             {
@@ -335,6 +486,11 @@ internal sealed class HttpConnectionManager
                                 exchange.Outcome.Error = ProxyError.UpstreamProtocolError;
                                 break;
                             }
+                            if (response.StatusCode == 101 && _stream is not null)
+                            {
+                                exchange.Outcome.Error = ProxyError.UpstreamProtocolError; // HTTP/2 has no 101 (RFC 9113 §8.6)
+                                break;
+                            }
                             if (response.StatusCode >= 200 || response.StatusCode == 101)
                             {
                                 // Time to the response head feeds peak-EWMA balancing (Linkerd's latency signal).
@@ -357,8 +513,7 @@ internal sealed class HttpConnectionManager
                                      && HttpMethods.IsIdempotent(request.Method) && !retry.SafeRetryUsed;
                     if (exchange.Outcome.Error != ProxyError.None)
                     {
-                        upstream.Close();
-                        upstream = null;
+                        CloseUpstream(ref upstream);
                         bool exhausted = false;
                         if (safeRetry) retry.SafeRetryUsed = true;
                         else if (retry.Policy is not null)
@@ -382,12 +537,12 @@ internal sealed class HttpConnectionManager
                     // closes, as the rest of that response will not be read.
                     if (retry.Policy is not null && response.StatusCode != 101)
                     {
-                        if (retry.ShouldRetryStatus(response.StatusCode, BodyReplayable(exchange, upload), endpoint,
+                        if (retry.ShouldRetryStatus(response.StatusCode, retry.Policy.HasGrpcConditions ? GrpcStatusOf(response) : -1,
+                                BodyReplayable(exchange, upload), endpoint,
                                 Environment.TickCount64, out bool exhausted))
                         {
                             if (reportAfterBody) endpoint.ReportOutcome(ProxyError.None, response.StatusCode);
-                            upstream.Close();
-                            upstream = null;
+                            CloseUpstream(ref upstream);
                             EndAttempt();
                             response.Reset();
                             if (upload is not null) TakeBody(await upload.ConfigureAwait(false), exchange);
@@ -398,7 +553,7 @@ internal sealed class HttpConnectionManager
                     }
 
                     // 6. Upgrade: after 101 the connection is a two-way byte relay until either side closes.
-                    if (response.StatusCode == 101 && request.IsUpgrade)
+                    if (response.StatusCode == 101 && request.IsUpgrade && upstream is not null)
                     {
                         endpoint.ReportOutcome(ProxyError.None, 101);
                         if (upload is not null) Apply(await upload.ConfigureAwait(false), ref exchange.Outcome);
@@ -419,7 +574,8 @@ internal sealed class HttpConnectionManager
                     exchange.Outcome.Destination?.ResponseHeaders?.Apply(response.Headers);
                     while (exchange.Filters.IsActive && exchange.Filters.EncodeHeaders() == FilterHeadersStatus.StopIteration)
                         await exchange.Filters.WaitAsync().ConfigureAwait(false);
-                    BodyFraming outFraming = response.Framing switch
+                    // HTTP/2 frames the body itself: the decoded body goes out raw in DATA frames, trailers in HEADERS.
+                    BodyFraming outFraming = _stream is not null ? BodyFraming.UntilClose : response.Framing switch
                     {
                         BodyFraming.None => BodyFraming.None,
                         BodyFraming.ContentLength => BodyFraming.ContentLength,
@@ -427,19 +583,32 @@ internal sealed class HttpConnectionManager
                     };
                     // An origin may answer before reading the whole request body (e.g. 413): what the client still
                     // sends cannot be told from a next request, so that connection closes.
-                    bool close = !request.KeepAlive || _runtime.Draining || outFraming == BodyFraming.UntilClose
-                                 || (upload is not null && !upload.IsCompleted && response.StatusCode >= 300);
-                    ReadOnlySpan<byte> connection = close ? "close"u8 : request.Version == HttpVersion.Http10 ? "keep-alive"u8 : default;
-                    Http1HeadWriter.WriteResponseHead(_output, response, outFraming, connection, switchingProtocols: false);
+                    bool close = _stream is null && (!request.KeepAlive || _runtime.Draining || outFraming == BodyFraming.UntilClose
+                                 || (upload is not null && !upload.IsCompleted && response.StatusCode >= 300));
+                    // From an HTTP/2 origin the body is raw DATA that ends with the stream, its trailers in the stream.
+                    PipeReader upstreamInput = _upStream is not null ? _upStream.ResponseBody : upstream!.Input;
+                    BodyFraming responseIn = _upStream is not null && response.Framing != BodyFraming.None ? BodyFraming.UntilClose : response.Framing;
+                    exchange.ResponseBody = new Http1BodyForwarder(responseIn, response.ContentLength, outFraming,
+                        request.Version is HttpVersion.Http11 or HttpVersion.Http2 ? exchange.ResponseTrailers : null, snapshot.HeadLimits,
+                        exchange.Filters.ResponseBodyTap);
+                    bool bodyEmpty = exchange.ResponseBody.IsEmpty; // before the body: IsEmpty also holds once it is all through
+                    if (_stream is null)
+                    {
+                        ReadOnlySpan<byte> connection = close ? "close"u8 : request.Version == HttpVersion.Http10 ? "keep-alive"u8 : default;
+                        Http1HeadWriter.WriteResponseHead(_output, response, outFraming, connection, switchingProtocols: false);
+                    }
+                    else if (!await _stream.WriteHeadersAsync(response, endStream: bodyEmpty).ConfigureAwait(false))
+                    {
+                        exchange.Outcome.Error = ProxyError.DownstreamReset;
+                    }
                     responseStarted = true;
                     exchange.Outcome.Status = response.StatusCode;
 
-                    exchange.ResponseBody = new Http1BodyForwarder(response.Framing, response.ContentLength, outFraming,
-                        request.Version == HttpVersion.Http11 ? exchange.ResponseTrailers : null, snapshot.HeadLimits, exchange.Filters.ResponseBodyTap);
                     BodyStep step = BodyStep.Done;
-                    if (exchange.ResponseBody.IsEmpty)
+                    IBufferWriter<byte> bodyOutput = _stream is null ? _output : _h2Body!;
+                    if (bodyEmpty || exchange.Outcome.Error != ProxyError.None)
                     {
-                        exchange.ResponseBody.WriteEmpty(_output);
+                        if (_stream is null) exchange.ResponseBody.WriteEmpty(_output);
                     }
                     else
                     {
@@ -448,12 +617,12 @@ internal sealed class HttpConnectionManager
                         // exchange then, instead of waiting on an origin that waits for the rest of that body.
                         bool uploading = upload is not null && !upload.IsCompleted;
                         long idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
-                        _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
+                        _upstreamDeadline.Arm(upstreamInput, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                         while (true)
                         {
                             try
                             {
-                                read = await upstream.Input.ReadAsync().ConfigureAwait(false);
+                                read = await upstreamInput.ReadAsync().ConfigureAwait(false);
                             }
                             catch (Exception e) when (IsConnectionError(e))
                             {
@@ -471,8 +640,8 @@ internal sealed class HttpConnectionManager
                                 if (uploading && now < idleDeadline)
                                 {
                                     uploading = !upload!.IsCompleted;
-                                    upstream.Input.AdvanceTo(read.Buffer.Start);
-                                    _upstreamDeadline.Arm(upstream.Input, uploading ? Math.Min(UploadPollMs, idleDeadline - now) : idleDeadline - now);
+                                    upstreamInput.AdvanceTo(read.Buffer.Start);
+                                    _upstreamDeadline.Arm(upstreamInput, uploading ? Math.Min(UploadPollMs, idleDeadline - now) : idleDeadline - now);
                                     continue;
                                 }
                                 exchange.Outcome.Error = ProxyError.StreamIdleTimeout;
@@ -483,13 +652,27 @@ internal sealed class HttpConnectionManager
                             if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok) uploading = false;
                             _upstreamDeadline.Extend(uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                             ReadOnlySequence<byte> buffer = read.Buffer;
-                            step = exchange.ResponseBody.Step(buffer, read.IsCompleted, _output, out SequencePosition consumed);
+                            if (read.IsCompleted && _upStream is not null) CopyFields(_upStream.ResponseTrailers, exchange.ResponseTrailers);
+                            step = exchange.ResponseBody.Step(buffer, read.IsCompleted, bodyOutput, out SequencePosition consumed);
                             if (step == BodyStep.NeedMore)
                             {
-                                upstream.Input.AdvanceTo(consumed, buffer.End);
+                                upstreamInput.AdvanceTo(consumed, buffer.End);
+                                if (_stream is not null)
+                                {
+                                    if (_h2Body!.WrittenCount < SocketBacklog.MaxUnflushedBytes && upstream?.HasBufferedBytes() == true) continue;
+                                    bool sent = _h2Body.WrittenCount == 0
+                                                || await _stream.WriteDataAsync(_h2Body.WrittenMemory, endStream: false).ConfigureAwait(false);
+                                    _h2Body.Clear();
+                                    if (!sent)
+                                    {
+                                        exchange.Outcome.Error = ProxyError.DownstreamReset;
+                                        break;
+                                    }
+                                    continue;
+                                }
                                 // More of the body is already in the socket: read it before sending, so the client
                                 // gets one send for what arrived together (bounded by MaxUnflushedBytes).
-                                if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream.HasBufferedBytes()) continue;
+                                if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream?.HasBufferedBytes() == true) continue;
                                 FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                                 if (f.IsCompleted)
                                 {
@@ -498,7 +681,7 @@ internal sealed class HttpConnectionManager
                                 }
                                 continue;
                             }
-                            upstream.Input.AdvanceTo(consumed);
+                            upstreamInput.AdvanceTo(consumed);
                             break;
                         }
                         _upstreamDeadline.Disarm();
@@ -513,10 +696,25 @@ internal sealed class HttpConnectionManager
                         endpoint.ReportOutcome(bodyError, bodyError == ProxyError.None ? response.StatusCode : 0);
                     }
                     exchange.Outcome.BytesSent = exchange.ResponseBody.Bytes;
-                    if (exchange.Outcome.Error == ProxyError.None)
+                    if (exchange.Outcome.Error == ProxyError.None && _stream is null)
                     {
                         FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                         if (f.IsCompleted) exchange.Outcome.Error = ProxyError.DownstreamReset;
+                    }
+                    else if (exchange.Outcome.Error == ProxyError.None && !bodyEmpty)
+                    {
+                        // The rest of the body ends the stream, unless trailers follow and end it (gRPC's status).
+                        bool trailers = exchange.ResponseTrailers.Count > 0;
+                        bool sent = (_h2Body!.WrittenCount == 0 && trailers)
+                                    || await _stream!.WriteDataAsync(_h2Body.WrittenMemory, endStream: !trailers).ConfigureAwait(false);
+                        _h2Body.Clear();
+                        if (sent && trailers) sent = await _stream!.WriteTrailersAsync(exchange.ResponseTrailers).ConfigureAwait(false);
+                        if (!sent) exchange.Outcome.Error = ProxyError.DownstreamReset;
+                    }
+                    else if (exchange.Outcome.Error != ProxyError.None && _stream is not null)
+                    {
+                        // A response cut short cannot be told from a whole one unless the stream says so (Envoy resets it).
+                        _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
                     }
 
                     if (upload is not null)
@@ -529,9 +727,10 @@ internal sealed class HttpConnectionManager
                     }
                     // The client has a partial response it cannot tell from a whole one if anything failed: close.
                     exchange.Outcome.KeepAlive = !close && exchange.Outcome.Error == ProxyError.None;
-                    if (exchange.Outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
-                    else upstream.Close();
+                    if (upstream is not null && exchange.Outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
+                    else CloseUpstream(ref upstream);
                     upstream = null;
+                    CloseUpstream(ref upstream); // an HTTP/2 stream ends (reset if its response was not read through)
                     break;
                 }
 
@@ -557,19 +756,39 @@ internal sealed class HttpConnectionManager
                         : routeReply ? RouteActions.ReplyStatus(route!) : ProxyErrors.Status(exchange.Outcome.Error);
                     if (filters.IsActive) filters.EncodeLocalReply(exchange.Outcome.Status);
                     bool headOnly = request.Method == HttpMethod.Head;
-                    if (routeReply)
+                    if (_stream is not null)
                     {
-                        WriteRouteReply(exchange, route!, close, filters.LocalReplyHeaders);
-                        exchange.Outcome.BytesSent = headOnly || route!.DirectResponse is null ? 0 : route.DirectResponse.Body.Length;
+                        bool unauthenticated = exchange.Outcome.Error == ProxyError.AuthenticationFailed;
+                        if (routeReply) PrepareHttp2RouteReply(exchange, route!, filters.LocalReplyHeaders, headOnly);
+                        else PrepareHttp2LocalReply(exchange, exchange.Outcome.Status,
+                            filters.HasLocalReply ? filters.LocalReplyBody
+                                : unauthenticated ? JwtFailures.Body(exchange.AuthenticationFailure) : ProxyErrors.Body(exchange.Outcome.Error),
+                            unauthenticated ? JwtFailures.WwwAuthenticate : filters.LocalReplyHeaders, headOnly);
+                        exchange.Outcome.BytesSent = _h2Body!.WrittenCount;
+                        bool sent = await _stream.WriteHeadersAsync(exchange.Response, endStream: _h2Body.WrittenCount == 0).ConfigureAwait(false);
+                        if (sent && _h2Body.WrittenCount > 0) sent = await _stream.WriteDataAsync(_h2Body.WrittenMemory, endStream: true).ConfigureAwait(false);
+                        _h2Body.Clear();
+                        exchange.Outcome.KeepAlive = sent;
                     }
                     else
                     {
-                        ReadOnlySpan<byte> body = filters.HasLocalReply ? filters.LocalReplyBody : ProxyErrors.Body(exchange.Outcome.Error);
-                        WriteLocal(exchange.Outcome.Status, body, close, headOnly, filters.LocalReplyHeaders);
-                        exchange.Outcome.BytesSent = headOnly ? 0 : body.Length;
+                        if (routeReply)
+                        {
+                            WriteRouteReply(exchange, route!, close, filters.LocalReplyHeaders);
+                            exchange.Outcome.BytesSent = headOnly || route!.DirectResponse is null ? 0 : route.DirectResponse.Body.Length;
+                        }
+                        else
+                        {
+                            bool unauthenticated = exchange.Outcome.Error == ProxyError.AuthenticationFailed;
+                            ReadOnlySpan<byte> body = filters.HasLocalReply ? filters.LocalReplyBody
+                                : unauthenticated ? JwtFailures.Body(exchange.AuthenticationFailure) : ProxyErrors.Body(exchange.Outcome.Error);
+                            WriteLocal(exchange.Outcome.Status, body, close, headOnly,
+                                unauthenticated ? JwtFailures.WwwAuthenticate : filters.LocalReplyHeaders);
+                            exchange.Outcome.BytesSent = headOnly ? 0 : body.Length;
+                        }
+                        FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
+                        exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                     }
-                    FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
-                    exchange.Outcome.KeepAlive = !close && !f.IsCompleted;
                 }
 
                 Complete(exchange, started, startUtc);
@@ -577,6 +796,11 @@ internal sealed class HttpConnectionManager
                 bool keepAlive = exchange.Outcome.KeepAlive;
                 _runtime.Exchanges.Return(exchange);
                 exchange = null;
+                if (_owner is not null)
+                {
+                    EndStream();
+                    continue;
+                }
                 if (!keepAlive) break;
             }
         }
@@ -591,11 +815,26 @@ internal sealed class HttpConnectionManager
         finally
         {
             EndAttempt();
-            upstream?.Close();
+            CloseUpstream(ref upstream);
             if (exchange is not null && _upload is not { IsCompleted: false }) _runtime.Exchanges.Return(exchange);
-            _runtime.Connections.TryRemove(this, out _);
-            ProxyMetrics.DownstreamActive.Dec();
-            await CloseAsync().ConfigureAwait(false);
+            if (_owner is null)
+            {
+                _runtime.Connections.TryRemove(this, out _);
+                ProxyMetrics.DownstreamActive.Dec();
+                await CloseAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                // A stream processor that failed: its stream ends (reset) and the processor is not reused.
+                _dead = true;
+                _owner.Remove(this);
+                if (_stream is not null)
+                {
+                    _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
+                    _stream = null;
+                    _done.SetResult(true);
+                }
+            }
         }
     }
 
@@ -639,6 +878,14 @@ internal sealed class HttpConnectionManager
             if (next.Healthy && !ReferenceEquals(next, avoid)) return next;
         }
         return endpoint;
+    }
+
+    /// <summary>The grpc-status a trailers-only gRPC response carries in its headers; -1 without a valid one.</summary>
+    private static int GrpcStatusOf(HttpResponseHead response)
+    {
+        HttpHeaderBlock headers = response.Headers;
+        int i = headers.IndexOfName(GrpcProtocol.StatusName);
+        return i >= 0 && GrpcProtocol.TryParseStatus(headers.Value(headers[i]), out int status) ? status : -1;
     }
 
     /// <summary>Whether the request can be sent again: no body, or all of it read into the replay buffer.</summary>
@@ -721,7 +968,7 @@ internal sealed class HttpConnectionManager
         var fwd = new ForwardedFields
         {
             ClientAddress = _clientAddress,
-            Scheme = SchemeHttp,
+            Scheme = _tls is null ? SchemeHttp : SchemeHttps,
             RequestId = RequestId(exchange),
             Via = snapshot.Via,
             FallbackHost = endpoint.NameUtf8,
@@ -822,6 +1069,7 @@ internal sealed class HttpConnectionManager
             VirtualHost = exchange.Outcome.VirtualHost is null ? default : exchange.Outcome.VirtualHost.NameUtf8,
             RequestId = requestId,
             ClientAddress = _clientAddress,
+            PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
             ResponseCodeDetails = HttpAuthorizationStage.Details(in exchange.Outcome),
             AuditPolicy = HttpAuthorizationStage.AuditPolicy(in exchange.Outcome),
         };

@@ -5,6 +5,7 @@ using FastPath.Http;
 using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Security;
+using FastPath.Security.Authentication;
 using FastPath.Security.Authorization;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
@@ -15,7 +16,9 @@ namespace FastPath.Filters.Network;
 
 internal sealed class HttpExchange
 {
-    public readonly HttpRequestHead Request = new();
+    private readonly HttpRequestHead _ownRequest = new();
+    /// <summary>The request head: the exchange's own (HTTP/1.1 parses into it) or an HTTP/2 stream's for its lifetime.</summary>
+    public HttpRequestHead Request { get; private set; }
     public readonly HttpResponseHead Response = new();
     public readonly HttpHeaderBlock RequestTrailers = new();
     public readonly HttpHeaderBlock ResponseTrailers = new();
@@ -27,8 +30,12 @@ internal sealed class HttpExchange
     public readonly RetryState Retry = new();
     /// <summary>The request body as sent upstream, kept for a retry when the route has a retry policy.</summary>
     public readonly BodyReplayBuffer ReplayBuffer = new();
+    /// <summary>The request as sent to an HTTP/2 origin (rewrites and forwarding fields applied); unused for HTTP/1.1.</summary>
+    public readonly HttpRequestHead UpstreamRequest = new();
     /// <summary>The request principal a verified JWT established (RequestAuthentication); null without one.</summary>
     public RequestIdentity? RequestIdentity;
+    /// <summary>Why the request's JWT was refused, for the 401 body; None otherwise.</summary>
+    public JwtFailure AuthenticationFailure;
 
     // Per-request parse and copy state lives here rather than in the connection's async state machine, whose box
     // every connection holds for its whole life, idle or not.
@@ -38,9 +45,15 @@ internal sealed class HttpExchange
     public Http1HeadParseState HeadState;
     public Http1BodyForwarder ResponseBody;
 
+    public HttpExchange() => Request = _ownRequest;
+
+    /// <summary>Serves a request whose head another codec owns (an HTTP/2 stream's, valid until the stream ends).</summary>
+    public void UseRequest(HttpRequestHead head) => Request = head;
+
     public void Reset()
     {
-        Request.Reset();
+        if (ReferenceEquals(Request, _ownRequest)) Request.Reset();
+        else Request = _ownRequest; // the stream resets its own head when it is recycled
         Response.Reset();
         RequestTrailers.Clear();
         ResponseTrailers.Clear();
@@ -52,7 +65,9 @@ internal sealed class HttpExchange
         Filters.End();
         Retry.End(); // gives back the request's breaker slots on every path, exceptions included
         ReplayBuffer.Reset();
+        UpstreamRequest.Reset();
         RequestIdentity = null;
+        AuthenticationFailure = JwtFailure.None;
     }
 
     internal sealed class Policy : PooledObjectPolicy<HttpExchange>

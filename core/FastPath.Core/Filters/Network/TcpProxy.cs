@@ -13,6 +13,7 @@ using System.IO.Pipelines;
 using System.Net.Sockets;
 using FastPath.LoadBalancing;
 using FastPath.Observability.Stats;
+using FastPath.Tls;
 using FastPath.Transport;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
@@ -85,7 +86,10 @@ internal sealed class TcpProxy
         {
             try
             {
-                upstream = await _connector.ConnectAsync(endpoint.Address, cluster.Config.ConnectTimeout).ConfigureAwait(false);
+                ConnectionContext opened = await _connector.ConnectAsync(endpoint.Address, cluster.Config.ConnectTimeout).ConfigureAwait(false);
+                // A failed handshake closes the connection and throws IOException: a connect failure like any other.
+                if (cluster.Tls is { } tls) opened = await tls.AuthenticateAsync(opened, endpoint.Host, cluster.Config.ConnectTimeout).ConfigureAwait(false);
+                upstream = opened;
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
             {
@@ -104,8 +108,11 @@ internal sealed class TcpProxy
             }
 
             Socket? downstreamSocket = SocketBacklog.SocketOf(_downstream), upstreamSocket = SocketBacklog.SocketOf(upstream);
-            Task toUpstream = PumpAsync(_downstream.Transport.Input, downstreamSocket, upstreamSocket, upstream.Transport.Output, stats.Received, upstreamBound: true);
-            Task toDownstream = PumpAsync(upstream.Transport.Input, upstreamSocket, downstreamSocket, _downstream.Transport.Output, stats.Sent, upstreamBound: false);
+            // A TLS side is written through its pipe (SslStream encrypts); only a plaintext socket takes direct sends.
+            Socket? downstreamTarget = _downstream is TlsConnection ? null : downstreamSocket;
+            Socket? upstreamTarget = upstream is TlsConnection ? null : upstreamSocket;
+            Task toUpstream = PumpAsync(_downstream.Transport.Input, downstreamSocket, upstreamTarget, upstream.Transport.Output, stats.Received, upstreamBound: true);
+            Task toDownstream = PumpAsync(upstream.Transport.Input, upstreamSocket, downstreamTarget, _downstream.Transport.Output, stats.Sent, upstreamBound: false);
             await toUpstream.ConfigureAwait(false);
             await toDownstream.ConfigureAwait(false);
             int aborted = Volatile.Read(ref _aborted);

@@ -139,6 +139,7 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
             w.WriteStartObject("access_log");
             w.WriteString("path", c.AccessLog.Path);
             w.WriteEndObject();
+            SecurityDump.Write(w, c);
             w.WriteStartArray("listeners");
             foreach (ListenerConfig listener in c.Listeners)
             {

@@ -26,6 +26,8 @@ internal ref struct AccessLogRecord
     public ReadOnlySpan<byte> Route;
     public ReadOnlySpan<byte> RequestId;
     public ReadOnlySpan<byte> ClientAddress;
+    /// <summary>The verified client certificate's principal (SPIFFE ID without scheme, Istio's source.principal).</summary>
+    public ReadOnlySpan<byte> PeerPrincipal;
     /// <summary>Envoy's response_code_details when set (an authorization denial names its policy); omitted when empty.</summary>
     public ReadOnlySpan<byte> ResponseCodeDetails;
     /// <summary>The AUDIT AuthorizationPolicy the request matched; omitted when none.</summary>
@@ -68,7 +70,7 @@ internal sealed class AccessLogger : IAsyncDisposable
     {
         int max = 400 + 6 * (r.Method.Length + r.Path.Length + r.Authority.Length + r.UpstreamHost.Length
                              + r.Cluster.Length + r.VirtualHost.Length + r.Route.Length + r.RequestId.Length + r.ClientAddress.Length
-                             + r.ResponseCodeDetails.Length + r.AuditPolicy.Length);
+                             + r.PeerPrincipal.Length + r.ResponseCodeDetails.Length + r.AuditPolicy.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(max);
         int n = Format(buffer, in r);
         if (!_queue.Writer.TryWrite((buffer, n)))
@@ -102,6 +104,7 @@ internal sealed class AccessLogger : IAsyncDisposable
         Raw(dest, ref at, ",\"route\":"u8); Str(dest, ref at, r.Route);
         Raw(dest, ref at, ",\"request_id\":"u8); Str(dest, ref at, r.RequestId);
         Raw(dest, ref at, ",\"downstream_remote_address\":"u8); Str(dest, ref at, r.ClientAddress);
+        Raw(dest, ref at, ",\"downstream_peer_principal\":"u8); Str(dest, ref at, r.PeerPrincipal);
         Optional(dest, ref at, ",\"response_code_details\":"u8, r.ResponseCodeDetails);
         Optional(dest, ref at, ",\"rbac_audit_policy\":"u8, r.AuditPolicy);
         Raw(dest, ref at, "}\n"u8);

@@ -34,4 +34,6 @@ internal sealed class Cluster
     public ClusterStats Stats { get; }
     /// <summary>Limits on what the cluster has in flight (connections, pending, requests, retries).</summary>
     public CircuitBreakers Breakers { get; }
+    /// <summary>TLS origination to the endpoints (the pools and the TCP proxy use it); null: plaintext.</summary>
+    public Tls.UpstreamTlsContext? Tls { get; init; }
 }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using FastPath.Config;
 using FastPath.Observability.Stats;
+using FastPath.Tls;
 using FastPath.Transport;
 using FastPath.Upstream.Health;
 using FastPath.Upstream.Pools;
@@ -16,6 +17,7 @@ namespace FastPath.Upstream.Clusters;
 internal sealed class ClusterManager : IDisposable
 {
     private readonly UpstreamConnector _connector;
+    private readonly ILogger? _logger;
     private readonly Lock _lock = new();
     private Dictionary<(string Cluster, string Endpoint), Http1ConnectionPool> _pools = [];
     // Live endpoints, reused by the next build when nothing about them changed: their requests-in-flight counts and
@@ -32,11 +34,17 @@ internal sealed class ClusterManager : IDisposable
     /// <summary>Opens upstream sockets; the TCP proxy uses it directly, without a pool.</summary>
     public UpstreamConnector Connector => _connector;
 
+    /// <summary>Certificates and trust bundles of every TLS context (both directions), reloadable at run time.</summary>
+    public CertificateStore Certificates { get; }
+
     public ClusterManager(UpstreamConnector connector, Heartbeat heartbeat, ILogger? logger = null, TimeProvider? time = null)
     {
         _connector = connector;
+        _logger = logger;
         _health = new UpstreamHealthMonitor(logger ?? NullLogger.Instance, time ?? TimeProvider.System);
+        Certificates = new CertificateStore(logger);
         heartbeat.OnTick(PruneIdle);
+        heartbeat.OnTick(Certificates.Poll);
         heartbeat.OnTick(_ => _health.Tick());
     }
 
@@ -62,6 +70,10 @@ internal sealed class ClusterManager : IDisposable
         }
         if (errors.Count > 0) throw new ConfigException(errors);
 
+        var tlsFactory = new TlsContextFactory(config, Certificates, _logger);
+        var tls = new Dictionary<string, UpstreamTlsContext?>(StringComparer.Ordinal);
+        for (int i = 0; i < config.Clusters.Count; i++) tls[config.Clusters[i].Name] = tlsFactory.Upstream(config.Clusters[i], $"clusters[{i}].tls");
+
         lock (_lock)
         {
             var pools = new Dictionary<(string, string), (Http1ConnectionPool Pool, PoolSettings Settings)>();
@@ -71,15 +83,31 @@ internal sealed class ClusterManager : IDisposable
                 ClusterStats stats = StatsForLocked(c.Name);
                 if (!_resources.TryGetValue(c.Name, out ClusterResources? resources)) _resources[c.Name] = resources = new ClusterResources();
                 var breakers = new CircuitBreakers(c.CircuitBreakers, c.RetryBudget, resources, stats);
-                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests, breakers);
+                var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests, breakers)
+                {
+                    Tls = tls[c.Name],
+                };
+                // Connections opened under other TLS settings (or in plaintext) must not serve this config's requests.
+                string tlsFingerprint = c.Tls?.Fingerprint ?? "";
                 var endpoints = new List<UpstreamEndpoint>();
                 foreach (EndpointConfig e in c.Endpoints)
                 {
                     string name = e.ToString();
                     IPEndPoint ip = resolved[(c.Name, name)];
-                    if (!_pools.TryGetValue((c.Name, name), out Http1ConnectionPool? pool) || !pool.Address.Equals(ip))
+                    bool http2 = c.Protocol == UpstreamProtocol.Http2;
+                    if (!_pools.TryGetValue((c.Name, name), out Http1ConnectionPool? pool) || !pool.Address.Equals(ip) || pool.TlsFingerprint != tlsFingerprint
+                        || (pool.Http2 is not null) != http2)
                     {
-                        pool = new Http1ConnectionPool(name, ip, _connector, settings);
+                        pool = new Http1ConnectionPool(name, ip, _connector, settings, e.Host)
+                        {
+                            TlsFingerprint = tlsFingerprint,
+                            Http2 = http2 ? new Http2ConnectionPool(name, ip, _connector, settings) : null,
+                        };
+                        if (pool.Http2 is { } h2)
+                        {
+                            Gauge.Child h2Gauge = stats.UpstreamActive;
+                            h2.OnActiveChanged = delta => h2Gauge.Inc(delta);
+                        }
                         Gauge.Child gauge = stats.UpstreamActive;
                         pool.OnActiveChanged = delta => gauge.Inc(delta);
                     }
@@ -90,7 +118,7 @@ internal sealed class ClusterManager : IDisposable
                         ? live
                         : NewEndpoint(c.Name, e, ip, pool, ReferenceEquals(live?.Pool, pool) ? live : null));
                 }
-                clusters[c.Name] = new Cluster(c, [.. endpoints], stats, breakers);
+                clusters[c.Name] = new Cluster(c, [.. endpoints], stats, breakers) { Tls = tls[c.Name] };
             }
             return new ClusterSet(clusters, pools);
         }
@@ -116,9 +144,12 @@ internal sealed class ClusterManager : IDisposable
         lock (_lock)
         {
             _activated = true;
-            _health.Activate(set.Clusters.Values.Select(c => (c.Name, c.Config, c.Endpoints)));
+            _health.Activate(set.Clusters.Values.Select(c => (c.Name, c.Config, c.Endpoints, c.Tls)));
             foreach (KeyValuePair<(string, string), (Http1ConnectionPool Pool, PoolSettings Settings)> p in set.Pools)
+            {
                 p.Value.Pool.Settings = p.Value.Settings;
+                if (p.Value.Pool.Http2 is { } h2) h2.Settings = p.Value.Settings;
+            }
             foreach (KeyValuePair<(string, string), Http1ConnectionPool> old in _pools)
                 if (!set.Pools.TryGetValue(old.Key, out var kept) || !ReferenceEquals(kept.Pool, old.Value)) old.Value.Drain();
             _pools = set.Pools.ToDictionary(p => p.Key, p => p.Value.Pool);

@@ -7,6 +7,7 @@
 // probe of an endpoint is decisive both ways (as Envoy's first check of a new host is), so an endpoint that is down
 // at start-up leaves the rotation after one probe instead of unhealthy_threshold intervals.
 using FastPath.Config;
+using FastPath.Tls;
 using FastPath.LoadBalancing;
 using FastPath.Observability.Stats;
 using Microsoft.Extensions.Logging;
@@ -48,6 +49,15 @@ internal sealed class HealthChecker : IDisposable
     /// <summary>The endpoints of a newly activated config; the next round probes them.</summary>
     public void UpdateEndpoints(UpstreamEndpoint[] endpoints) => Volatile.Write(ref _endpoints, endpoints);
 
+    /// <summary>The cluster's TLS origination (HTTP probes use it); null: plaintext. Replaced with each config.</summary>
+    public UpstreamTlsContext? Tls
+    {
+        get => Volatile.Read(ref _tls);
+        set => Volatile.Write(ref _tls, value);
+    }
+
+    private UpstreamTlsContext? _tls;
+
     public void Start() => _loop = Task.Run(RunAsync);
 
     private async Task RunAsync()
@@ -83,7 +93,7 @@ internal sealed class HealthChecker : IDisposable
 
     private async Task CheckAsync(UpstreamEndpoint endpoint, CancellationToken stopping)
     {
-        string? failure = await _probe.ProbeAsync(endpoint.Address, Config.Timeout, stopping).ConfigureAwait(false);
+        string? failure = await _probe.ProbeAsync(endpoint.Address, Config.Timeout, stopping, Tls, endpoint.Host).ConfigureAwait(false);
         if (stopping.IsCancellationRequested) return;
         Record(endpoint, failure);
     }

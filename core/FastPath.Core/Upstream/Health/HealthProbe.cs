@@ -1,4 +1,4 @@
-// One active health probe on its own socket, never a pooled request connection (a probe must not queue behind
+// One active health probe on its own socket (over TLS when the cluster originates TLS), never a pooled request connection (a probe must not queue behind
 // traffic, and traffic must not reuse a probe's connection). TCP: a completed connect is healthy. HTTP: a minimal
 // GET with Connection: close whose status line is parsed here (the codecs sit above Upstream in the dependency
 // order, and a status line is all a check needs).
@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using FastPath.Config;
+using FastPath.Tls;
 
 namespace FastPath.Upstream.Health;
 
@@ -29,7 +30,10 @@ internal sealed class HealthProbe
     }
 
     /// <summary>Null when healthy, else a short reason for the log ("connect failed: ConnectionRefused", "status 503").</summary>
-    public async Task<string?> ProbeAsync(IPEndPoint address, TimeSpan timeout, CancellationToken stopping)
+    /// <param name="tls">The cluster's origination settings: an HTTP probe goes over TLS like the traffic (a TCP probe
+    /// stays a connect). <paramref name="host"/> is the endpoint's host, the SNI default.</param>
+    public async Task<string?> ProbeAsync(IPEndPoint address, TimeSpan timeout, CancellationToken stopping, UpstreamTlsContext? tls = null,
+        string? host = null)
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         cts.CancelAfter(timeout);
@@ -48,14 +52,17 @@ internal sealed class HealthProbe
         }
         if (_request is null) return null;
 
+        Stream? stream = null;
         try
         {
-            await socket.SendAsync(_request, SocketFlags.None, cts.Token).ConfigureAwait(false);
+            stream = new NetworkStream(socket, ownsSocket: false);
+            if (tls is not null) stream = await tls.AuthenticateStreamAsync(stream, host ?? address.Address.ToString(), cts.Token).ConfigureAwait(false);
+            await stream.WriteAsync(_request, cts.Token).ConfigureAwait(false);
             byte[] buffer = new byte[MaxStatusLine];
             int length = 0;
             while (true)
             {
-                int n = await socket.ReceiveAsync(buffer.AsMemory(length), SocketFlags.None, cts.Token).ConfigureAwait(false);
+                int n = await stream.ReadAsync(buffer.AsMemory(length), cts.Token).ConfigureAwait(false);
                 if (n == 0) return "closed before a status line";
                 length += n;
                 int status = ParseStatusLine(buffer.AsSpan(0, length));
@@ -67,9 +74,17 @@ internal sealed class HealthProbe
         {
             return $"connection failed: {e.SocketErrorCode}";
         }
+        catch (IOException e)
+        {
+            return e.InnerException is SocketException se ? $"connection failed: {se.SocketErrorCode}" : e.Message;
+        }
         catch (OperationCanceledException)
         {
             return "timed out";
+        }
+        finally
+        {
+            if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -2,6 +2,7 @@
 // so it must outlive snapshots) and one active health checker per cluster with health_check. ClusterManager.Build
 // only looks detectors up; Activate applies settings, starts and stops checkers.
 using FastPath.Config;
+using FastPath.Tls;
 using FastPath.LoadBalancing;
 using Microsoft.Extensions.Logging;
 
@@ -27,15 +28,19 @@ internal sealed class UpstreamHealthMonitor(ILogger logger, TimeProvider time) :
         }
     }
 
+    /// <summary>Plaintext clusters only (no TLS origination for their probes).</summary>
+    public void Activate(IEnumerable<(string Name, ClusterConfig Config, UpstreamEndpoint[] Endpoints)> clusters) =>
+        Activate(clusters.Select(c => (c.Name, c.Config, c.Endpoints, (UpstreamTlsContext?)null)));
+
     /// <summary>Applies the health settings of the clusters that just became live; checkers of removed clusters stop.</summary>
-    public void Activate(IEnumerable<(string Name, ClusterConfig Config, UpstreamEndpoint[] Endpoints)> clusters)
+    public void Activate(IEnumerable<(string Name, ClusterConfig Config, UpstreamEndpoint[] Endpoints, UpstreamTlsContext? Tls)> clusters)
     {
         lock (_lock)
         {
             if (_disposed) return;
             var live = new HashSet<string>(StringComparer.Ordinal);
             var active = new List<OutlierDetector>();
-            foreach ((string name, ClusterConfig config, UpstreamEndpoint[] endpoints) in clusters)
+            foreach ((string name, ClusterConfig config, UpstreamEndpoint[] endpoints, UpstreamTlsContext? tls) in clusters)
             {
                 live.Add(name);
                 if (!_detectors.TryGetValue(name, out OutlierDetector? detector)) _detectors[name] = detector = new OutlierDetector(name, time, logger);
@@ -48,10 +53,11 @@ internal sealed class UpstreamHealthMonitor(ILogger logger, TimeProvider time) :
                     if (checker is not null && checker.Config.SameAs(hc))
                     {
                         checker.UpdateEndpoints(endpoints);
+                        checker.Tls = tls;
                         continue;
                     }
                     checker?.Dispose();
-                    checker = new HealthChecker(name, hc, endpoints, time, logger, new SeededRandom((ulong)Random.Shared.NextInt64()));
+                    checker = new HealthChecker(name, hc, endpoints, time, logger, new SeededRandom((ulong)Random.Shared.NextInt64())) { Tls = tls };
                     _checkers[name] = checker;
                     checker.Start();
                 }

@@ -4,7 +4,9 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using FastPath.Tls;
 using FastPath.Transport;
+using Microsoft.AspNetCore.Connections;
 using FastPath.Upstream.Clusters;
 
 namespace FastPath.Upstream.Pools;
@@ -21,15 +23,20 @@ internal sealed class Http1ConnectionPool
     private int _openTotal;
     private int _connectFailures;
 
-    public Http1ConnectionPool(string name, IPEndPoint address, UpstreamConnector connector, PoolSettings settings)
+    /// <param name="host">The endpoint's host as configured: the SNI and the name its certificate must match under TLS.</param>
+    public Http1ConnectionPool(string name, IPEndPoint address, UpstreamConnector connector, PoolSettings settings, string? host = null)
     {
         Name = name;
+        Host = host ?? address.Address.ToString();
         Address = address;
         _connector = connector;
         Settings = settings;
     }
 
     public string Name { get; }
+    public string Host { get; }
+    /// <summary>The TLS settings its connections were opened with ("" for plaintext): a change needs a new pool.</summary>
+    public string TlsFingerprint { get; init; } = "";
     public IPEndPoint Address { get; }
     public PoolSettings Settings { get; set; }
     public int OpenConnections => Volatile.Read(ref _open);
@@ -39,6 +46,12 @@ internal sealed class Http1ConnectionPool
 
     /// <summary>Raised with +1/-1 as connections open and close, for the active-connections gauge.</summary>
     public Action<int>? OnActiveChanged;
+
+    /// <summary>
+    /// The endpoint's HTTP/2 pool when its cluster speaks HTTP/2 to it (protocol: http2); requests then go there and
+    /// this pool opens no connections. Kept here so reloads, drains and the heartbeat reach both through one object.
+    /// </summary>
+    public Http2ConnectionPool? Http2 { get; init; }
 
     public ValueTask<PoolLease> AcquireAsync()
     {
@@ -130,7 +143,8 @@ internal sealed class Http1ConnectionPool
     {
         try
         {
-            var context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
+            ConnectionContext context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
+            if (Settings.Tls is { } tls) context = await tls.AuthenticateAsync(context, Host, Settings.ConnectTimeout).ConfigureAwait(false);
             Interlocked.Increment(ref _openTotal);
             return new PoolLease(new UpstreamConnection(context, this) { CountedBy = breakers }, ProxyError.None, false);
         }
@@ -176,6 +190,7 @@ internal sealed class Http1ConnectionPool
     /// <summary>Closes idle connections older than the idle timeout (called from the heartbeat).</summary>
     public void PruneIdle(long now)
     {
+        Http2?.Tick(now);
         long maxIdle = (long)Settings.IdleTimeout.TotalMilliseconds;
         List<UpstreamConnection>? expired = null;
         lock (_lock)
@@ -197,12 +212,17 @@ internal sealed class Http1ConnectionPool
     {
         lock (_lock) Draining = true;
         PruneIdle(Environment.TickCount64);
+        Http2?.CloseAll();
     }
 }
 
 /// <param name="Breakers">The cluster's circuit breakers (cluster-wide connection and pending limits); null: none.</param>
 internal sealed record PoolSettings(int MaxConnections, TimeSpan ConnectTimeout, TimeSpan IdleTimeout, int MaxPending = 1024,
-    CircuitBreakers? Breakers = null);
+    CircuitBreakers? Breakers = null)
+{
+    /// <summary>TLS origination for new connections; null: plaintext.</summary>
+    public UpstreamTlsContext? Tls { get; init; }
+}
 
 /// <summary>
 /// A request waiting for a connection of a full pool. It is served once: with a released connection, or with

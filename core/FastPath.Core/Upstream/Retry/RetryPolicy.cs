@@ -27,6 +27,9 @@ internal sealed class RetryPolicy
 
     public int NumRetries { get; }
     public RetryOn On { get; }
+    /// <summary>Whether some condition reads grpc-status, so a response's headers are looked at for it.</summary>
+    public bool HasGrpcConditions => (On & (RetryOn.GrpcCancelled | RetryOn.GrpcDeadlineExceeded | RetryOn.GrpcResourceExhausted
+                                            | RetryOn.GrpcUnavailable | RetryOn.GrpcInternal)) != 0;
     /// <summary>0: tries are bounded only by the route timeout.</summary>
     public long PerTryTimeoutMs { get; }
     public long BaseIntervalMs { get; }
@@ -45,6 +48,20 @@ internal sealed class RetryPolicy
     }
 
     /// <summary>
+    /// Whether a gRPC response whose headers carry this grpc-status may be retried: only a trailers-only response
+    /// has its status in the headers, and only that one can still be retried (its body has not started).
+    /// </summary>
+    public bool RetriesGrpcStatus(int grpcStatus) => grpcStatus switch
+    {
+        1 => (On & RetryOn.GrpcCancelled) != 0,
+        4 => (On & RetryOn.GrpcDeadlineExceeded) != 0,
+        8 => (On & RetryOn.GrpcResourceExhausted) != 0,
+        13 => (On & RetryOn.GrpcInternal) != 0,
+        14 => (On & RetryOn.GrpcUnavailable) != 0,
+        _ => false,
+    };
+
+    /// <summary>
     /// Whether a failure without a response may be retried. A per-try timeout counts as a reset and as a 504
     /// (Envoy retries it under 5xx, gateway-error and reset); the route's own timeout is never retried.
     /// </summary>
@@ -52,6 +69,8 @@ internal sealed class RetryPolicy
     {
         ProxyError.UpstreamConnectFailure => (On & (RetryOn.ConnectFailure | RetryOn.FiveXx | RetryOn.GatewayError)) != 0,
         ProxyError.UpstreamReset or ProxyError.UpstreamProtocolError => (On & (RetryOn.Reset | RetryOn.FiveXx | RetryOn.GatewayError)) != 0,
+        // A refused stream was never processed by the origin (RFC 9113 §8.7).
+        ProxyError.UpstreamRefusedStream => (On & (RetryOn.RefusedStream | RetryOn.Reset | RetryOn.FiveXx | RetryOn.GatewayError)) != 0,
         ProxyError.UpstreamTimeout => (On & (RetryOn.Reset | RetryOn.FiveXx | RetryOn.GatewayError)) != 0 || RetriesStatus(504),
         _ => false,
     };

@@ -80,9 +80,10 @@ internal sealed class RetryState
     }
 
     /// <summary>A try ended with a response head: whether to drop it and retry (the client has seen nothing yet).</summary>
-    public bool ShouldRetryStatus(int status, bool replayable, UpstreamEndpoint? endpoint, long now, out bool limitExceeded)
+    /// <param name="grpcStatus">The grpc-status in the response headers (a trailers-only gRPC response); -1 without one.</param>
+    public bool ShouldRetryStatus(int status, int grpcStatus, bool replayable, UpstreamEndpoint? endpoint, long now, out bool limitExceeded)
     {
-        bool retriable = Policy is not null && Policy.RetriesStatus(status);
+        bool retriable = Policy is not null && (Policy.RetriesStatus(status) || (grpcStatus >= 0 && Policy.RetriesGrpcStatus(grpcStatus)));
         bool retry = Decide(retriable, replayable, endpoint, now, out limitExceeded);
         if (!retry && !retriable && Retries > 0) _cluster!.Stats.RetrySuccess.Inc();
         return retry;

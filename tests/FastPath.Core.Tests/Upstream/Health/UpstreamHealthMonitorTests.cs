@@ -100,7 +100,7 @@ public sealed class UpstreamHealthMonitorTests : IAsyncDisposable
         monitor.Activate([("c", Checked, ListenerEndpoint())]);
         await AssertProbesAsync(expectMore: true);
 
-        monitor.Activate([]);
+        monitor.Activate(new List<(string, ClusterConfig, UpstreamEndpoint[])>());
 
         await AssertProbesAsync(expectMore: false);
     }

@@ -28,9 +28,41 @@ public sealed class RetryPolicyTests
     [Fact]
     public void ParseRetryOn_UnknownNames_ListedInOrder()
     {
-        RetryOn on = GatewayConfigLoader.ParseRetryOn("5xx,5XX,unavailable,,reset", out List<string> unknown);
+        RetryOn on = GatewayConfigLoader.ParseRetryOn("5xx,5XX,unavailble,,reset", out List<string> unknown);
         Assert.Equal(RetryOn.FiveXx | RetryOn.Reset, on);
-        Assert.Equal(["5XX", "unavailable"], unknown);
+        Assert.Equal(["5XX", "unavailble"], unknown);
+    }
+
+    [Fact]
+    public void ParseRetryOn_GrpcNames_MixedWithHttpConditions()
+    {
+        RetryOn on = GatewayConfigLoader.ParseRetryOn("cancelled,deadline-exceeded,resource-exhausted,unavailable,internal,5xx", out List<string> unknown);
+        Assert.Empty(unknown);
+        Assert.Equal(RetryOn.GrpcCancelled | RetryOn.GrpcDeadlineExceeded | RetryOn.GrpcResourceExhausted | RetryOn.GrpcUnavailable
+                     | RetryOn.GrpcInternal | RetryOn.FiveXx, on);
+    }
+
+    [Theory]
+    [InlineData("unavailable", 14, true)]
+    [InlineData("unavailable", 8, false)]
+    [InlineData("cancelled", 1, true)]
+    [InlineData("deadline-exceeded", 4, true)]
+    [InlineData("resource-exhausted", 8, true)]
+    [InlineData("internal", 13, true)]
+    [InlineData("5xx,gateway-error,reset", 14, false)] // HTTP conditions never read grpc-status
+    [InlineData("cancelled,deadline-exceeded,resource-exhausted,unavailable,internal", 0, false)]
+    [InlineData("cancelled,deadline-exceeded,resource-exhausted,unavailable,internal", 2, false)]
+    [InlineData("cancelled,deadline-exceeded,resource-exhausted,unavailable,internal", 16, false)]
+    public void RetriesGrpcStatus_ByCondition(string retryOn, int grpcStatus, bool expected) =>
+        Assert.Equal(expected, Policy(retryOn).RetriesGrpcStatus(grpcStatus));
+
+    [Fact]
+    public void GrpcConditions_DoNotRetryHttpStatusesOrErrors()
+    {
+        RetryPolicy policy = Policy("cancelled,deadline-exceeded,resource-exhausted,unavailable,internal");
+        Assert.False(policy.RetriesStatus(503));
+        Assert.False(policy.RetriesError(ProxyError.UpstreamReset));
+        Assert.False(policy.RetriesError(ProxyError.UpstreamConnectFailure));
     }
 
     [Theory]

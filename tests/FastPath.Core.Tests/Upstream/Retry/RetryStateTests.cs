@@ -31,12 +31,12 @@ public sealed class RetryStateTests
         var state = new RetryState();
         Assert.True(state.Begin(cluster, Policy(attempts: 2)));
 
-        Assert.True(state.ShouldRetryStatus(503, true, null, 0, out bool exceeded));
+        Assert.True(state.ShouldRetryStatus(503, -1, true, null, 0, out bool exceeded));
         Assert.False(exceeded);
         Assert.InRange(state.BackoffMs, 0, 24);
-        Assert.True(state.ShouldRetryStatus(503, true, null, 0, out exceeded));
+        Assert.True(state.ShouldRetryStatus(503, -1, true, null, 0, out exceeded));
         Assert.InRange(state.BackoffMs, 0, 49);
-        Assert.False(state.ShouldRetryStatus(503, true, null, 0, out exceeded));
+        Assert.False(state.ShouldRetryStatus(503, -1, true, null, 0, out exceeded));
         Assert.True(exceeded);
         Assert.Equal(2, state.Retries);
         Assert.Equal(2, cluster.Stats.Retries.Value);
@@ -48,7 +48,7 @@ public sealed class RetryStateTests
     {
         var state = new RetryState();
         state.Begin(Cluster(), Policy(retryOn: "connect-failure"));
-        Assert.False(state.ShouldRetryStatus(500, true, null, 0, out bool exceeded));
+        Assert.False(state.ShouldRetryStatus(500, -1, true, null, 0, out bool exceeded));
         Assert.False(exceeded);
     }
 
@@ -57,7 +57,7 @@ public sealed class RetryStateTests
     {
         var state = new RetryState();
         state.Begin(Cluster(), Policy());
-        Assert.False(state.ShouldRetryStatus(503, replayable: false, null, 0, out bool exceeded));
+        Assert.False(state.ShouldRetryStatus(503, -1, replayable: false, null, 0, out bool exceeded));
         Assert.False(exceeded);
     }
 
@@ -67,8 +67,8 @@ public sealed class RetryStateTests
         Cluster cluster = Cluster();
         var state = new RetryState();
         state.Begin(cluster, Policy());
-        Assert.True(state.ShouldRetryStatus(503, true, null, 0, out _));
-        Assert.False(state.ShouldRetryStatus(200, true, null, 0, out _));
+        Assert.True(state.ShouldRetryStatus(503, -1, true, null, 0, out _));
+        Assert.False(state.ShouldRetryStatus(200, -1, true, null, 0, out _));
         Assert.Equal(1, cluster.Stats.RetrySuccess.Value);
     }
 
@@ -81,16 +81,16 @@ public sealed class RetryStateTests
         first.Begin(cluster, Policy());
         second.Begin(cluster, Policy());
 
-        Assert.True(first.ShouldRetryStatus(503, true, null, 0, out _));
+        Assert.True(first.ShouldRetryStatus(503, -1, true, null, 0, out _));
         Assert.Equal(1, cluster.Breakers.ActiveRetries);
-        Assert.False(second.ShouldRetryStatus(503, true, null, 0, out bool exceeded));
+        Assert.False(second.ShouldRetryStatus(503, -1, true, null, 0, out bool exceeded));
         Assert.False(exceeded); // refused by the breaker, not by the retry count: no URX
         Assert.Equal(1, cluster.Stats.RetryOverflow.Value);
 
         // The first request's retry answered: its slot is free again.
-        Assert.False(first.ShouldRetryStatus(200, true, null, 0, out _));
+        Assert.False(first.ShouldRetryStatus(200, -1, true, null, 0, out _));
         Assert.Equal(0, cluster.Breakers.ActiveRetries);
-        Assert.True(second.ShouldRetryStatus(503, true, null, 0, out _));
+        Assert.True(second.ShouldRetryStatus(503, -1, true, null, 0, out _));
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class RetryStateTests
             RetryOn = RetryOn.FiveXx, BackoffBaseInterval = TimeSpan.FromSeconds(10), BackoffMaxInterval = TimeSpan.FromSeconds(10),
         }, 0, new SeededRandom(3)));
         state.TryTimeoutMs(10, now: 1000);
-        Assert.True(state.ShouldRetryStatus(503, true, null, 1000, out _));
+        Assert.True(state.ShouldRetryStatus(503, -1, true, null, 1000, out _));
         long drawn = state.BackoffMs;
         Assert.InRange(drawn, 0, 9999);
         Assert.Equal(Math.Min(drawn, 10), state.TakeBackoff(now: 1000));
@@ -172,7 +172,7 @@ public sealed class RetryStateTests
         var state = new RetryState();
         state.Begin(Cluster(), Policy());
         state.TryTimeoutMs(100, now: 0);
-        Assert.False(state.ShouldRetryStatus(503, true, null, 100, out _));
+        Assert.False(state.ShouldRetryStatus(503, -1, true, null, 100, out _));
     }
 
     [Fact]

@@ -1,0 +1,49 @@
+// A reusable auto-reset event for one waiter (a stream's writer, the read loop, the output loop): waiting and setting
+// cost no allocation, so a blocked writer waits without spinning and without a Task per wait.
+using System.Threading.Tasks.Sources;
+
+namespace FastPath.Http2;
+
+internal sealed class Http2AsyncSignal : IValueTaskSource
+{
+    // Continuations run on the thread pool: a setter (the read loop) must never run a stream's code inline.
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private bool _set;
+    private bool _waiting;
+
+    /// <summary>Completes at once when the signal was set since the last wait. Call under the owner's lock.</summary>
+    public ValueTask WaitAsync()
+    {
+        if (_set)
+        {
+            _set = false;
+            return default;
+        }
+        _core.Reset();
+        _waiting = true;
+        return new ValueTask(this, _core.Version);
+    }
+
+    /// <summary>Wakes the waiter, or lets its next wait pass. Call under the owner's lock.</summary>
+    public void Set()
+    {
+        if (_waiting)
+        {
+            _waiting = false;
+            _core.SetResult(true);
+        }
+        else
+        {
+            _set = true;
+        }
+    }
+
+    public void Clear() => _set = false;
+
+    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}

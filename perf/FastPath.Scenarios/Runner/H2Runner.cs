@@ -1,0 +1,149 @@
+// The `h2` subcommand: the issue-5 HTTP/2 scenario. h2load (-c 10 -m 10 by default, TLS 1.3, ALPN h2, 64-byte
+// bodies) drives each proxy terminating HTTP/2 in front of the same HTTP/1.1 origin, one core each, round robin
+// over repeats; medians of req/s, p50/p99 and CPU seconds per 10k requests go to a markdown table.
+// FastPath joins the targets once it serves HTTP/2 downstream (--gateway); until then the peers set the bar.
+
+using System.Globalization;
+using System.Net.Http;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace FastPath.Scenarios.Runner;
+
+internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, int Streams, IReadOnlyList<string> Peers, string OutDirectory)
+{
+    public static H2Options Parse(ReadOnlySpan<string> args)
+    {
+        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out"], ["quick"]);
+        bool quick = flags.TryGetValue("quick", out string? q) && q != "false";
+        string[] peers = flags.TryGetValue("peers", out string? text)
+            ? (text is "none" ? [] : CommandLine.List(text))
+            : [RunOptions.HaProxy, RunOptions.Nginx, RunOptions.H2o];
+        foreach (string peer in peers)
+        {
+            if (peer is not (RunOptions.HaProxy or RunOptions.Nginx or RunOptions.H2o))
+                throw new UsageException($"unknown peer '{peer}' (known: {RunOptions.HaProxy}, {RunOptions.Nginx}, {RunOptions.H2o}, none)");
+        }
+        if (peers.Length == 0) throw new UsageException("h2 needs at least one target (--peers)");
+        return new H2Options(
+            CommandLine.Int(flags, "duration", quick ? 3 : 10, 1, 600),
+            CommandLine.Int(flags, "repeats", 3, 1, 20),
+            CommandLine.Int(flags, "clients", 10, 1, 1000),
+            CommandLine.Int(flags, "streams", 10, 1, 1000),
+            peers,
+            flags.TryGetValue("out", out string? dir) ? dir : "perf-results");
+    }
+}
+
+internal static class H2Runner
+{
+    private const int ProxyCore = 0;
+    private const int OriginCore = 1;
+    private const int SmallBodyBytes = 64;
+
+    private sealed record H2Target(string Name, int Port, ChildProcess Process);
+
+    private sealed record H2Sample(double Rps, double? P50Ms, double? P99Ms, double? CpuSecondsPer10K, long Errors);
+
+    public static async Task<int> RunAsync(H2Options options)
+    {
+        using var stop = new CancellationTokenSource();
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
+        DirectoryInfo work = Directory.CreateTempSubdirectory("fastpath-h2-");
+        try
+        {
+            return await RunCoreAsync(options, work.FullName, stop.Token);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("interrupted; stopping every child process");
+            return 130;
+        }
+        finally
+        {
+            ChildProcess.KillAll();
+            try { work.Delete(recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<int> RunCoreAsync(H2Options options, string work, CancellationToken cancellationToken)
+    {
+        Tools.Require("/usr/bin/taskset", "apt-get install util-linux");
+        Tools.Require(H2Load.Path, "apt-get install nghttp2-client");
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) }) { Timeout = TimeSpan.FromSeconds(5) };
+
+        int originPort = ScenarioRunner.FreePort();
+        var (self, selfPrefix) = Tools.Self();
+        ChildProcess origin = ChildProcess.StartPinned("origin", OriginCore, self,
+            [.. selfPrefix, "origin", "--port", originPort.ToString(CultureInfo.InvariantCulture), "--body", SmallBodyBytes.ToString(CultureInfo.InvariantCulture)]);
+        await ScenarioRunner.WaitFor200Async(http, $"http://127.0.0.1:{originPort}/small", origin, TimeSpan.FromSeconds(15), cancellationToken);
+
+        H2Peers.TlsFiles tls = H2Peers.WriteCertificate(work);
+        var targets = new List<H2Target>();
+        foreach (string peer in options.Peers)
+        {
+            int port = ScenarioRunner.FreePort();
+            ChildProcess process = H2Peers.Start(peer, work, tls, port, originPort, ProxyCore);
+            await WaitForH2Async(port, process, work, cancellationToken);
+            targets.Add(new H2Target(peer, port, process));
+        }
+
+        foreach (H2Target target in targets)
+        {
+            Console.Error.WriteLine($"h2 warm-up {target.Name}");
+            await H2Load.RunAsync(Url(target.Port), options.Clients, options.Streams, 2, work, cancellationToken);
+        }
+        var samples = targets.ToDictionary(t => t.Name, _ => new List<H2Sample>());
+        for (int repeat = 1; repeat <= options.Repeats; repeat++)
+        {
+            for (int i = 0; i < targets.Count; i++)
+            {
+                H2Target target = targets[(i + repeat - 1) % targets.Count];
+                double cpuBefore = ProcessMetrics.CpuSeconds(target.Process.Id);
+                H2LoadResult r = await H2Load.RunAsync(Url(target.Port), options.Clients, options.Streams, options.DurationSeconds, work, cancellationToken);
+                double cpu = ProcessMetrics.CpuSeconds(target.Process.Id) - cpuBefore;
+                long requests = r.Succeeded;
+                var sample = new H2Sample(r.RequestsPerSecond, r.P50Ms, r.P99Ms, requests > 0 ? Math.Round(cpu / (requests / 10_000.0), 4) : null, r.Errors);
+                samples[target.Name].Add(sample);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"h2 run {repeat}/{options.Repeats} {target.Name}: {sample.Rps:N0} req/s, p50 {sample.P50Ms:0.000} ms, p99 {sample.P99Ms:0.000} ms, {sample.CpuSecondsPer10K:0.000} CPU-s/10k, errors {sample.Errors}"));
+            }
+        }
+
+        var md = new StringBuilder();
+        md.AppendLine(CultureInfo.InvariantCulture, $"## h2: h2load -c {options.Clients} -m {options.Streams}, TLS 1.3, {SmallBodyBytes} B bodies, HTTP/1.1 origin ({options.Repeats} x {options.DurationSeconds} s, medians)");
+        md.AppendLine();
+        md.AppendLine("| target | req/s | p50 ms | p99 ms | CPU-s/10k | errors |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (H2Target t in targets)
+        {
+            List<H2Sample> s = samples[t.Name];
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {t.Name} | {TargetResult.Median(s.Select(x => (double?)x.Rps)):N0} | {TargetResult.Median(s.Select(x => x.P50Ms)):0.000} | {TargetResult.Median(s.Select(x => x.P99Ms)):0.000} | {TargetResult.Median(s.Select(x => x.CpuSecondsPer10K)):0.000} | {s.Sum(x => x.Errors)} |"));
+        }
+        Directory.CreateDirectory(options.OutDirectory);
+        await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, "h2-results.md"), md.ToString(), CancellationToken.None);
+        Console.WriteLine(md.ToString());
+        return samples.Values.Any(s => s.Sum(x => x.Errors) > 0) ? 1 : 0;
+    }
+
+    private static string Url(int port) => $"https://127.0.0.1:{port}/small";
+
+    /// <summary>A target is up once one h2load request over TLS + h2 succeeds.</summary>
+    private static async Task WaitForH2Async(int port, ChildProcess process, string work, CancellationToken cancellationToken)
+    {
+        DateTime deadline = DateTime.UtcNow.AddSeconds(15);
+        string last = "no answer";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited) throw new ScenarioException($"{process.Name} exited. Command: {process.CommandLine}{Environment.NewLine}{process.Tail()}");
+            ChildProcess probe = ChildProcess.Start("h2load-probe", H2Load.Path, ["-n1", "-c1", Url(port)], keepStdout: true);
+            int? exit = await probe.WaitForExitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            if (exit == 0 && probe.StandardOutput.Contains("1 succeeded", StringComparison.Ordinal)) return;
+            last = probe.StandardOutput.Split('\n').FirstOrDefault(l => l.StartsWith("requests:", StringComparison.Ordinal)) ?? probe.Tail();
+            await Task.Delay(200, cancellationToken);
+        }
+        throw new ScenarioException($"{process.Name} did not serve h2 on :{port} within 15 s (last: {last}){Environment.NewLine}{process.Tail()}");
+    }
+}

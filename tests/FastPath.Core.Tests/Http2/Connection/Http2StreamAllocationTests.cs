@@ -1,0 +1,93 @@
+// Per-stream allocation of a keep-alive HTTP/2 connection in steady state: the whole round trip (HEADERS in,
+// handler, HEADERS + DATA out) over in-memory pipes - the same engine code path as a socket, without the
+// transport's own buffers. Runs alone (no parallel tests) because it counts every thread's allocations.
+using System.Buffers;
+using System.IO.Pipelines;
+using FastPath.Http2;
+using FastPath.Http2.Frames;
+
+namespace FastPath.Core.Tests.Http2.Connection;
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class Http2AllocationCollection
+{
+    public const string Name = "Http2 allocation";
+}
+
+[Collection(Http2AllocationCollection.Name)]
+public sealed class Http2StreamAllocationTests
+{
+    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+        public PipeWriter Output { get; } = output;
+    }
+
+    [Fact]
+    public async Task KeepAliveConnection_StreamRoundTrip_SteadyState_AllocatesNothingPerStream()
+    {
+        var toServer = new Pipe();
+        var toClient = new Pipe();
+        var connection = new Http2Connection(new Duplex(toServer.Reader, toClient.Writer), new Http2EchoHandler());
+        Task run = connection.RunAsync();
+
+        PipeWriter send = toServer.Writer;
+        send.Write(Http2ConnectionPreface.ClientPreface);
+        Http2FrameWriter.WriteSettings(send, []);
+        Http2FrameWriter.WriteSettingsAck(send);
+        Http2FrameWriter.WriteWindowUpdate(send, 0, 1 << 30);
+        await send.FlushAsync();
+        // GET /size/5, HPACK literals without indexing: the same octets serve every stream.
+        byte[] block = GetBlock();
+
+        Http2FrameReader frames = Http2FrameReader.ForClient(enablePush: false);
+        uint id = 1;
+        for (int i = 0; i < 3000; i++) await RoundTripAsync(send, toClient.Reader, block, id += 2, frames);
+
+        const int Streams = 5000;
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < Streams; i++) await RoundTripAsync(send, toClient.Reader, block, id += 2, frames);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        await send.CompleteAsync();
+        await run;
+        double perStream = (double)allocated / Streams;
+        // The smallest object is 24 B: one allocation per stream would read as 24 or more.
+        Assert.True(perStream < 8, $"{perStream:F1} B per stream ({allocated} B over {Streams} streams)");
+    }
+
+    // Pooled like the engine's own async methods, so the test's driver does not allocate per stream either.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask RoundTripAsync(PipeWriter send, PipeReader receive, byte[] block, uint streamId, Http2FrameReader frames)
+    {
+        Http2FrameWriter.WriteHeaders(send, streamId, block, endStream: true, 16_384);
+        await send.FlushAsync();
+        while (true)
+        {
+            ReadResult result = await receive.ReadAsync();
+            bool done = ReadUntilEnd(result.Buffer, streamId, ref frames, out SequencePosition consumed);
+            receive.AdvanceTo(consumed, result.Buffer.End);
+            if (done) return;
+            if (result.IsCompleted) throw new InvalidOperationException("server closed");
+        }
+    }
+
+    private static bool ReadUntilEnd(ReadOnlySequence<byte> buffer, uint streamId, ref Http2FrameReader frames, out SequencePosition consumed)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        bool done = false;
+        while (!done && frames.TryReadFrame(ref reader, out Http2Frame frame, out _) == Http2FrameReadStatus.Frame)
+            done = frame.StreamId == streamId && frame.EndStream;
+        consumed = reader.Position;
+        return done;
+    }
+
+    private static byte[] GetBlock()
+    {
+        var w = new ArrayBufferWriter<byte>();
+        var encoder = new FastPath.Http2.HPack.HPackEncoder();
+        foreach ((string n, string v) in Http2RawClient.Get("/size/5"))
+            encoder.Encode(System.Text.Encoding.ASCII.GetBytes(n), System.Text.Encoding.ASCII.GetBytes(v), w, FastPath.Http2.HPack.HPackIndexing.WithoutIndexing);
+        return w.WrittenSpan.ToArray();
+    }
+}

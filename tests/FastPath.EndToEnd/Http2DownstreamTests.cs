@@ -1,0 +1,239 @@
+// HTTP/2 from clients, HTTP/1.1 to origins, through the real gateway process: h2c with prior knowledge on the same
+// plaintext port as HTTP/1.1, driven by real HTTP/2 clients (curl, nghttp, h2load, .NET's HttpClient). The request
+// path behind the codec is the HTTP/1.1 one, so these check the translation: heads, bodies both ways, trailers both
+// ways, the proxy's own replies (including gRPC's trailers-only form), concurrency, and allocation per stream.
+using System.Globalization;
+using System.Net;
+using System.Net.Http;
+using System.Text;
+using System.Text.RegularExpressions;
+using FastPath.EndToEnd.Testing;
+
+namespace FastPath.EndToEnd;
+
+public sealed class Http2DownstreamFixture : IAsyncLifetime
+{
+    public OriginServer Origin { get; private set; } = null!;
+    public RawOrigin Trailers { get; private set; } = null!;
+    public GatewayProcess Gateway { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Origin = await OriginServer.StartAsync("h1");
+        // A chunked response with trailers (what a gRPC-over-HTTP/1.1 bridge or any streaming origin may send).
+        Trailers = new RawOrigin(async c =>
+        {
+            while (await c.ReadHeadAsync() is { } head)
+            {
+                if (head.Contains("content-length", StringComparison.OrdinalIgnoreCase)) await c.ReadBodyAsync(0);
+                await c.WriteAsync("HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ntransfer-encoding: chunked\r\n\r\n"
+                                   + "5\r\nhello\r\n0\r\ngrpc-status: 0\r\nx-checksum: 42\r\n\r\n");
+            }
+        });
+        Gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/trailers", "trailers")
+            .Route("/down", "down")
+            .RawRoute("match: {prefix: /redirect}\nredirect: {path: /moved, response_code: 308}")
+            .Route("/", "main")
+            .Cluster("main", Origin.Address)
+            .Cluster("trailers", Trailers.Address)
+            .Cluster("down", $"127.0.0.1:{Ports.GetClosed()}"), accessLog: true);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Origin.DisposeAsync();
+        await Trailers.DisposeAsync();
+    }
+}
+
+public sealed class Http2DownstreamTests(Http2DownstreamFixture fixture) : IClassFixture<Http2DownstreamFixture>
+{
+    private readonly GatewayProcess _gateway = fixture.Gateway;
+    private readonly OriginServer _origin = fixture.Origin;
+
+    private static HttpClient H2cClient() => new(new SocketsHttpHandler { UseProxy = false })
+    {
+        DefaultRequestVersion = HttpVersion.Version20,
+        DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact, // http:// + exact 2.0 = prior knowledge
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
+    [Fact(Timeout = 60_000)]
+    public async Task CurlPriorKnowledge_Get_ReachesHttp11Origin_WithAuthorityAsHost()
+    {
+        ToolResult r = await ExternalTool.RunAsync("curl", ["-sS", "--http2-prior-knowledge", "-o", "-", "-w", "\n%{http_version} %{http_code}",
+            _gateway.Url("/hello?x=1").ToString()], TimeSpan.FromSeconds(20));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.EndsWith("2 200", r.Stdout);
+        Assert.Contains("origin=h1 GET /hello?x=1", r.Stdout);
+        OriginRequest seen = _origin.Requests.Last(q => q.PathAndQuery == "/hello?x=1");
+        Assert.Equal($"127.0.0.1:{_gateway.Port}", seen.Header("host"));
+        Assert.NotNull(seen.Header("x-request-id"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task SamePort_ServesHttp11AndHttp2()
+    {
+        using var h1 = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using HttpClient h2 = H2cClient();
+        using HttpResponseMessage a = await h1.GetAsync(_gateway.Url("/one"));
+        using HttpResponseMessage b = await h2.GetAsync(_gateway.Url("/two"));
+        Assert.Equal(new Version(1, 1), a.Version);
+        Assert.Equal(new Version(2, 0), b.Version);
+        Assert.Equal("origin=h1 GET /one\n", await a.Content.ReadAsStringAsync());
+        Assert.Equal("origin=h1 GET /two\n", await b.Content.ReadAsStringAsync());
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(70_000)]          // over the default 64 KiB stream window of the client
+    [InlineData(5 * 1024 * 1024)] // many times the proxy's 256 KiB stream window: flow control both ways
+    public async Task Post_BodyEchoedByteForByte(int size)
+    {
+        byte[] body = new byte[size];
+        new Random(size).NextBytes(body);
+        using HttpClient client = H2cClient();
+        using HttpResponseMessage r = await client.PostAsync(_gateway.Url("/echo"), new ByteArrayContent(body));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal(new Version(2, 0), r.Version);
+        Assert.Equal(body, await r.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Post_UnknownLength_ForwardedChunked()
+    {
+        byte[] body = Encoding.ASCII.GetBytes(new string('z', 100_000));
+        using HttpClient client = H2cClient();
+        var content = new StreamContent(new MemoryStream(body)); // no length: HTTP/2 DATA frames, chunked to the origin
+        using HttpResponseMessage r = await client.PostAsync(_gateway.Url("/count"), content);
+        Assert.Equal("origin=h1 bytes=100000\n", await r.Content.ReadAsStringAsync());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ChunkedOriginTrailers_ArriveAsHttp2Trailers()
+    {
+        using HttpClient client = H2cClient();
+        using HttpResponseMessage r = await client.GetAsync(_gateway.Url("/trailers"));
+        Assert.Equal("hello", await r.Content.ReadAsStringAsync());
+        Assert.Equal("0", r.TrailingHeaders.GetValues("grpc-status").Single());
+        Assert.Equal("42", r.TrailingHeaders.GetValues("x-checksum").Single());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RequestTrailers_ForwardedInTheChunkedBody()
+    {
+        string file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, "payload");
+        try
+        {
+            // No content-length: the body goes to the origin chunked, which is how HTTP/1.1 carries trailers.
+            ToolResult r = await ExternalTool.RunAsync("nghttp", ["-n", "--no-content-length", "-d", file, "--trailer", "x-trailer: t1",
+                    _gateway.Url("/echo-trailers").ToString()],
+                TimeSpan.FromSeconds(20));
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        OriginRequest seen = _origin.Requests.Last(q => q.PathAndQuery == "/echo-trailers");
+        Assert.Equal(7, seen.BodyBytes);
+        Assert.Equal("t1", seen.Trailers["x-trailer"]);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task LocalReplies_OverHttp2_StatusFieldsAndBody()
+    {
+        using HttpClient client = H2cClient();
+        using HttpResponseMessage down = await client.GetAsync(_gateway.Url("/down"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        Assert.Equal("upstream connect error\n", await down.Content.ReadAsStringAsync());
+
+        using HttpResponseMessage redirect = await new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false })
+        {
+            DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        }.GetAsync(_gateway.Url("/redirect"));
+        Assert.Equal((HttpStatusCode)308, redirect.StatusCode);
+        Assert.EndsWith("/moved", redirect.Headers.Location!.ToString());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task GrpcRequest_UpstreamDown_TrailersOnlyUnavailable()
+    {
+        using HttpClient client = H2cClient();
+        var request = new HttpRequestMessage(HttpMethod.Post, _gateway.Url("/down"))
+        {
+            Content = new ByteArrayContent([0, 0, 0, 0, 0]),
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        using HttpResponseMessage r = await client.SendAsync(request);
+        // Trailers-only (gRPC PROTOCOL-HTTP2): HTTP 200, the status in the headers, no body; 14 = UNAVAILABLE.
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("application/grpc", r.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("14", r.Headers.GetValues("grpc-status").Single());
+        Assert.Equal("upstream connect error", r.Headers.GetValues("grpc-message").Single());
+        Assert.Empty(await r.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task H2load_ManyStreamsOnFewConnections_AllSucceed()
+    {
+        ToolResult r = await ExternalTool.RunAsync("h2load", ["-n", "4000", "-c", "4", "-m", "50", _gateway.Url("/small").ToString()], TimeSpan.FromSeconds(60));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("4000 succeeded, 0 failed, 0 errored", r.Stdout);
+        Assert.Contains("status codes: 4000 2xx", r.Stdout);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AccessLog_OneLinePerStream()
+    {
+        using HttpClient client = H2cClient();
+        using HttpResponseMessage r = await client.GetAsync(_gateway.Url("/logged-h2"));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/logged-h2");
+        Assert.Equal(200, line.GetProperty("status").GetInt32());
+        Assert.Equal("main", line.GetProperty("upstream_cluster").GetString());
+    }
+}
+
+public sealed class Http2AllocationTests
+{
+    [Fact(Timeout = 120_000)]
+    public async Task KeepAliveStreams_AllocateNothingPerStream()
+    {
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main").Cluster("main", origin.Address));
+        string url = gateway.Url("/plain").ToString();
+        await H2LoadAsync(url, 3000); // warm: JIT, pools
+        // Two runs of different length on one connection each: the difference is what the extra streams cost, with
+        // each connection's own setup (engine, stream pool, processors) cancelled out.
+        double a0 = await AllocatedAsync(gateway);
+        await H2LoadAsync(url, 1000);
+        double a1 = await AllocatedAsync(gateway);
+        await H2LoadAsync(url, 11000);
+        double a2 = await AllocatedAsync(gateway);
+        double perStream = ((a2 - a1) - (a1 - a0)) / 10_000;
+        Assert.True(perStream < 16, $"{perStream:F1} B/stream (short run {a1 - a0} B, long run {a2 - a1} B)");
+    }
+
+    private static async Task H2LoadAsync(string url, int requests)
+    {
+        ToolResult r = await ExternalTool.RunAsync("h2load", ["-n", requests.ToString(CultureInfo.InvariantCulture), "-c", "1", "-m", "4", url],
+            TimeSpan.FromSeconds(60));
+        Assert.True(r.ExitCode == 0 && r.Stdout.Contains($"{requests} succeeded"), r.ToString());
+    }
+
+    private static async Task<double> AllocatedAsync(GatewayProcess gateway)
+    {
+        (_, string text) = await gateway.AdminGetAsync("/stats/prometheus");
+        Match m = Regex.Match(text, @"^fastpath_gc_allocated_bytes_total (\S+)$", RegexOptions.Multiline);
+        Assert.True(m.Success, "no fastpath_gc_allocated_bytes_total in /stats/prometheus");
+        return double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+}
