@@ -26,10 +26,10 @@ public sealed class AuthorizationTests
 
     private static Task<double> MetricAsync(GatewayProcess gateway, string series) => TcpProxyTests.MetricAsync(gateway, series);
 
-    private static async Task<(int Status, string Body)> CurlAsync(GatewayProcess gateway, string method, string path)
+    private static async Task<(int Status, string Body)> CurlAsync(GatewayProcess gateway, string method, string path, params string[] extra)
     {
         ToolResult r = await ExternalTool.RunAsync("curl",
-            ["-s", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", gateway.Url(path).ToString()], TimeSpan.FromSeconds(20));
+            ["-s", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--max-time", "10", .. extra, gateway.Url(path).ToString()], TimeSpan.FromSeconds(20));
         Assert.True(r.ExitCode == 0, r.ToString());
         int cut = r.Stdout.LastIndexOf('\n');
         return (int.Parse(r.Stdout[(cut + 1)..], CultureInfo.InvariantCulture), r.Stdout[..cut]);
@@ -78,6 +78,31 @@ public sealed class AuthorizationTests
         Assert.Equal(1, await MetricAsync(gateway, "fastpath_rbac_decisions_total{policy=\"deny-admin\",decision=\"denied\",protocol=\"http\"}"));
         Assert.Equal(1, await MetricAsync(gateway, "fastpath_rbac_decisions_total{policy=\"none\",decision=\"denied\",protocol=\"http\"}"));
         Assert.Equal(1, await MetricAsync(gateway, "fastpath_rbac_decisions_total{policy=\"allow-get\",decision=\"allowed\",protocol=\"http\"}"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task CurlHttp2_StreamsJudgedWithTheConnectionsAddresses_DeniedStream403_AllowedReachesOrigin()
+    {
+        // HTTP/2 streams run on per-stream processors; ip_blocks must still see the TCP peer (127.0.0.1).
+        ExternalTool.Require("curl");
+        await using OriginServer origin = await OriginServer.StartAsync("web");
+        var yaml = new GatewayYaml().Route("/", "web").Cluster("web", origin.Address);
+        yaml.RootYaml.AddRange([
+            "authorization_policies:",
+            "  - name: deny-local-admin",
+            "    action: DENY",
+            "    rules:",
+            "      - from: [{source: {ip_blocks: [\"127.0.0.0/8\"]}}]",
+            "        to: [{operation: {paths: [\"/admin/*\"]}}]",
+        ]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+
+        (int deniedStatus, string deniedBody) = await CurlAsync(gateway, "GET", "/admin/x", "--http2-prior-knowledge");
+        (int okStatus, _) = await CurlAsync(gateway, "GET", "/public", "--http2-prior-knowledge");
+
+        Assert.Equal((403, "RBAC: access denied"), (deniedStatus, deniedBody));
+        Assert.Equal(200, okStatus);
+        Assert.Equal("/public", Assert.Single(origin.Requests).PathAndQuery);
     }
 
     [Fact(Timeout = 60_000)]
