@@ -106,6 +106,43 @@ public sealed class AuthorizationTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Mtls_PrincipalsAndNamespaces_FromVerifiedClientCertificates()
+    {
+        ExternalTool.Require("curl");
+        using var pki = new TestPki();
+        Issued server = pki.IssueWorkload("backend", "default", "backend", dnsNames: MutualTlsTests.MeshHost);
+        Issued sleep = pki.IssueWorkload("sleep", "shop", "sleep");
+        Issued intruder = pki.IssueWorkload("intruder", "dev", "sleep");
+        await using OriginServer origin = await OriginServer.StartAsync("web");
+        GatewayYaml yaml = MutualTlsTests.MeshGateway(pki, server, "PERMISSIVE", origin);
+        yaml.RootYaml.AddRange([
+            "authorization_policies:",
+            "  - name: allow-shop-sleep",
+            "    rules:",
+            "      - from: [{source: {principals: [\"cluster.local/ns/shop/sa/sleep\"]}}]",
+            "        to: [{operation: {paths: [\"/api/*\"]}}]",
+            "  - name: deny-dev",
+            "    action: DENY",
+            "    rules: [{from: [{source: {namespaces: [\"dev\"]}}]}]",
+        ]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml, accessLog: true);
+
+        ToolResult allowed = await MutualTlsTests.CurlMtlsAsync(pki, gateway.Port, sleep, "/api/orders");
+        ToolResult wrongPath = await MutualTlsTests.CurlMtlsAsync(pki, gateway.Port, sleep, "/admin");
+        ToolResult fromDev = await MutualTlsTests.CurlMtlsAsync(pki, gateway.Port, intruder, "/api/orders");
+        (int plaintext, _) = await CurlAsync(gateway, "GET", "/api/orders"); // PERMISSIVE: served, but no principal
+
+        Assert.True(allowed.Stdout == "200", allowed.ToString());
+        Assert.True(wrongPath.Stdout == "403", wrongPath.ToString());
+        Assert.True(fromDev.Stdout == "403", fromDev.ToString());
+        Assert.Equal(403, plaintext);
+        Assert.Equal("/api/orders", Assert.Single(origin.Requests).PathAndQuery);
+        var dev = await gateway.WaitForAccessLogAsync(e => e.TryGetProperty("response_code_details", out var d)
+            && d.GetString() == "rbac_access_denied_matched_policy[deny-dev]");
+        Assert.Equal("cluster.local/ns/dev/sa/sleep", dev.GetProperty("downstream_peer_principal").GetString());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task KeepAlive_DeniedRequestThenAllowed_SameConnectionServesBoth()
     {
         await using OriginServer origin = await OriginServer.StartAsync("web");
