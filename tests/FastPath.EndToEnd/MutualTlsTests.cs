@@ -11,7 +11,7 @@ namespace FastPath.EndToEnd;
 
 public sealed class MutualTlsTests
 {
-    private const string MeshHost = "backend.mesh.test";
+    internal const string MeshHost = "backend.mesh.test";
 
     /// <summary>A sidecar-like gateway: the mesh identity sa/backend, PeerAuthentication as given, routes to the origin.</summary>
     internal static GatewayYaml MeshGateway(TestPki pki, Issued identity, string mode, OriginServer origin)
@@ -34,7 +34,7 @@ public sealed class MutualTlsTests
         return (pki, pki.IssueWorkload("backend", "default", "backend", dnsNames: MeshHost), pki.IssueWorkload("sleep", "shop", "sleep"));
     }
 
-    private static Task<ToolResult> CurlMtlsAsync(TestPki pki, int port, Issued? client, string path = "/")
+    internal static Task<ToolResult> CurlMtlsAsync(TestPki pki, int port, Issued? client, string path = "/")
     {
         var args = new List<string> { "--cacert", pki.CaFile, "--resolve", $"{MeshHost}:{port}:127.0.0.1", "-o", "/dev/null", "-w", "%{http_code}" };
         if (client is not null) args.AddRange(["--cert", client.CertFile, "--key", client.KeyFile]);

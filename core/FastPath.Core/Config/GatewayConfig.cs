@@ -20,6 +20,13 @@ public sealed record GatewayConfig
     public PathNormalization PathNormalization { get; init; } = PathNormalization.Base;
     /// <summary>JWT rules (Istio RequestAuthentication); null when none are configured.</summary>
     public RequestAuthenticationConfig? RequestAuthentication { get; init; }
+    /// <summary>Istio AuthorizationPolicy for this workload (the gateway process), over every listener.</summary>
+    public IReadOnlyList<AuthorizationPolicyConfig> AuthorizationPolicies { get; init; } = [];
+    /// <summary>
+    /// Istio's gatewayTopology.numTrustedProxies (Envoy xff_num_trusted_hops): how many proxies in front of this one
+    /// append to x-forwarded-for. 0: remote.ip is the TCP peer; N: the Nth address from the right of x-forwarded-for.
+    /// </summary>
+    public int NumTrustedProxies { get; init; }
 }
 
 public sealed record AdminConfig

@@ -67,7 +67,8 @@ public static partial class GatewayConfigLoader
         {
             var config = new GatewayConfig();
             foreach ((string key, YamlNode value) in Fields(root, "", "admin", "limits", "access_log", "listeners", "clusters",
-                         "mesh", "peer_authentication", "path_normalization", "request_authentication"))
+                         "mesh", "peer_authentication", "path_normalization", "request_authentication",
+                         "authorization_policies", "num_trusted_proxies"))
             {
                 switch (key)
                 {
@@ -79,6 +80,8 @@ public static partial class GatewayConfigLoader
                     case "mesh": config = config with { Mesh = ReadMesh(value, "mesh") }; break;
                     case "peer_authentication": config = config with { PeerAuthentication = ReadPeerAuthentication(value, "peer_authentication") }; break;
                     case "path_normalization" or "request_authentication": config = ReadSecurityField(config, key, value); break;
+                    case "authorization_policies": config = config with { AuthorizationPolicies = List(value, key, ReadAuthorizationPolicy) }; break;
+                    case "num_trusted_proxies": config = config with { NumTrustedProxies = Int(value, key, 0, 64) }; break;
                 }
             }
             return config;

@@ -93,6 +93,7 @@ public static partial class GatewayConfigValidator
         ValidateFilterChains(config, file, positions, clusterNames, errors);
         ValidateTls(config, Error);
         ValidateRequestAuthentication(config.RequestAuthentication, Error);
+        AuthorizationConfigValidator.Validate(config, Error);
 
         LimitsConfig lim = config.Limits;
         if (lim.HeaderReadTimeout <= TimeSpan.Zero) Error("limits.header_read_timeout", "must be greater than zero");

@@ -7,6 +7,7 @@ using FastPath.Http.Normalization;
 using FastPath.Routing;
 using FastPath.Tls;
 using FastPath.Security.Authentication;
+using FastPath.Security.Authorization;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
 
@@ -62,6 +63,8 @@ internal sealed class ProxySnapshot
     public PathNormalization PathNormalization { get; }
     /// <summary>The JWT rules with their keys; null without request_authentication (then no request pays for it).</summary>
     public RequestAuthenticator? Authenticator { get; private init; }
+    /// <summary>The compiled AuthorizationPolicies; null when the config has none (nothing is evaluated).</summary>
+    public AuthorizationEngine? Authorization { get; private init; }
 
     public static ProxySnapshot Build(GatewayConfig config, ClusterManager clusterManager)
     {
@@ -92,6 +95,7 @@ internal sealed class ProxySnapshot
             ClusterSet = set,
             FilterChains = ListenerFilterChains.Build(config, clusters, tls),
             Authenticator = authenticator,
+            Authorization = AuthorizationCompiler.Compile(config),
         };
     }
 

@@ -25,6 +25,8 @@ public sealed class DependencyRulesTests
         { "FastPath.Upstream", ["FastPath.Http1", "FastPath.Filters", "FastPath.Routing"] },
         // Routing matches requests to clusters; it does not forward.
         { "FastPath.Routing", ["FastPath.Http1", "FastPath.Filters", "FastPath.Transport"] },
+        // Authorization decides on a request's attributes; it knows no codec, filter, route or upstream.
+        { "FastPath.Security.Authorization", ["FastPath.Http1", "FastPath.Http2", "FastPath.Filters", "FastPath.Routing", "FastPath.Upstream", "FastPath.LoadBalancing", "FastPath.Transport"] },
         // Nothing in core reaches a host.
         { "FastPath", ["FastPath.Gateway"] },
     };

@@ -16,6 +16,7 @@ using FastPath.LoadBalancing;
 using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
 using FastPath.Security;
+using FastPath.Security.Authorization;
 using FastPath.Tls;
 using FastPath.Transport;
 using FastPath.Upstream;
@@ -245,6 +246,9 @@ internal sealed class FilterChainConnection
     {
         long started = Stopwatch.GetTimestamp();
         DateTime startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
+        // Authorization (Istio AuthorizationPolicy, TCP semantics) before any upstream connect: a denied connection
+        // is closed, counted by policy and logged with the policy that decided.
+        if (_runtime.Snapshot.Authorization is { } authz && !AuthorizeConnection(authz, chain, started, startUtc)) return;
         var tcp = new TcpProxy(connection, factory, _runtime.Connector, SourceHash(_context.RemoteEndPoint));
         _tcp = tcp;
         if (_runtime.Draining) tcp.Close();
@@ -255,6 +259,42 @@ internal sealed class FilterChainConnection
         if (tcp.Error is ProxyError.UpstreamConnectFailure or ProxyError.NoHealthyUpstream && _runtime.Logger.IsEnabled(LogLevel.Debug))
             NetworkLog.TcpConnectFailed(_runtime.Logger, _chains.ListenerName, tcp.Cluster?.Name ?? "", tcp.Error.ToString());
         if (_runtime.AccessLog is { } log) LogAccess(log, chain, tcp, flags, started, startUtc);
+    }
+
+    private bool AuthorizeConnection(AuthorizationEngine authz, FilterChain chain, long started, DateTime startUtc)
+    {
+        ConnectionAddresses addresses = ConnectionAddresses.From(_context);
+        var ctx = new AuthorizationContext
+        {
+            SourceAddress = addresses.Source,
+            DestinationAddress = addresses.Destination,
+            DestinationPort = addresses.DestinationPort,
+            Peer = _tls?.Peer,
+            ServerName = _tls?.ServerName,
+            ServerNameUtf8 = _hello.ServerName,
+        };
+        AuthorizationDecision decision = authz.Evaluate(ref ctx);
+        if (decision.Allowed) return true;
+        if (_runtime.Logger.IsEnabled(LogLevel.Debug))
+            AuthorizationLog.TcpAccessDenied(_runtime.Logger, _chains.ListenerName, Describe(_context.RemoteEndPoint), decision.Policy?.Name ?? "none");
+        if (_runtime.AccessLog is { } log)
+        {
+            Span<byte> client = stackalloc byte[64];
+            int clientLength = FormatAddress(_context.RemoteEndPoint, client);
+            var record = new AccessLogRecord
+            {
+                StartUtc = startUtc,
+                Authority = _hello.ServerName,
+                DurationMs = TcpProxy.ElapsedMs(started),
+                VirtualHost = chain.NameUtf8,
+                ClientAddress = client[..clientLength],
+                PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
+                ResponseCodeDetails = decision.DeniedDetails,
+                AuditPolicy = decision.Audited is null ? default : decision.Audited.NameUtf8,
+            };
+            log.Log(in record);
+        }
+        return false;
     }
 
     // One line per TCP connection: no method, path or status; the SNI stands as the authority and the chain's name

@@ -7,6 +7,7 @@
 using System.IO.Pipelines;
 using FastPath.Http2;
 using FastPath.Security;
+using FastPath.Security.Authorization;
 
 namespace FastPath.Filters.Network;
 
@@ -32,6 +33,9 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
     }
 
     public Http2Connection Connection => _connection;
+
+    /// <summary>The connection's addresses, for authorization of each stream (source.ip, destination.port, ...).</summary>
+    public ConnectionAddresses Addresses { get; init; }
 
     public async Task RunAsync()
     {

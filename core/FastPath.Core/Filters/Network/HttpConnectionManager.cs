@@ -23,6 +23,7 @@ using FastPath.Observability.Stats;
 using FastPath.Routing;
 using FastPath.Security;
 using FastPath.Security.Authentication;
+using FastPath.Security.Authorization;
 using FastPath.Transport;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
@@ -58,6 +59,7 @@ internal sealed partial class HttpConnectionManager
     private readonly byte[] _clientAddress;
     private readonly System.Net.Sockets.Socket? _socket;
     private readonly DownstreamTls? _tls;
+    private readonly ConnectionAddresses _addresses;
     private volatile bool _idle;
     private UpstreamEndpoint? _activeEndpoint;
     // The request body copy of the exchange in flight: if the connection fails while it still runs, that exchange
@@ -75,6 +77,7 @@ internal sealed partial class HttpConnectionManager
         _output = context.Transport.Output;
         _clientAddress = FormatAddress(context.RemoteEndPoint);
         _socket = SocketBacklog.SocketOf(context);
+        _addresses = ConnectionAddresses.From(context);
     }
 
     /// <summary>Called by the heartbeat through ProxyRuntime: one registration per connection covers both deadlines.</summary>
@@ -230,8 +233,14 @@ internal sealed partial class HttpConnectionManager
                     && (exchange.AuthenticationFailure = authenticator.Authenticate(request, out exchange.RequestIdentity)) != JwtFailure.None)
                     exchange.Outcome.Error = ProxyError.AuthenticationFailed;
 
+                // Authorization (Istio AuthorizationPolicy), the last stage before routing: a denial answers 403.
+                if (snapshot.Authorization is { } authz && exchange.Outcome.Error == ProxyError.None)
+                    HttpAuthorizationStage.Check(authz, exchange, in _addresses, _tls);
+
                 // 3. Route: virtual host by authority, then the first route whose match holds; its action gives the
                 //    cluster (a weighted pick keyed by the request id) or a local reply (redirect, direct response).
+                //    A request a stage before answered (an authorization denial) is not routed.
+                bool answered = exchange.Outcome.Error != ProxyError.None;
                 snapshot.Routes.TryGetValue(_listener, out RouteTable? table);
                 exchange.Outcome.VirtualHost = table?.MatchHost(request.Authority);
                 Route? route = exchange.Outcome.Error == ProxyError.None ? exchange.Outcome.VirtualHost?.Match(request) : null;
@@ -1061,6 +1070,8 @@ internal sealed partial class HttpConnectionManager
             RequestId = requestId,
             ClientAddress = _clientAddress,
             PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
+            ResponseCodeDetails = HttpAuthorizationStage.Details(in exchange.Outcome),
+            AuditPolicy = HttpAuthorizationStage.AuditPolicy(in exchange.Outcome),
         };
         log.Log(in record);
         exchange.GeneratedRequestId[0] = 0;

@@ -6,6 +6,7 @@ using FastPath.Http1;
 using FastPath.Routing;
 using FastPath.Security;
 using FastPath.Security.Authentication;
+using FastPath.Security.Authorization;
 using FastPath.Upstream;
 using FastPath.Upstream.Clusters;
 using FastPath.Upstream.Retry;
@@ -100,5 +101,9 @@ internal struct RequestOutcome
     /// <summary>The weighted destination picked, when the route splits traffic (its per-destination headers).</summary>
     public WeightedCluster? Destination;
     public UpstreamEndpoint? Endpoint;
+    /// <summary>The DENY policy that denied the request (null with AccessDenied: no ALLOW policy matched).</summary>
+    public AuthorizationPolicy? DeniedBy;
+    /// <summary>The first AUDIT policy the request matched.</summary>
+    public AuthorizationPolicy? Audited;
 }
 

@@ -216,6 +216,7 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            AuthorizationDump.Write(w, c);
             w.WriteEndObject();
         }
         return stream.ToArray();

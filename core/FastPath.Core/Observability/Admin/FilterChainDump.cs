@@ -62,7 +62,7 @@ internal static class FilterChainDump
         w.WriteEndArray();
     }
 
-    private static void Strings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
+    internal static void Strings(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
     {
         if (values.Count == 0) return;
         w.WriteStartArray(name);

@@ -28,6 +28,10 @@ internal ref struct AccessLogRecord
     public ReadOnlySpan<byte> ClientAddress;
     /// <summary>The verified client certificate's principal (SPIFFE ID without scheme, Istio's source.principal).</summary>
     public ReadOnlySpan<byte> PeerPrincipal;
+    /// <summary>Envoy's response_code_details when set (an authorization denial names its policy); omitted when empty.</summary>
+    public ReadOnlySpan<byte> ResponseCodeDetails;
+    /// <summary>The AUDIT AuthorizationPolicy the request matched; omitted when none.</summary>
+    public ReadOnlySpan<byte> AuditPolicy;
 }
 
 internal sealed class AccessLogger : IAsyncDisposable
@@ -66,7 +70,7 @@ internal sealed class AccessLogger : IAsyncDisposable
     {
         int max = 400 + 6 * (r.Method.Length + r.Path.Length + r.Authority.Length + r.UpstreamHost.Length
                              + r.Cluster.Length + r.VirtualHost.Length + r.Route.Length + r.RequestId.Length + r.ClientAddress.Length
-                             + r.PeerPrincipal.Length);
+                             + r.PeerPrincipal.Length + r.ResponseCodeDetails.Length + r.AuditPolicy.Length);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(max);
         int n = Format(buffer, in r);
         if (!_queue.Writer.TryWrite((buffer, n)))
@@ -101,6 +105,8 @@ internal sealed class AccessLogger : IAsyncDisposable
         Raw(dest, ref at, ",\"request_id\":"u8); Str(dest, ref at, r.RequestId);
         Raw(dest, ref at, ",\"downstream_remote_address\":"u8); Str(dest, ref at, r.ClientAddress);
         Raw(dest, ref at, ",\"downstream_peer_principal\":"u8); Str(dest, ref at, r.PeerPrincipal);
+        Optional(dest, ref at, ",\"response_code_details\":"u8, r.ResponseCodeDetails);
+        Optional(dest, ref at, ",\"rbac_audit_policy\":"u8, r.AuditPolicy);
         Raw(dest, ref at, "}\n"u8);
         return at;
     }
@@ -109,6 +115,14 @@ internal sealed class AccessLogger : IAsyncDisposable
     {
         s.CopyTo(dest[at..]);
         at += s.Length;
+    }
+
+    /// <summary>A field written only when it has a value, so lines of requests without it stay as they were.</summary>
+    private static void Optional(Span<byte> dest, ref int at, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty) return;
+        Raw(dest, ref at, name);
+        Str(dest, ref at, value);
     }
 
     private static void Num(Span<byte> dest, ref int at, long v)
