@@ -37,6 +37,12 @@ curl -s -i -H 'x-user: beta' http://127.0.0.1:8080/api/items | grep -iE '^x-vers
 echo "== GET /v1/items -> 301 to /api/items (a redirect route); GET /healthz -> answered by the gateway"
 curl -s -o /dev/null -w '%{http_code} %{redirect_url}\n' http://127.0.0.1:8080/v1/items
 curl -s http://127.0.0.1:8080/healthz
+echo "== the same port speaks HTTP/2 (h2c with prior knowledge):"
+curl -s --http2-prior-knowledge -o /dev/null -w 'HTTP/%{http_version} %{http_code}\n' http://127.0.0.1:8080/api/items
+echo "== /admin needs x-role: ops (AuthorizationPolicy); the path is normalised first, so /api/../admin is denied too"
+curl -s -w ' (%{http_code})\n' http://127.0.0.1:8080/admin/stats
+curl -s --path-as-is -o /dev/null -w '/api/../admin/stats -> %{http_code}\n' http://127.0.0.1:8080/api/../admin/stats
+curl -s -o /dev/null -w 'with x-role: ops -> %{http_code}\n' -H 'x-role: ops' http://127.0.0.1:8080/admin/stats
 echo "== a path no route matches on a host with no catch-all is a 404 with flag NR; upstream errors are 502/503/504"
 echo "== admin: http://127.0.0.1:9901/ready  /stats/prometheus  /config_dump  /clusters"
 curl -s http://127.0.0.1:9901/ready
@@ -54,6 +60,13 @@ if [ "$smoke" = 1 ]; then
     || { echo "demo smoke FAILED: redirect"; exit 1; }
   [ "$(curl -s http://127.0.0.1:8080/healthz)" = ok ] || { echo "demo smoke FAILED: direct response"; exit 1; }
   curl -s -i http://127.0.0.1:8080/ | grep -qi '^x-served-by: fastpath' || { echo "demo smoke FAILED: response_headers"; exit 1; }
+  [ "$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_version} %{http_code}' http://127.0.0.1:8080/api/items)" = "2 200" ] \
+    || { echo "demo smoke FAILED: HTTP/2"; exit 1; }
+  [ "$(curl -s http://127.0.0.1:8080/admin/stats)" = "RBAC: access denied" ] || { echo "demo smoke FAILED: authorization"; exit 1; }
+  [ "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/api/../admin/stats)" = 403 ] \
+    || { echo "demo smoke FAILED: path normalisation before authorization"; exit 1; }
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'x-role: ops' http://127.0.0.1:8080/admin/stats)" != 403 ] \
+    || { echo "demo smoke FAILED: allowed admin call"; exit 1; }
   echo "demo smoke OK"
   exit 0
 fi
