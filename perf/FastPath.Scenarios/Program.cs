@@ -24,7 +24,8 @@
 //
 //   FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3]
 //       The HTTP/2 scenario: h2load over TLS 1.3 (ALPN h2, 64-byte bodies) through each proxy to one HTTP/1.1
-//       origin, proxies on core 0; writes DIR/h2-results.md. --gateway adds FastPath (TLS listener, alpn [h2]).
+//       origin, proxies on core 0; writes DIR/h2-results.md. --gateway adds FastPath (TLS listener, alpn [h2]) and
+//       fastpath-h2-origin, the same to an h2c origin (the gRPC path; no peer proxies to HTTP/2 there).
 //   FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
 //       TLS keep-alive throughput against plaintext on the same gateway (gated at --gate-ratio), new TLS
 //       connections per second beside HAProxy with the same certificate, and the p50/p99 an mTLS hop

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FastPath.Scenarios.Origin;
 
-internal sealed record OriginOptions(int Port, int BodyBytes)
+internal sealed record OriginOptions(int Port, int BodyBytes, bool Http2 = false)
 {
     /// <summary>The path the runner uses for the large-body scenario; every other path gets the small body.</summary>
     public const string LargePath = "/16k";
@@ -20,7 +20,7 @@ internal sealed record OriginOptions(int Port, int BodyBytes)
 
     public static OriginOptions Parse(ReadOnlySpan<string> args)
     {
-        var flags = CommandLine.Parse(args, ["port", "body"], []);
+        var flags = CommandLine.Parse(args, ["port", "body"], ["http2"]);
         if (!flags.ContainsKey("port"))
         {
             throw new UsageException("origin needs --port");
@@ -28,7 +28,8 @@ internal sealed record OriginOptions(int Port, int BodyBytes)
 
         return new OriginOptions(
             CommandLine.Int(flags, "port", 0, 1, 65535),
-            CommandLine.Int(flags, "body", 64, 0, 64 * 1024 * 1024));
+            CommandLine.Int(flags, "body", 64, 0, 64 * 1024 * 1024),
+            flags.TryGetValue("http2", out var h2) && h2 != "false");
     }
 }
 
@@ -44,7 +45,10 @@ internal static class OriginServer
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = null;
-            kestrel.Listen(IPAddress.Loopback, options.Port);
+            // --http2: HTTP/2 with prior knowledge only (the gRPC-style upstream the h2 scenario also measures).
+            kestrel.Listen(IPAddress.Loopback, options.Port, listen => listen.Protocols = options.Http2
+                ? Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2
+                : Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2);
         });
 
         await using var app = builder.Build();
