@@ -72,12 +72,22 @@ internal static class LoadBalancingTestKit
         for (int i = 0; i < 100; i++) Assert.Null(policy.Pick(context(i)));
     }
 
+    /// <remarks>
+    /// The fewest bytes of three measured rounds. A health change anywhere in the process (another test's endpoint)
+    /// makes a priority-aware balancer recompute its loads once, on the next pick, by design; a round that happens to
+    /// include one is not what is measured here. A pick that allocates shows in every round.
+    /// </remarks>
     public static long AllocatedBytesPerPicks(ILoadBalancingPolicy policy, ulong[] keys)
     {
         PickAll(policy, keys); // warm-up: JIT, thread statics
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        PickAll(policy, keys);
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        long least = long.MaxValue;
+        for (int round = 0; round < 3 && least > 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            PickAll(policy, keys);
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
