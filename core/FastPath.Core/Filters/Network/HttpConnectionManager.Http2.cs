@@ -128,14 +128,9 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         to.ContentLength = from.ContentLength;
         // No body follows a HEAD request's or a 204/304 response's head, whatever content-length says (RFC 9110 §6.3).
         to.Framing = request.Method == HttpMethod.Head || from.StatusCode is 204 or 304 ? BodyFraming.None : from.Framing;
-        HttpHeaderBlock fields = from.Headers;
-        for (int i = 0; i < fields.Count; i++)
-        {
-            ref HeaderEntry e = ref fields[i];
-            // The next hop frames the body itself; a bodiless response keeps the length it announces.
-            if (e.Skip || (e.Id == KnownHeader.ContentLength && to.Framing != BodyFraming.None)) continue;
-            to.Headers.Add(fields.Name(e), fields.Value(e), e.Id);
-        }
+        CopyFields(from.Headers, to.Headers);
+        // The next hop frames the body itself; a bodiless response keeps the length it announces.
+        if (to.Framing != BodyFraming.None) to.Headers.SkipAll(KnownHeader.ContentLength);
     }
 
     /// <summary>The route timeout cut to the request's grpc-timeout when it has a valid, shorter one.</summary>

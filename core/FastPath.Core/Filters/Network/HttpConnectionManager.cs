@@ -727,10 +727,13 @@ internal sealed partial class HttpConnectionManager
                     }
                     // The client has a partial response it cannot tell from a whole one if anything failed: close.
                     exchange.Outcome.KeepAlive = !close && exchange.Outcome.Error == ProxyError.None;
-                    if (upstream is not null && exchange.Outcome.Error == ProxyError.None && response.KeepAlive) upstream.Pool.Release(upstream);
-                    else CloseUpstream(ref upstream);
-                    upstream = null;
-                    CloseUpstream(ref upstream); // an HTTP/2 stream ends (reset if its response was not read through)
+                    if (upstream is not null && exchange.Outcome.Error == ProxyError.None && response.KeepAlive)
+                    {
+                        upstream.Pool.Release(upstream);
+                        upstream = null;
+                    }
+                    // An HTTP/1.1 connection not released closes; an HTTP/2 stream ends (reset if not read through).
+                    CloseUpstream(ref upstream);
                     break;
                 }
 

@@ -62,9 +62,7 @@ internal sealed class Http2ConnectionPool
                 if (!opened.IsCompletedSuccessfully) return AwaitOpenedAsync(opened, head, endStream);
                 if (opened.Result is { } stream) return new ValueTask<Http2StreamLease>(new Http2StreamLease(stream, ProxyError.None));
             }
-            if (_live.Count + _connecting >= Settings.MaxConnections)
-                return new ValueTask<Http2StreamLease>(new Http2StreamLease(null, ProxyError.UpstreamOverflow));
-            _connecting++;
+            if (!TryReserveConnectionLocked()) return new ValueTask<Http2StreamLease>(new Http2StreamLease(null, ProxyError.UpstreamOverflow));
         }
         return ConnectAndOpenAsync(head, endStream);
     }
@@ -76,10 +74,17 @@ internal sealed class Http2ConnectionPool
         if (stream is not null) return new Http2StreamLease(stream, ProxyError.None);
         lock (_lock)
         {
-            if (_live.Count + _connecting >= Settings.MaxConnections) return new Http2StreamLease(null, ProxyError.UpstreamOverflow);
-            _connecting++;
+            if (!TryReserveConnectionLocked()) return new Http2StreamLease(null, ProxyError.UpstreamOverflow);
         }
         return await ConnectAndOpenAsync(head, endStream).ConfigureAwait(false);
+    }
+
+    /// <summary>Counts a connection about to be opened, unless the cap (open plus opening) is reached. Under _lock.</summary>
+    private bool TryReserveConnectionLocked()
+    {
+        if (_live.Count + _connecting >= Settings.MaxConnections) return false;
+        _connecting++;
+        return true;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
