@@ -5,7 +5,6 @@
 
 using System.Globalization;
 using System.Net.Http;
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace FastPath.Scenarios.Runner;
@@ -48,27 +47,8 @@ internal static class H2Runner
 
     private sealed record H2Sample(double Rps, double? P50Ms, double? P99Ms, double? CpuSecondsPer10K, long Errors);
 
-    public static async Task<int> RunAsync(H2Options options)
-    {
-        using var stop = new CancellationTokenSource();
-        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
-        DirectoryInfo work = Directory.CreateTempSubdirectory("fastpath-h2-");
-        try
-        {
-            return await RunCoreAsync(options, work.FullName, stop.Token);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            Console.Error.WriteLine("interrupted; stopping every child process");
-            return 130;
-        }
-        finally
-        {
-            ChildProcess.KillAll();
-            try { work.Delete(recursive: true); } catch (IOException) { }
-        }
-    }
+    public static Task<int> RunAsync(H2Options options) =>
+        ScenarioRunner.RunInWorkDirectoryAsync("fastpath-h2-", (work, cancellationToken) => RunCoreAsync(options, work, cancellationToken));
 
     private static async Task<int> RunCoreAsync(H2Options options, string work, CancellationToken cancellationToken)
     {

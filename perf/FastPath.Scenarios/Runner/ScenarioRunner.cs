@@ -29,7 +29,15 @@ internal static class ScenarioRunner
     private static readonly TimeSpan GatewayReadyTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(15);
 
-    public static async Task<int> RunAsync(RunOptions options)
+    public static Task<int> RunAsync(RunOptions options) =>
+        RunInWorkDirectoryAsync("fastpath-scenarios-", (work, cancellationToken) => RunCoreAsync(options, work, cancellationToken));
+
+    /// <summary>
+    /// Runs a subcommand's body in a fresh temp directory and tears everything down on every exit path: every child
+    /// process killed, the directory removed. SIGINT/SIGTERM cancel the body (exit 130) instead of killing the
+    /// runner, so the teardown still runs.
+    /// </summary>
+    internal static async Task<int> RunInWorkDirectoryAsync(string prefix, Func<string, CancellationToken, Task<int>> body)
     {
         using var stop = new CancellationTokenSource();
         // Cancel instead of dying, so the finally below kills the children; ProcessExit is the backstop for
@@ -38,10 +46,10 @@ internal static class ScenarioRunner
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
 
-        var work = Directory.CreateTempSubdirectory("fastpath-scenarios-");
+        var work = Directory.CreateTempSubdirectory(prefix);
         try
         {
-            return await RunCoreAsync(options, work.FullName, stop.Token);
+            return await body(work.FullName, stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
