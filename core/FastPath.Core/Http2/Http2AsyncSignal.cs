@@ -4,7 +4,7 @@ using System.Threading.Tasks.Sources;
 
 namespace FastPath.Http2;
 
-internal sealed class Http2AsyncSignal : IValueTaskSource
+internal sealed class Http2AsyncSignal : IValueTaskSource, IValueTaskSource<bool>
 {
     // Continuations run on the thread pool: a setter (the read loop) must never run a stream's code inline.
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
@@ -24,13 +24,30 @@ internal sealed class Http2AsyncSignal : IValueTaskSource
         return new ValueTask(this, _core.Version);
     }
 
+    /// <summary>As <see cref="WaitAsync"/>, with the value the waking <see cref="Set(bool)"/> passed (or
+    /// <paramref name="ifSet"/> when the signal was already set). Call under the owner's lock.</summary>
+    public ValueTask<bool> WaitForValueAsync(bool ifSet)
+    {
+        if (_set)
+        {
+            _set = false;
+            return new ValueTask<bool>(ifSet);
+        }
+        _core.Reset();
+        _waiting = true;
+        return new ValueTask<bool>(this, _core.Version);
+    }
+
     /// <summary>Wakes the waiter, or lets its next wait pass. Call under the owner's lock.</summary>
-    public void Set()
+    public void Set() => Set(true);
+
+    /// <summary>Wakes the waiter with <paramref name="value"/> (what WaitForValueAsync returns), or lets its next wait pass.</summary>
+    public void Set(bool value)
     {
         if (_waiting)
         {
             _waiting = false;
-            _core.SetResult(true);
+            _core.SetResult(value);
         }
         else
         {
@@ -42,8 +59,10 @@ internal sealed class Http2AsyncSignal : IValueTaskSource
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 
-    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
+    bool IValueTaskSource<bool>.GetResult(short token) => _core.GetResult(token);
 
-    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
 }

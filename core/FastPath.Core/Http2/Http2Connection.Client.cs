@@ -77,27 +77,20 @@ internal sealed partial class Http2Connection
 
     internal ValueTask<bool> ReadResponseHeadAsync(Http2Stream stream)
     {
-        ValueTask wait;
         lock (_sync)
         {
             if (stream.ResponseHeadReady) return new ValueTask<bool>(true);
             if (stream.Aborted || stream.State == Http2StreamState.Closed) return new ValueTask<bool>(false);
-            wait = stream.HeadSignal.WaitAsync();
+            // Whoever wakes the wait passes whether the head is in: a hundred responses awaited at once cost no
+            // state machine each (the stream's signal is the value task's source).
+            return stream.HeadSignal.WaitForValueAsync(ifSet: false);
         }
-        return AwaitResponseHeadAsync(stream, wait);
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> AwaitResponseHeadAsync(Http2Stream stream, ValueTask wait)
-    {
-        await wait.ConfigureAwait(false);
-        lock (_sync) return stream.ResponseHeadReady;
     }
 
     /// <summary>Wakes a pending response-head wait without a head (it then returns false with the stream intact).</summary>
     internal void WakeResponseHeadWaiter(Http2Stream stream)
     {
-        lock (_sync) stream.HeadSignal.Set();
+        lock (_sync) stream.HeadSignal.Set(stream.ResponseHeadReady);
     }
 
     internal void OnClientStreamCompleted(Http2Stream stream)
@@ -170,7 +163,7 @@ internal sealed partial class Http2Connection
         // with no body (RFC 9110 §8.6).
         state.ContentLength = -1;
         stream.ResponseHeadReady = true;
-        stream.HeadSignal.Set();
+        stream.HeadSignal.Set(true);
         if (_blockEndStream) OnEndStreamReceived(stream);
     }
 

@@ -40,7 +40,10 @@ internal sealed partial class Http2Connection
     private readonly HPackEncoder _encoder;
     private readonly ArrayBufferWriter<byte> _fieldBlock = new(1024);
     private readonly Dictionary<uint, Http2Stream> _streams = new();
-    private readonly Stack<Http2Stream> _pool = new();
+    // Streams kept for reuse, least recently returned first: up to StreamPoolSize, so a connection as busy as its
+    // stream limit allocates no stream in steady state; ones unused for StreamPoolIdleMs are dropped on Tick.
+    private Http2Stream[] _pool = [];
+    private int _pooled;
     private readonly List<Http2Stream> _pendingDispatch = new();
     private readonly List<Http2Stream> _blockedWriters = new();
     private readonly List<Http2Stream> _pendingClose = new();
@@ -125,6 +128,12 @@ internal sealed partial class Http2Connection
     public int LiveStreams
     {
         get { lock (_sync) return _liveStreams; }
+    }
+
+    /// <summary>Streams kept for reuse (for tests).</summary>
+    internal int PooledStreams
+    {
+        get { lock (_sync) return _pooled; }
     }
 
     /// <summary>Runs the connection until the peer closes it, an error ends it, or a graceful shutdown completes.</summary>
@@ -270,6 +279,7 @@ internal sealed partial class Http2Connection
                     if (s.StallSince >= 0 && nowMs - s.StallSince > _limits.SendStallTimeoutMs)
                         ResetStream(s, Http2ErrorCode.CANCEL, countAsAbuse: false);
                 }
+                ExpirePooledStreams(nowMs);
                 if (_shutdown == ShutdownPhase.PingSent && nowMs - _shutdownStartedAt > _limits.ShutdownTimeoutMs)
                     SendFinalGoAway();
                 else if (_shutdown == ShutdownPhase.Draining && nowMs - _shutdownStartedAt > _limits.ShutdownTimeoutMs)
@@ -439,10 +449,13 @@ internal sealed partial class Http2Connection
                 // §6.8: streams above the last id of our GOAWAY are ignored (decoded into nothing), their DATA too.
                 RememberClosed(id, resetByUs: true);
             }
-            else if (_liveStreams >= _limits.MaxConcurrentStreams)
+            else if (_streams.Count >= _limits.MaxConcurrentStreams || _liveStreams >= 2 * (long)_limits.MaxConcurrentStreams)
             {
-                // §5.1.2: over our limit. REFUSED_STREAM tells the client it may retry; it counts as a reset, so a
-                // client that keeps pushing past the limit ends with ENHANCE_YOUR_CALM.
+                // §5.1.2: over our limit, counted as the peer counts: streams open or half-closed. A stream the peer
+                // saw end may still have its handler finishing, so a client that opens the next stream at once is
+                // within its rights; handlers in flight are capped at twice the limit instead, which also bounds
+                // what resetting streams (CVE-2023-44487) can start. REFUSED_STREAM tells the client it may retry;
+                // it counts as a reset, so a client that keeps pushing past the limit ends with ENHANCE_YOUR_CALM.
                 WriteReset(id, Http2ErrorCode.REFUSED_STREAM, countAsAbuse: true);
             }
             else
@@ -661,8 +674,8 @@ internal sealed partial class Http2Connection
             return;
         }
         if (!_streams.TryGetValue(id, out Http2Stream? stream)) return; // §5.1 closed: ignored
-        // CVE-2023-44487: each peer reset of a live stream counts; the stream keeps its concurrency slot until its
-        // handler returns, so resetting cannot make us run more handlers than MaxConcurrentStreams at once.
+        // CVE-2023-44487: each peer reset of a live stream counts, and the stream's handler keeps counting against the
+        // cap on handlers in flight (twice MaxConcurrentStreams) until it returns.
         if (!CountReset()) return;
         AbortStream(stream, frame.ErrorCode);
         CloseStream(stream, resetByUs: false);
@@ -791,7 +804,10 @@ internal sealed partial class Http2Connection
     private Http2Stream Rent()
     {
         _liveStreams++;
-        return _pool.TryPop(out Http2Stream? stream) ? stream : new Http2Stream(this);
+        if (_pooled == 0) return new Http2Stream(this);
+        Http2Stream stream = _pool[--_pooled];
+        _pool[_pooled] = null!;
+        return stream;
     }
 
     /// <summary>A stream error (§5.4.2) found by this endpoint: RST_STREAM, and the stream is gone.</summary>
@@ -822,7 +838,7 @@ internal sealed partial class Http2Connection
             stream.BodyWriter.Complete(stream.HandlerStarted ? new Http2StreamResetException(code) : null);
         }
         stream.WriteSignal.Set();
-        stream.HeadSignal.Set();
+        stream.HeadSignal.Set(stream.ResponseHeadReady);
     }
 
     private void CloseStream(Http2Stream stream, bool resetByUs)
@@ -850,8 +866,25 @@ internal sealed partial class Http2Connection
         }
         stream.CompleteBodyReader();
         stream.Recycle();
-        if (_pool.Count < _limits.StreamPoolSize) _pool.Push(stream);
+        if (_pooled < _limits.StreamPoolSize)
+        {
+            if (_pooled == _pool.Length) Array.Resize(ref _pool, Math.Min(Math.Max(8, _pool.Length * 2), _limits.StreamPoolSize));
+            stream.PooledAt = _now;
+            _pool[_pooled++] = stream;
+        }
         CloseIfDrained();
+    }
+
+    /// <summary>Drops pooled streams unused for StreamPoolIdleMs (the oldest sit at the bottom): a burst of streams
+    /// leaves no lasting memory. Under _sync.</summary>
+    private void ExpirePooledStreams(long nowMs)
+    {
+        int expired = 0;
+        while (expired < _pooled && nowMs - _pool[expired].PooledAt > _limits.StreamPoolIdleMs) expired++;
+        if (expired == 0) return;
+        Array.Copy(_pool, expired, _pool, 0, _pooled - expired);
+        Array.Clear(_pool, _pooled - expired, expired);
+        _pooled -= expired;
     }
 
     internal void OnHandlerCompleted(Http2Stream stream, bool failed)

@@ -56,6 +56,11 @@ internal sealed class Http2ConnectionLimits
     /// control replies) wait: the outbound queue a peer that does not read can make us hold (CVE-2019-9512/9515).</summary>
     public int MaxOutputBufferBytes { get; init; } = 64 * 1024;
 
-    /// <summary>Streams (with their buffers) kept for reuse by one connection.</summary>
-    public int StreamPoolSize { get; init; } = 16;
+    /// <summary>Streams (with their buffers, ~5 KB each) kept for reuse by one connection: as many as the default
+    /// stream limit, so a connection that runs that many at once (an upstream connection usually does) allocates none
+    /// per stream. Only streams once live at the same time are ever pooled, and <see cref="StreamPoolIdleMs"/> trims them.</summary>
+    public int StreamPoolSize { get; init; } = 100;
+
+    /// <summary>A pooled stream unused this long (milliseconds of Tick time) is released to the GC.</summary>
+    public int StreamPoolIdleMs { get; init; } = 5_000;
 }

@@ -60,13 +60,15 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     internal bool Blocked;
     /// <summary>Connection time (ms) since which the writer waits for send window; -1 when it does not.</summary>
     internal long StallSince = -1;
+    /// <summary>Connection time (ms) when the stream went back to the connection's pool.</summary>
+    internal long PooledAt;
 
     public Http2Stream(Http2Connection connection)
     {
         _connection = connection;
         // No pause threshold: flow control already bounds what the peer may send (our advertised window), and the
         // read loop must never wait on one stream's reader. Reader continuations go to the thread pool.
-        _body = new Pipe(new PipeOptions(pool: MemoryPool<byte>.Shared, readerScheduler: PipeScheduler.ThreadPool,
+        _body = new Pipe(new PipeOptions(pool: Http2BlockPool.Streams, readerScheduler: PipeScheduler.ThreadPool,
             writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
         _bodyReader = new Http2RequestBodyReader(this);
         _bodyReader.Attach(_body.Reader);

@@ -196,6 +196,38 @@ public sealed class Http2Section5_1_StreamStateTests
         for (int i = 0; i < 100 && host.Connections.Single().LiveStreams > 1; i++) await Task.Delay(10);
         await AssertServesAsync(client, 7);
     }
+
+    [Fact]
+    public async Task HEADERS_Received_AfterPreviousStreamEndedOnTheWire_Served_ThoughItsHandlerStillRuns()
+    {
+        // §5.1.2 counts open and half-closed streams: once the client saw stream 1 end it may open another at once,
+        // as h2load and browsers do, even if the server's handler for 1 is still finishing.
+        await using Http2TestHost host = await Http2TestHost.StartAsync(new Http2ConnectionLimits { MaxConcurrentStreams = 1 });
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        await client.SendHeadersAsync(1, Http2RawClient.Get("/linger"), endStream: true);
+        Assert.Equal(200, (await client.ReadResponseAsync(1)).Status);
+        Assert.Equal(1, host.Connections.Single().LiveStreams); // the handler lingers
+        await AssertServesAsync(client, 3);
+    }
+
+    [Fact]
+    public async Task HEADERS_Received_WithHandlersInFlightAtTwiceTheLimit_StreamError_REFUSED_STREAM()
+    {
+        // Handlers still running after their streams ended count against twice the limit: closing streams fast (or
+        // resetting them, CVE-2023-44487) cannot start unbounded work.
+        await using Http2TestHost host = await Http2TestHost.StartAsync(new Http2ConnectionLimits { MaxConcurrentStreams = 2 });
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        for (uint id = 1; id <= 7; id += 2)
+        {
+            await client.SendHeadersAsync(id, Http2RawClient.Get("/linger"), endStream: true);
+            Assert.Equal(200, (await client.ReadResponseAsync(id)).Status);
+        }
+        Assert.Equal(4, host.Connections.Single().LiveStreams);
+        await client.SendHeadersAsync(9, Http2RawClient.Get("/size/3"), endStream: true);
+        await client.ExpectStreamErrorAsync(9, Http2ErrorCode.REFUSED_STREAM);
+        for (int i = 0; i < 300 && host.Connections.Single().LiveStreams > 0; i++) await Task.Delay(10);
+        await AssertServesAsync(client, 11); // the lingering handlers returned: served again
+    }
 }
 
 /// <summary>§6 frame definitions: SETTINGS, PING, PRIORITY, RST_STREAM, GOAWAY, CONTINUATION, PUSH_PROMISE, unknown types.</summary>

@@ -49,16 +49,22 @@ public sealed class Http2StreamAllocationTests
         uint id = 1;
         for (int i = 0; i < 3000; i++) await RoundTripAsync(send, toClient.Reader, block, body, id += 2, frames);
 
-        const int Streams = 5000;
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < Streams; i++) await RoundTripAsync(send, toClient.Reader, block, body, id += 2, frames);
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        // The fewest bytes of three rounds: the counter is process-wide, and a straggler of another test class (a
+        // connection still closing) may allocate during one round; a per-stream allocation shows in all three.
+        const int Streams = 2000;
+        long allocated = long.MaxValue;
+        for (int round = 0; round < 3; round++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < Streams; i++) await RoundTripAsync(send, toClient.Reader, block, body, id += 2, frames);
+            allocated = Math.Min(allocated, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
 
         await send.CompleteAsync();
         await run;
         double perStream = (double)allocated / Streams;
         // The smallest object is 24 B: one allocation per stream would read as 24 or more.
-        Assert.True(perStream < 8, $"{perStream:F1} B per stream ({allocated} B over {Streams} streams)");
+        Assert.True(perStream < 8, $"{perStream:F1} B per stream ({allocated} B over {Streams} streams, the fewest of 3 rounds)");
     }
 
     // Pooled like the engine's own async methods, so the test's driver does not allocate per stream either.

@@ -92,7 +92,7 @@ internal sealed class Http2TestHost : IAsyncDisposable
 /// <summary>
 /// The test application. Paths: <c>/echo</c> (default) streams the request body back, then echoes request trailers
 /// as response trailers; <c>/size/N</c> answers N octets; <c>/hold</c> keeps the stream open (body unread) until
-/// the client resets it; <c>/inspect</c> answers the parsed request head as x- fields;
+/// the client resets it; <c>/linger</c> answers at once and returns a second later; <c>/inspect</c> answers the parsed request head as x- fields;
 /// <c>/noend</c> returns after the head, <c>/throw</c> throws. Every response carries <c>x-stream-id</c>. Pooled heads keep it allocation-free per stream.
 /// </summary>
 internal sealed class Http2EchoHandler : IHttp2StreamHandler
@@ -132,6 +132,14 @@ internal sealed class Http2EchoHandler : IHttp2StreamHandler
             {
                 // Neither reads the body nor answers: the stream stays open until the client resets it.
                 while (!stream.IsAborted) await Task.Delay(20);
+                return;
+            }
+            if (path.SequenceEqual("/linger"u8))
+            {
+                // Answers at once, then keeps running: the stream is over on the wire while its handler is not.
+                await DrainBodyAsync(stream);
+                await stream.WriteHeadersAsync(head, endStream: true);
+                await Task.Delay(1000);
                 return;
             }
             if (path.SequenceEqual("/noend"u8))
