@@ -29,7 +29,8 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
         _listener = listener;
         _tls = tls;
         _clientAddress = clientAddress;
-        _connection = new Http2Connection(transport, this, Http2ConnectionLimits.Default);
+        // The listener's http2 settings as of this connection's start; a reload applies to later connections.
+        _connection = new Http2Connection(transport, this, runtime.Snapshot.Http2LimitsFor(listener));
     }
 
     public Http2Connection Connection => _connection;
