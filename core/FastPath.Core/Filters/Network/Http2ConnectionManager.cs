@@ -6,6 +6,7 @@
 // the engine's graceful two-phase GOAWAY.
 using System.IO.Pipelines;
 using FastPath.Http2;
+using FastPath.Observability.Stats;
 using FastPath.Security;
 using FastPath.Security.Authorization;
 
@@ -46,6 +47,7 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
         }
         finally
         {
+            Http2Metrics.CountEnd(_connection.EndReason);
             HttpConnectionManager[] idle;
             lock (_lock)
             {
