@@ -1,7 +1,7 @@
 // HTTP/2 attacks run against the real gateway process (not only the engine on its own): each attack connection must
 // end with GOAWAY ENHANCE_YOUR_CALM (or the connection error the RFC names), or the attacked stream with the
 // RST_STREAM the defence sends, while a legitimate HTTP/2 client on another connection keeps being served. Frames
-// are written by hand here; the engine's own conformance suite has the full raw-frame client. The listener's http2
+// are written by hand (Testing/RawHttp2); the engine's own conformance suite has the full raw-frame client. The listener's http2
 // section sets a few limits low (and the send stall timeout short), so the tests are quick and show that the
 // configured limits, not only the defaults, reach the connections.
 using System.Buffers.Binary;
@@ -12,6 +12,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using FastPath.EndToEnd.Testing;
+using static FastPath.EndToEnd.Testing.RawHttp2;
 
 namespace FastPath.EndToEnd;
 
@@ -48,27 +49,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     internal const int MaxResetsPerSecond = 40;
     internal const int MaxWindowUpdatesPerSecond = 1000;
 
-    private const byte DATA = 0x0, HEADERS = 0x1, RST_STREAM = 0x3, SETTINGS = 0x4, PING = 0x6, GOAWAY = 0x7, WINDOW_UPDATE = 0x8, CONTINUATION = 0x9;
-    private const byte EndStream = 0x1, Ack = 0x1, EndHeaders = 0x4;
-    private const uint PROTOCOL_ERROR = 0x1, REFUSED_STREAM = 0x7, CANCEL = 0x8, ENHANCE_YOUR_CALM = 0xb;
-    private const ushort SETTINGS_MAX_CONCURRENT_STREAMS = 0x3, SETTINGS_INITIAL_WINDOW_SIZE = 0x4, SETTINGS_MAX_HEADER_LIST_SIZE = 0x6;
-
     private readonly GatewayProcess _gateway = fixture.Gateway;
-
-    /// <summary>A GET / field block from HPACK's static table (:method GET, :scheme http, :path /) and a literal :authority.</summary>
-    private static byte[] GetBlock()
-    {
-        byte[] authority = Encoding.ASCII.GetBytes("attack.test");
-        return [0x82, 0x86, 0x84, 0x01, (byte)authority.Length, .. authority];
-    }
-
-    /// <summary>A GET of <paramref name="path"/>: :path as a literal without indexing (static name 4), so blocks stay independent.</summary>
-    private static byte[] GetBlock(string path)
-    {
-        byte[] p = Encoding.ASCII.GetBytes(path);
-        byte[] authority = Encoding.ASCII.GetBytes("attack.test");
-        return [0x82, 0x86, 0x04, (byte)p.Length, .. p, 0x01, (byte)authority.Length, .. authority];
-    }
 
     /// <summary>An HPACK integer (RFC 7541 §5.1) with an N-bit prefix, the prefix bits' flags in <paramref name="first"/>.</summary>
     private static void WriteHPackInteger(MemoryStream to, byte first, int prefixBits, int value)
@@ -82,86 +63,6 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         to.WriteByte((byte)(first | max));
         for (value -= max; value >= 128; value >>= 7) to.WriteByte((byte)(value % 128 + 128));
         to.WriteByte((byte)value);
-    }
-
-    private static byte[] Frame(byte type, byte flags, uint stream, ReadOnlySpan<byte> payload)
-    {
-        byte[] f = new byte[9 + payload.Length];
-        f[0] = (byte)(payload.Length >> 16);
-        f[1] = (byte)(payload.Length >> 8);
-        f[2] = (byte)payload.Length;
-        f[3] = type;
-        f[4] = flags;
-        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(5), stream);
-        payload.CopyTo(f.AsSpan(9));
-        return f;
-    }
-
-    /// <summary>Connects and sends the preface and a SETTINGS frame with <paramref name="settings"/> (none: empty).</summary>
-    private async Task<NetworkStream> ConnectAsync(params (ushort Id, uint Value)[] settings)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(IPAddress.Loopback, _gateway.Port);
-        var stream = new NetworkStream(socket, ownsSocket: true);
-        await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
-        byte[] payload = new byte[6 * settings.Length];
-        for (int i = 0; i < settings.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt16BigEndian(payload.AsSpan(6 * i), settings[i].Id);
-            BinaryPrimitives.WriteUInt32BigEndian(payload.AsSpan(6 * i + 2), settings[i].Value);
-        }
-        await stream.WriteAsync(Frame(SETTINGS, 0, 0, payload));
-        return stream;
-    }
-
-    /// <summary>Reads the gateway's SETTINGS (its first frame) and acknowledges it, as a well-behaved client would.</summary>
-    private static async Task<Dictionary<ushort, uint>> AcknowledgeServerSettingsAsync(NetworkStream stream)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        RawFrame f = await ReadFrameAsync(stream, cts.Token);
-        Assert.True(f.Type == SETTINGS && (f.Flags & Ack) == 0, $"expected the server's SETTINGS first, got type {f.Type}");
-        var settings = new Dictionary<ushort, uint>();
-        for (int i = 0; i + 6 <= f.Payload.Length; i += 6)
-            settings[BinaryPrimitives.ReadUInt16BigEndian(f.Payload.AsSpan(i))] = BinaryPrimitives.ReadUInt32BigEndian(f.Payload.AsSpan(i + 2));
-        await stream.WriteAsync(Frame(SETTINGS, Ack, 0, []));
-        return settings;
-    }
-
-    private readonly record struct RawFrame(byte Type, byte Flags, uint StreamId, byte[] Payload)
-    {
-        /// <summary>The error code of a RST_STREAM or GOAWAY.</summary>
-        public uint ErrorCode => BinaryPrimitives.ReadUInt32BigEndian(Type == GOAWAY ? Payload.AsSpan(4) : Payload);
-
-        /// <summary>The frame ends its stream (DATA or HEADERS with END_STREAM).</summary>
-        public bool EndsStream => Type is DATA or HEADERS && (Flags & EndStream) != 0;
-    }
-
-    private static async Task<RawFrame> ReadFrameAsync(NetworkStream stream, CancellationToken cancel)
-    {
-        byte[] header = new byte[9];
-        await stream.ReadExactlyAsync(header, cancel);
-        int length = (header[0] << 16) | (header[1] << 8) | header[2];
-        byte[] payload = new byte[length];
-        await stream.ReadExactlyAsync(payload, cancel);
-        return new RawFrame(header[3], header[4], BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(5)) & 0x7fff_ffff, payload);
-    }
-
-    /// <summary>Reads frames until GOAWAY (returns its error code) or the connection ends (returns null).</summary>
-    private static async Task<uint?> ReadUntilGoAwayAsync(NetworkStream stream, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            while (true)
-            {
-                RawFrame f = await ReadFrameAsync(stream, cts.Token);
-                if (f.Type == GOAWAY) return f.ErrorCode;
-            }
-        }
-        catch (Exception e) when (e is EndOfStreamException or IOException or OperationCanceledException)
-        {
-            return null;
-        }
     }
 
     /// <summary>Writes an attack burst; the gateway may close before it has read all of it.</summary>
@@ -217,7 +118,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     public async Task RapidReset_Cve2023_44487_GoAwayEnhanceYourCalm_OthersServed()
     {
         double before = await ConnectionErrorsAsync("reset_flood");
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         byte[] block = GetBlock();
         byte[] cancel = new byte[4];
@@ -237,7 +138,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     [Fact(Timeout = 60_000)]
     public async Task ContinuationFlood_Cve2024_27316_ConnectionEnded_OthersServed()
     {
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         // A header block that never ends: HEADERS without END_HEADERS, then CONTINUATION frames full of valid
         // literal fields ("x-a: b", not indexed), far past the bound on a header block (16 KiB here).
@@ -265,7 +166,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     public async Task PingFlood_Cve2019_9512_GoAwayEnhanceYourCalm_OthersServed()
     {
         double before = await ConnectionErrorsAsync("control_frame_flood");
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         var burst = new MemoryStream();
         byte[] opaque = new byte[8];
@@ -280,7 +181,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     public async Task EmptyDataFlood_Cve2019_9518_GoAwayEnhanceYourCalm_OthersServed()
     {
         double before = await ConnectionErrorsAsync("empty_frame_flood");
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         var burst = new MemoryStream();
         burst.Write(Frame(HEADERS, EndHeaders, 1, GetBlock())); // a POST-like open stream (no END_STREAM)
@@ -294,7 +195,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     public async Task MadeYouReset_Cve2025_8671_GoAwayEnhanceYourCalm_OthersServed()
     {
         double before = await ConnectionErrorsAsync("reset_flood");
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         // The client never sends RST_STREAM: each stream is a valid GET, then a frame the server must answer with
         // one, WINDOW_UPDATE of 0 (§6.9.1, a stream error) or DATA after END_STREAM (§5.1, STREAM_CLOSED). Those
@@ -339,7 +240,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         {
             for (int i = 0; i < Connections; i++)
             {
-                NetworkStream attack = await ConnectAsync();
+                NetworkStream attack = await ConnectAsync(_gateway.Port);
                 attacks.Add((attack, ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20))));
                 await attack.WriteAsync(headers);
             }
@@ -361,7 +262,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     public async Task SettingsFlood_Cve2019_9515_GoAwayEnhanceYourCalm_OthersServed()
     {
         double before = await ConnectionErrorsAsync("control_frame_flood");
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         // Each SETTINGS makes the server queue an ACK; 5,000 in a burst pass the 1,000 control frames per second.
         byte[] settings = new byte[6];
@@ -379,7 +280,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     public async Task WindowUpdateFlood_GoAwayEnhanceYourCalm_OthersServed()
     {
         double before = await ConnectionErrorsAsync("window_update_flood");
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         // Valid connection-level increments of 1, 5x the configured 1,000 per second.
         byte[] increment = new byte[4];
@@ -395,7 +296,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     [Fact(Timeout = 60_000)]
     public async Task MaxConcurrentStreams_101stStreamRefused_OpenStreamsAndOthersServed()
     {
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Dictionary<ushort, uint> server = await AcknowledgeServerSettingsAsync(attack);
         Assert.Equal(100u, server[SETTINGS_MAX_CONCURRENT_STREAMS]);
         Assert.Equal((uint)MaxHeaderListSize, server[SETTINGS_MAX_HEADER_LIST_SIZE]); // the listener's http2 section applied
@@ -437,7 +338,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     {
         // The client lets the server send nothing on any stream (SETTINGS_INITIAL_WINDOW_SIZE 0) and never opens
         // the window of stream 1, whose response is 1 MB: the stream must not hold the server forever.
-        await using NetworkStream attack = await ConnectAsync((SETTINGS_INITIAL_WINDOW_SIZE, 0));
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port, (SETTINGS_INITIAL_WINDOW_SIZE, 0));
         await AcknowledgeServerSettingsAsync(attack);
         long started = Environment.TickCount64;
         await attack.WriteAsync(Frame(HEADERS, EndHeaders | EndStream, 1, GetBlock("/download?bytes=1048576")));
