@@ -122,10 +122,7 @@ public sealed class Http2ProtocolConfigTests
     [Fact]
     public void Parse_BadHttp2Fields_EveryErrorNamesFileLineAndField()
     {
-        string yaml = """
-            listeners:
-              - name: edge
-                port: 8080
+        const string Bad = """
                 http2:
                   max_concurrent_streams: 0
                   initial_stream_window_size: 1000
@@ -136,13 +133,11 @@ public sealed class Http2ProtocolConfigTests
                   max_resets_per_interval: lots
                   send_stall_timeout: soon
                   max_frames: 5
-                virtual_hosts:
-                  - routes:
-                      - cluster: web
-            clusters:
-              - name: web
-                endpoints: ["127.0.0.1:9000"]
+
             """;
+        // The valid document with its http2 section swapped for this one.
+        int start = Valid.IndexOf("    http2:", StringComparison.Ordinal), end = Valid.IndexOf("    virtual_hosts:", start, StringComparison.Ordinal);
+        string yaml = Valid[..start] + Bad + Valid[end..];
 
         ConfigException e = Assert.Throws<ConfigException>(() => GatewayConfigLoader.Parse(yaml, File));
 
@@ -150,7 +145,7 @@ public sealed class Http2ProtocolConfigTests
         var expected = new SortedSet<(string, int)>();
         foreach (string field in new[] { "max_concurrent_streams", "initial_stream_window_size", "initial_connection_window_size",
                      "max_header_list_size", "hpack_table_size", "rate_interval", "max_resets_per_interval", "send_stall_timeout", "max_frames" })
-            expected.Add(($"listeners[0].http2.{field}", LineOf(yaml, field + ":")));
+            expected.Add(($"listeners[0].http2.{field}", GatewayConfigLoaderTests.LineOf(yaml, field + ":")));
         Assert.Equal(expected, new SortedSet<(string, int)>(e.Errors.Select(x => (x.Path, x.Line))));
         Assert.Contains(e.Errors, x => x.Path == "listeners[0].http2.initial_stream_window_size" && x.Message.Contains("65535", StringComparison.Ordinal));
         Assert.Contains(e.Errors, x => x.Path == "listeners[0].http2.rate_interval" && x.Message.Contains("greater than zero", StringComparison.Ordinal));
@@ -167,13 +162,5 @@ public sealed class Http2ProtocolConfigTests
 
         ConfigError error = Assert.Single(errors);
         Assert.Equal("listeners[0].http2.send_stall_timeout", error.Path);
-    }
-
-    private static int LineOf(string yaml, string text)
-    {
-        string[] lines = yaml.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
-            if (lines[i].Contains(text, StringComparison.Ordinal)) return i + 1;
-        throw new ArgumentException($"'{text}' not in the document", nameof(text));
     }
 }
