@@ -1,16 +1,33 @@
 // A listener's http2 section: read into Http2ProtocolConfig, every mistake reported with file, line and field path,
 // and carried by the snapshot to the limits each new HTTP/2 connection of that listener (or its chains) runs with.
+using System.Text.Json;
 using FastPath.Config;
 using FastPath.Http2;
+using FastPath.Observability.Admin;
 using FastPath.Transport;
 using FastPath.Upstream.Clusters;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FastPath.Core.Tests.Config;
 
-public sealed class Http2ProtocolConfigTests
+public sealed class Http2ProtocolConfigTests : IDisposable
 {
     private const string File = "gateway.yaml";
+
+    private readonly Heartbeat _heartbeat = new();
+    private readonly UpstreamConnector _connector = new(NullLoggerFactory.Instance);
+    private readonly ClusterManager _clusters;
+
+    public Http2ProtocolConfigTests() => _clusters = new ClusterManager(_connector, _heartbeat);
+
+    public void Dispose()
+    {
+        _clusters.Dispose();
+        _heartbeat.Dispose();
+        _connector.Dispose();
+    }
+
+    private ProxySnapshot BuildSnapshot() => ProxySnapshot.Build(GatewayConfigLoader.Parse(Valid, File), _clusters);
 
     private const string Valid = """
         listeners:
@@ -105,10 +122,7 @@ public sealed class Http2ProtocolConfigTests
     [Fact]
     public void Snapshot_Http2LimitsFor_ListenerAndItsChainsShareTheListenersLimits()
     {
-        using var heartbeat = new Heartbeat();
-        using var connector = new UpstreamConnector(NullLoggerFactory.Instance);
-        using var manager = new ClusterManager(connector, heartbeat);
-        ProxySnapshot snapshot = ProxySnapshot.Build(GatewayConfigLoader.Parse(Valid, File), manager);
+        ProxySnapshot snapshot = BuildSnapshot();
 
         string edge = ProxySnapshot.ListenerKey("127.0.0.1", 8080);
         Http2ConnectionLimits limits = snapshot.Http2LimitsFor(edge);
@@ -117,6 +131,24 @@ public sealed class Http2ProtocolConfigTests
         Assert.Same(limits, snapshot.Http2LimitsFor(ProxySnapshot.ChainKey(edge, "api")));
         Assert.Equal(100u, snapshot.Http2LimitsFor(ProxySnapshot.ListenerKey("127.0.0.1", 8081)).MaxConcurrentStreams);
         Assert.Same(Http2ConnectionLimits.Default, snapshot.Http2LimitsFor("no-such-listener"));
+    }
+
+    [Fact]
+    public void ConfigDump_Http2Section_EffectiveValuesUnderTheYamlNames()
+    {
+        ProxySnapshot snapshot = BuildSnapshot();
+
+        using JsonDocument doc = JsonDocument.Parse(AdminServer.ConfigDump(snapshot));
+
+        JsonElement listeners = doc.RootElement.GetProperty("listeners");
+        JsonElement configured = listeners[0].GetProperty("http2");
+        Assert.Equal(10, configured.GetProperty("max_concurrent_streams").GetInt32());
+        Assert.Equal("500ms", configured.GetProperty("rate_interval").GetString());
+        Assert.Equal(5, configured.GetProperty("max_consecutive_inbound_frames_with_empty_payload").GetInt32());
+        Assert.Equal("1s", configured.GetProperty("send_stall_timeout").GetString());
+        JsonElement defaults = listeners[1].GetProperty("http2");
+        Assert.Equal(100, defaults.GetProperty("max_concurrent_streams").GetInt32());
+        Assert.Equal("30s", defaults.GetProperty("send_stall_timeout").GetString());
     }
 
     [Fact]
