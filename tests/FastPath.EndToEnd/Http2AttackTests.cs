@@ -254,6 +254,23 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task HpackTableSizeUpdateAboveSetting_CompressionError_OthersServed()
+    {
+        // The other half of the HPACK bound: a client may not grow the dynamic table the proxy holds past the
+        // SETTINGS_HEADER_TABLE_SIZE it advertised (4,096; RFC 7541 §6.3), here asking for 1 MiB.
+        var block = new MemoryStream();
+        WriteHPackInteger(block, 0x20, 5, 1 << 20);
+        block.Write(GetBlock());
+        double before = await ConnectionErrorsAsync("protocol_error");
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
+        Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
+        await attack.WriteAsync(Frame(HEADERS, EndHeaders | EndStream, 1, block.ToArray()));
+        await AssertLegitimateClientServedAsync();
+        Assert.Equal(COMPRESSION_ERROR, await goAway);
+        await AssertConnectionErrorsCountedAsync("protocol_error", before);
+    }
+
+    [Fact(Timeout = 60_000)]
     public Task SettingsFlood_Cve2019_9515_GoAwayEnhanceYourCalm_OthersServed()
     {
         // Each SETTINGS makes the server queue an ACK; 5,000 in a burst pass the 1,000 control frames per second.

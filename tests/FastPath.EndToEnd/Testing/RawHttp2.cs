@@ -11,7 +11,7 @@ public static class RawHttp2
 {
     public const byte DATA = 0x0, HEADERS = 0x1, RST_STREAM = 0x3, SETTINGS = 0x4, PING = 0x6, GOAWAY = 0x7, WINDOW_UPDATE = 0x8, CONTINUATION = 0x9;
     public const byte EndStream = 0x1, Ack = 0x1, EndHeaders = 0x4;
-    public const uint PROTOCOL_ERROR = 0x1, REFUSED_STREAM = 0x7, CANCEL = 0x8, ENHANCE_YOUR_CALM = 0xb;
+    public const uint PROTOCOL_ERROR = 0x1, REFUSED_STREAM = 0x7, CANCEL = 0x8, COMPRESSION_ERROR = 0x9, ENHANCE_YOUR_CALM = 0xb;
     public const ushort SETTINGS_MAX_CONCURRENT_STREAMS = 0x3, SETTINGS_INITIAL_WINDOW_SIZE = 0x4, SETTINGS_MAX_HEADER_LIST_SIZE = 0x6;
 
     /// <summary>A GET / field block from HPACK's static table (:method GET, :scheme http, :path /) and a literal :authority.</summary>
