@@ -2,8 +2,10 @@
 // to a second origin, then with an invalid file that must be rejected while the running config stays in force.
 // No request may fail across either reload.
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using FastPath.EndToEnd.Testing;
+using static FastPath.EndToEnd.Testing.RawHttp2;
 
 namespace FastPath.EndToEnd;
 
@@ -109,6 +111,46 @@ public sealed class ConfigReloadTests
         RawResponse r = await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/x"));
         Assert.Equal("second", r.Header("x-origin-id"));
         Assert.False(gateway.HasExited, "SIGHUP must reload, not stop the gateway");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Http2SectionChangedByReload_NewConnectionsGetNewLimits_OpenConnectionKeepsItsOwn()
+    {
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        GatewayYaml yaml = new GatewayYaml().Route("/", "main").Cluster("main", origin.Address);
+        yaml.ListenerYaml.AddRange(["http2:", "  max_concurrent_streams: 50"]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        await using NetworkStream opened = await ConnectAsync(gateway.Port);
+        Assert.Equal(50u, (await AcknowledgeServerSettingsAsync(opened))[SETTINGS_MAX_CONCURRENT_STREAMS]);
+        long version = await gateway.ConfigVersionAsync();
+
+        yaml.ListenerYaml[1] = "  max_concurrent_streams: 3";
+        gateway.RewriteConfig(yaml.Render());
+        await WaitUntilAsync(async () => await gateway.ConfigVersionAsync() > version, TimeSpan.FromSeconds(5), "the reload");
+
+        await using NetworkStream later = await ConnectAsync(gateway.Port);
+        Assert.Equal(3u, (await AcknowledgeServerSettingsAsync(later))[SETTINGS_MAX_CONCURRENT_STREAMS]);
+        Assert.Equal([7u], await RefusedStreamsAsync(later, streams: 4));
+        Assert.Empty(await RefusedStreamsAsync(opened, streams: 4));
+    }
+
+    /// <summary>Opens <paramref name="streams"/> requests the origin holds for 1 s at once; once each has ended or
+    /// been refused, returns the refused ones.</summary>
+    private static async Task<List<uint>> RefusedStreamsAsync(NetworkStream connection, int streams)
+    {
+        var burst = new MemoryStream();
+        for (uint id = 1; id < 2 * streams; id += 2) burst.Write(Frame(HEADERS, EndHeaders | EndStream, id, GetBlock("/delay?ms=1000")));
+        await connection.WriteAsync(burst.ToArray());
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var refused = new List<uint>();
+        for (int ended = 0; ended + refused.Count < streams;)
+        {
+            RawFrame f = await ReadFrameAsync(connection, cts.Token);
+            Assert.True(f.Type is not GOAWAY && (f.Type is not RST_STREAM || f.ErrorCode == REFUSED_STREAM), $"frame type {f.Type} on stream {f.StreamId}");
+            if (f.Type == RST_STREAM) refused.Add(f.StreamId);
+            else if (f.EndsStream) ended++;
+        }
+        return refused;
     }
 
     [Fact(Timeout = 60_000)]

@@ -1,13 +1,18 @@
 // HTTP/2 attacks run against the real gateway process (not only the engine on its own): each attack connection must
-// end with GOAWAY ENHANCE_YOUR_CALM (or the connection error the RFC names), while a legitimate HTTP/2 client on
-// another connection keeps being served. Frames are written by hand here; the engine's own conformance suite has
-// the full raw-frame client.
+// end with GOAWAY ENHANCE_YOUR_CALM (or the connection error the RFC names), or the attacked stream with the
+// RST_STREAM the defence sends, while a legitimate HTTP/2 client on another connection keeps being served. Frames
+// are written by hand (Testing/RawHttp2); the engine's own conformance suite has the full raw-frame client. The listener's http2
+// section sets a few limits low (and the send stall timeout short), so the tests are quick and show that the
+// configured limits, not only the defaults, reach the connections.
 using System.Buffers.Binary;
+using System.Globalization;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using FastPath.EndToEnd.Testing;
+using static FastPath.EndToEnd.Testing.RawHttp2;
 
 namespace FastPath.EndToEnd;
 
@@ -19,7 +24,16 @@ public sealed class Http2AttackFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Origin = await OriginServer.StartAsync("a");
-        Gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main").Cluster("main", Origin.Address));
+        var yaml = new GatewayYaml().Route("/", "main").Cluster("main", Origin.Address);
+        yaml.ListenerYaml.AddRange(
+        [
+            "http2:",
+            $"  max_header_list_size: {Http2AttackTests.MaxHeaderListSize}",
+            $"  max_resets_per_interval: {Http2AttackTests.MaxResetsPerSecond}",
+            $"  max_inbound_window_update_frames_per_interval: {Http2AttackTests.MaxWindowUpdatesPerSecond}",
+            "  send_stall_timeout: 1s",
+        ]);
+        Gateway = await GatewayProcess.StartAsync(yaml);
     }
 
     public async Task DisposeAsync()
@@ -31,62 +45,69 @@ public sealed class Http2AttackFixture : IAsyncLifetime
 
 public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture<Http2AttackFixture>
 {
-    private const byte DATA = 0x0, HEADERS = 0x1, RST_STREAM = 0x3, SETTINGS = 0x4, PING = 0x6, GOAWAY = 0x7, CONTINUATION = 0x9;
-    private const byte EndStream = 0x1, EndHeaders = 0x4;
-    private const uint ENHANCE_YOUR_CALM = 0xb;
+    internal const int MaxHeaderListSize = 16 * 1024;
+    internal const int MaxResetsPerSecond = 40;
+    internal const int MaxWindowUpdatesPerSecond = 1000;
 
     private readonly GatewayProcess _gateway = fixture.Gateway;
+    private readonly OriginServer _origin = fixture.Origin;
 
-    /// <summary>A GET / field block from HPACK's static table (:method GET, :scheme http, :path /) and a literal :authority.</summary>
-    private static byte[] GetBlock()
+    /// <summary>An HPACK integer (RFC 7541 §5.1) with an N-bit prefix, the prefix bits' flags in <paramref name="first"/>.</summary>
+    private static void WriteHPackInteger(MemoryStream to, byte first, int prefixBits, int value)
     {
-        byte[] authority = Encoding.ASCII.GetBytes("attack.test");
-        return [0x82, 0x86, 0x84, 0x01, (byte)authority.Length, .. authority];
+        int max = (1 << prefixBits) - 1;
+        if (value < max)
+        {
+            to.WriteByte((byte)(first | value));
+            return;
+        }
+        to.WriteByte((byte)(first | max));
+        for (value -= max; value >= 128; value >>= 7) to.WriteByte((byte)(value % 128 + 128));
+        to.WriteByte((byte)value);
     }
 
-    private static byte[] Frame(byte type, byte flags, uint stream, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// Writes one connection's attack burst (built by <paramref name="writeBurst"/>) and expects GOAWAY
+    /// ENHANCE_YOUR_CALM, counted under <paramref name="reason"/>, while a legitimate client is served.
+    /// </summary>
+    private async Task AssertFloodEndsConnectionAsync(string reason, Action<MemoryStream> writeBurst)
     {
-        byte[] f = new byte[9 + payload.Length];
-        f[0] = (byte)(payload.Length >> 16);
-        f[1] = (byte)(payload.Length >> 8);
-        f[2] = (byte)payload.Length;
-        f[3] = type;
-        f[4] = flags;
-        BinaryPrimitives.WriteUInt32BigEndian(f.AsSpan(5), stream);
-        payload.CopyTo(f.AsSpan(9));
-        return f;
-    }
-
-    private async Task<NetworkStream> ConnectAsync()
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(IPAddress.Loopback, _gateway.Port);
-        var stream = new NetworkStream(socket, ownsSocket: true);
-        await stream.WriteAsync("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
-        await stream.WriteAsync(Frame(SETTINGS, 0, 0, []));
-        return stream;
-    }
-
-    /// <summary>Reads frames until GOAWAY (returns its error code) or the connection ends (returns null).</summary>
-    private static async Task<uint?> ReadUntilGoAwayAsync(NetworkStream stream, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        byte[] header = new byte[9];
+        double before = await ConnectionErrorsAsync(reason);
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
+        Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
+        var burst = new MemoryStream();
+        writeBurst(burst);
         try
         {
-            while (true)
-            {
-                await stream.ReadExactlyAsync(header, cts.Token);
-                int length = (header[0] << 16) | (header[1] << 8) | header[2];
-                byte[] payload = new byte[length];
-                await stream.ReadExactlyAsync(payload, cts.Token);
-                if (header[3] == GOAWAY) return BinaryPrimitives.ReadUInt32BigEndian(payload.AsSpan(4));
-            }
+            await attack.WriteAsync(burst.ToArray());
         }
-        catch (Exception e) when (e is EndOfStreamException or IOException or OperationCanceledException)
+        catch (IOException)
         {
-            return null;
+            // The gateway may close before it has read the whole burst.
         }
+        await AssertLegitimateClientServedAsync();
+        Assert.Equal(ENHANCE_YOUR_CALM, await goAway);
+        await AssertConnectionErrorsCountedAsync(reason, before);
+    }
+
+    /// <summary>fastpath_http2_connection_errors_total for one reason (0 before its first count).</summary>
+    private async Task<double> ConnectionErrorsAsync(string reason)
+    {
+        (_, string text) = await _gateway.AdminGetAsync("/stats/prometheus");
+        Match m = Regex.Match(text, $"^fastpath_http2_connection_errors_total\\{{reason=\"{reason}\"\\}} (\\S+)$", RegexOptions.Multiline);
+        return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    /// <summary>The connection's end is counted when its last bytes are drained: waits for the counter to pass <paramref name="before"/>.</summary>
+    private async Task AssertConnectionErrorsCountedAsync(string reason, double before, int connections = 1)
+    {
+        double now = before;
+        for (long deadline = Environment.TickCount64 + 10_000; Environment.TickCount64 < deadline; await Task.Delay(100))
+        {
+            now = await ConnectionErrorsAsync(reason);
+            if (now >= before + connections) return;
+        }
+        Assert.Fail($"fastpath_http2_connection_errors_total{{reason=\"{reason}\"}} went from {before} to {now}, expected +{connections}");
     }
 
     /// <summary>What a well-behaved client on its own connection gets while the attack runs.</summary>
@@ -107,38 +128,28 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task RapidReset_Cve2023_44487_GoAwayEnhanceYourCalm_OthersServed()
+    public Task RapidReset_Cve2023_44487_GoAwayEnhanceYourCalm_OthersServed()
     {
-        await using NetworkStream attack = await ConnectAsync();
-        Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         byte[] block = GetBlock();
         byte[] cancel = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(cancel, 0x8); // CANCEL
-        var burst = new MemoryStream();
-        for (uint id = 1; id < 2 * 2000; id += 2)
+        BinaryPrimitives.WriteUInt32BigEndian(cancel, CANCEL);
+        return AssertFloodEndsConnectionAsync("reset_flood", burst =>
         {
-            burst.Write(Frame(HEADERS, EndHeaders, id, block));
-            burst.Write(Frame(RST_STREAM, 0, id, cancel));
-        }
-        try
-        {
-            await attack.WriteAsync(burst.ToArray());
-        }
-        catch (IOException)
-        {
-            // The gateway may close before it has read the whole burst.
-        }
-        await AssertLegitimateClientServedAsync();
-        Assert.Equal(ENHANCE_YOUR_CALM, await goAway);
+            for (uint id = 1; id < 2 * 2000; id += 2)
+            {
+                burst.Write(Frame(HEADERS, EndHeaders, id, block));
+                burst.Write(Frame(RST_STREAM, 0, id, cancel));
+            }
+        });
     }
 
     [Fact(Timeout = 60_000)]
     public async Task ContinuationFlood_Cve2024_27316_ConnectionEnded_OthersServed()
     {
-        await using NetworkStream attack = await ConnectAsync();
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
         // A header block that never ends: HEADERS without END_HEADERS, then CONTINUATION frames full of valid
-        // literal fields ("x-a: b", not indexed), far past the 64 KiB bound on a header block.
+        // literal fields ("x-a: b", not indexed), far past the bound on a header block (16 KiB here).
         byte[] field = [0x00, 0x03, (byte)'x', (byte)'-', (byte)'a', 0x01, (byte)'b'];
         byte[] filler = new byte[field.Length * 2000];
         for (int i = 0; i < 2000; i++) field.CopyTo(filler, i * field.Length);
@@ -160,40 +171,210 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task PingFlood_Cve2019_9512_GoAwayEnhanceYourCalm_OthersServed()
+    public Task PingFlood_Cve2019_9512_GoAwayEnhanceYourCalm_OthersServed()
     {
-        await using NetworkStream attack = await ConnectAsync();
-        Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
-        var burst = new MemoryStream();
-        byte[] opaque = new byte[8];
-        for (int i = 0; i < 5000; i++) burst.Write(Frame(PING, 0, 0, opaque));
-        try
+        return AssertFloodEndsConnectionAsync("control_frame_flood", burst =>
         {
-            await attack.WriteAsync(burst.ToArray());
-        }
-        catch (IOException)
-        {
-        }
-        await AssertLegitimateClientServedAsync();
-        Assert.Equal(ENHANCE_YOUR_CALM, await goAway);
+            byte[] opaque = new byte[8];
+            for (int i = 0; i < 5000; i++) burst.Write(Frame(PING, 0, 0, opaque));
+        });
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task EmptyDataFlood_Cve2019_9518_GoAwayEnhanceYourCalm_OthersServed()
+    public Task EmptyDataFlood_Cve2019_9518_GoAwayEnhanceYourCalm_OthersServed()
     {
-        await using NetworkStream attack = await ConnectAsync();
-        Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
-        var burst = new MemoryStream();
-        burst.Write(Frame(HEADERS, EndHeaders, 1, GetBlock())); // a POST-like open stream (no END_STREAM)
-        for (int i = 0; i < 1000; i++) burst.Write(Frame(DATA, 0, 1, []));
+        return AssertFloodEndsConnectionAsync("empty_frame_flood", burst =>
+        {
+            burst.Write(Frame(HEADERS, EndHeaders, 1, GetBlock())); // a POST-like open stream (no END_STREAM)
+            for (int i = 0; i < 1000; i++) burst.Write(Frame(DATA, 0, 1, []));
+        });
+    }
+
+    [Fact(Timeout = 60_000)]
+    public Task MadeYouReset_Cve2025_8671_GoAwayEnhanceYourCalm_OthersServed()
+    {
+        // The client never sends RST_STREAM: each stream is a valid GET, then a frame the server must answer with
+        // one, WINDOW_UPDATE of 0 (§6.9.1, a stream error) or DATA after END_STREAM (§5.1, STREAM_CLOSED). Those
+        // resets must count like a client's: 140 streams pass the 40 per second allowed even if the burst straddles
+        // three intervals, while the streams refused past the 100 concurrent ones (at most 40) cannot alone.
+        byte[] block = GetBlock();
+        byte[] zeroIncrement = new byte[4];
+        return AssertFloodEndsConnectionAsync("reset_flood", burst =>
+        {
+            for (uint n = 0, id = 1; n < 140; n++, id += 2)
+            {
+                burst.Write(Frame(HEADERS, EndHeaders | EndStream, id, block));
+                burst.Write(n % 2 == 0 ? Frame(WINDOW_UPDATE, 0, id, zeroIncrement) : Frame(DATA, 0, id, "x"u8));
+            }
+        });
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task HpackBomb_DecodedListOverLimit_ConnectionRefusedMemoryBounded_OthersServed()
+    {
+        const int Connections = 20, References = 4000;
+        // One 4,000-octet value enters the dynamic table (literal with incremental indexing, RFC 7541 §6.2.1; 4,038
+        // octets of the 4,096 table), then 4,000 one-octet references to it (index 62, the newest entry): 8 KB on
+        // the wire, under the 16 KiB bound on block octets, that would decode to 16 MB of header list.
+        var bomb = new MemoryStream();
+        bomb.Write(GetBlock());
+        bomb.WriteByte(0x40);
+        WriteHPackInteger(bomb, 0, 7, "x-bomb".Length);
+        bomb.Write("x-bomb"u8);
+        WriteHPackInteger(bomb, 0, 7, 4000);
+        bomb.Write(Enumerable.Repeat((byte)'a', 4000).ToArray());
+        for (int i = 0; i < References; i++) bomb.WriteByte(0x80 | 62);
+        Assert.InRange(bomb.Length, 1, MaxHeaderListSize);
+        byte[] headers = Frame(HEADERS, EndHeaders | EndStream, 1, bomb.ToArray());
+
+        double before = await ConnectionErrorsAsync("header_list_too_large");
+        long rssBefore = _gateway.ReadRssBytes() ?? 0;
+        var attacks = new List<(NetworkStream Stream, Task<uint?> GoAway)>();
         try
         {
-            await attack.WriteAsync(burst.ToArray());
+            for (int i = 0; i < Connections; i++)
+            {
+                NetworkStream attack = await ConnectAsync(_gateway.Port);
+                attacks.Add((attack, ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20))));
+                await attack.WriteAsync(headers);
+            }
+            await AssertLegitimateClientServedAsync();
+            // The decoder stops at the list limit; the table can no longer be trusted, so the connection ends
+            // (PROTOCOL_ERROR, as Kestrel does) and the request never reaches the origin.
+            foreach ((_, Task<uint?> goAway) in attacks) Assert.Equal(PROTOCOL_ERROR, await goAway);
         }
-        catch (IOException)
+        finally
         {
+            foreach ((NetworkStream attack, _) in attacks) await attack.DisposeAsync();
         }
+        await AssertConnectionErrorsCountedAsync("header_list_too_large", before, Connections);
+        Assert.DoesNotContain(_origin.Requests, r => r.Header("x-bomb") is not null);
+        long grown = (_gateway.ReadRssBytes() ?? 0) - rssBefore;
+        Assert.True(grown < 64L << 20, $"RSS grew by {grown >> 20} MiB over {Connections} bombs of 16 MB each");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task HpackTableSizeUpdateAboveSetting_CompressionError_OthersServed()
+    {
+        // The other half of the HPACK bound: a client may not grow the dynamic table the proxy holds past the
+        // SETTINGS_HEADER_TABLE_SIZE it advertised (4,096; RFC 7541 §6.3), here asking for 1 MiB.
+        var block = new MemoryStream();
+        WriteHPackInteger(block, 0x20, 5, 1 << 20);
+        block.Write(GetBlock());
+        double before = await ConnectionErrorsAsync("protocol_error");
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
+        Task<uint?> goAway = ReadUntilGoAwayAsync(attack, TimeSpan.FromSeconds(20));
+        await attack.WriteAsync(Frame(HEADERS, EndHeaders | EndStream, 1, block.ToArray()));
         await AssertLegitimateClientServedAsync();
-        Assert.Equal(ENHANCE_YOUR_CALM, await goAway);
+        Assert.Equal(COMPRESSION_ERROR, await goAway);
+        await AssertConnectionErrorsCountedAsync("protocol_error", before);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public Task SettingsFlood_Cve2019_9515_GoAwayEnhanceYourCalm_OthersServed()
+    {
+        // Each SETTINGS makes the server queue an ACK; 5,000 in a burst pass the 1,000 control frames per second.
+        byte[] settings = new byte[6];
+        BinaryPrimitives.WriteUInt16BigEndian(settings, SETTINGS_INITIAL_WINDOW_SIZE);
+        BinaryPrimitives.WriteUInt32BigEndian(settings.AsSpan(2), 65_535);
+        return AssertFloodEndsConnectionAsync("control_frame_flood", burst =>
+        {
+            for (int i = 0; i < 5000; i++) burst.Write(Frame(SETTINGS, 0, 0, settings));
+        });
+    }
+
+    [Fact(Timeout = 60_000)]
+    public Task WindowUpdateFlood_GoAwayEnhanceYourCalm_OthersServed()
+    {
+        // Valid connection-level increments of 1, 5x the configured 1,000 per second.
+        byte[] increment = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(increment, 1);
+        return AssertFloodEndsConnectionAsync("window_update_flood", burst =>
+        {
+            for (int i = 0; i < 5 * MaxWindowUpdatesPerSecond; i++) burst.Write(Frame(WINDOW_UPDATE, 0, 0, increment));
+        });
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task MaxConcurrentStreams_101stStreamRefused_OpenStreamsAndOthersServed()
+    {
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port);
+        Dictionary<ushort, uint> server = await AcknowledgeServerSettingsAsync(attack);
+        Assert.Equal(100u, server[SETTINGS_MAX_CONCURRENT_STREAMS]);
+        Assert.Equal((uint)MaxHeaderListSize, server[SETTINGS_MAX_HEADER_LIST_SIZE]); // the listener's http2 section applied
+
+        // 100 requests the origin holds for 3 s fill the connection; the 101st must be refused, not queued.
+        var burst = new MemoryStream();
+        byte[] slow = GetBlock("/delay?ms=3000");
+        for (uint id = 1; id <= 199; id += 2) burst.Write(Frame(HEADERS, EndHeaders | EndStream, id, slow));
+        burst.Write(Frame(HEADERS, EndHeaders | EndStream, 201, GetBlock("/refused")));
+        await attack.WriteAsync(burst.ToArray());
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        RawFrame refused = default;
+        var ended = new HashSet<uint>();
+        while (refused.Type != RST_STREAM)
+        {
+            RawFrame f = await ReadFrameAsync(attack, cts.Token);
+            Assert.NotEqual(GOAWAY, f.Type);
+            if (f.Type == RST_STREAM) refused = f;
+            else if (f.EndsStream) ended.Add(f.StreamId);
+        }
+        Assert.Equal(201u, refused.StreamId);
+        Assert.Equal(REFUSED_STREAM, refused.ErrorCode);
+        Assert.Empty(ended); // refused while all 100 were still at the origin
+        await AssertLegitimateClientServedAsync();
+
+        // The 100 admitted streams complete normally on the same connection.
+        while (ended.Count < 100)
+        {
+            RawFrame f = await ReadFrameAsync(attack, cts.Token);
+            Assert.True(f.Type is not (RST_STREAM or GOAWAY), $"stream {f.StreamId} ended with frame type {f.Type}");
+            if (f.EndsStream) ended.Add(f.StreamId);
+        }
+        Assert.All(ended, id => Assert.InRange(id, 1u, 199u));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ZeroWindowStall_StreamResetAfterSendStallTimeout_ConnectionAndOthersServed()
+    {
+        // The client lets the server send nothing on any stream (SETTINGS_INITIAL_WINDOW_SIZE 0) and never opens
+        // the window of stream 1, whose response is 1 MB: the stream must not hold the server forever.
+        await using NetworkStream attack = await ConnectAsync(_gateway.Port, (SETTINGS_INITIAL_WINDOW_SIZE, 0));
+        await AcknowledgeServerSettingsAsync(attack);
+        long started = Environment.TickCount64;
+        await attack.WriteAsync(Frame(HEADERS, EndHeaders | EndStream, 1, GetBlock("/download?bytes=1048576")));
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        RawFrame reset;
+        do
+        {
+            reset = await ReadFrameAsync(attack, cts.Token);
+            Assert.NotEqual(GOAWAY, reset.Type);
+            Assert.False(reset.Type == DATA && reset.StreamId == 1 && reset.Payload.Length > 0, "DATA sent past a zero window");
+        }
+        while (reset.Type != RST_STREAM);
+        long elapsed = Environment.TickCount64 - started;
+        Assert.Equal(1u, reset.StreamId);
+        Assert.Equal(CANCEL, reset.ErrorCode);
+        // send_stall_timeout is 1 s here (30 s by default): not at once, and not long after.
+        Assert.InRange(elapsed, 900, 10_000);
+
+        // The connection itself is fine: a stream whose window the client opens is served on it.
+        byte[] window = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(window, 65_535);
+        byte[] request = [.. Frame(HEADERS, EndHeaders | EndStream, 3, GetBlock("/after-stall")), .. Frame(WINDOW_UPDATE, 0, 3, window)];
+        await attack.WriteAsync(request);
+        var body = new MemoryStream();
+        while (true)
+        {
+            RawFrame f = await ReadFrameAsync(attack, cts.Token);
+            Assert.True(f.Type is not (RST_STREAM or GOAWAY), $"frame type {f.Type} on stream {f.StreamId}");
+            if (f.StreamId != 3) continue;
+            if (f.Type == DATA) body.Write(f.Payload);
+            if (f.EndsStream) break;
+        }
+        Assert.Contains("GET /after-stall", Encoding.ASCII.GetString(body.ToArray()), StringComparison.Ordinal);
+        await AssertLegitimateClientServedAsync();
     }
 }

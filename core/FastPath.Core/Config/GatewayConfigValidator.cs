@@ -67,6 +67,8 @@ public static partial class GatewayConfigValidator
             if (l.Port is < 1 or > 65535) Error($"{p}.port", "port must be 1-65535");
             else if (!bound.Add((l.Address, l.Port))) Error($"{p}.port", $"{l.Address}:{l.Port} is used by another listener");
             if (l.VirtualHosts.Count == 0 && l.FilterChains.Count == 0) Error($"{p}.virtual_hosts", "at least one virtual host (or a filter chain) is required");
+            if (l.Http2.RateInterval <= TimeSpan.Zero) Error($"{p}.http2.rate_interval", "must be greater than zero");
+            if (l.Http2.SendStallTimeout <= TimeSpan.Zero) Error($"{p}.http2.send_stall_timeout", "must be greater than zero");
             var domains = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
             for (int j = 0; j < l.VirtualHosts.Count; j++)
             {

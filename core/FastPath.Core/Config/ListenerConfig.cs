@@ -15,4 +15,6 @@ public sealed record ListenerConfig
     public bool ContinueOnListenerFiltersTimeout { get; init; }
     /// <summary>TLS termination for the listener's own virtual hosts; null: plaintext, or as peer_authentication says.</summary>
     public TlsServerConfig? Tls { get; init; }
+    /// <summary>HTTP/2 settings and attack limits for the listener's downstream connections (all its chains).</summary>
+    public Http2ProtocolConfig Http2 { get; init; } = new();
 }

@@ -3,6 +3,7 @@
 using FastPath.Filters.Network;
 using FastPath.Filters.Http;
 using FastPath.Http1;
+using FastPath.Http2;
 using FastPath.Http.Normalization;
 using FastPath.Routing;
 using FastPath.Tls;
@@ -17,11 +18,13 @@ internal sealed class ProxySnapshot
 {
     private static long s_versions;
 
-    private ProxySnapshot(GatewayConfig config, Dictionary<string, Cluster> clusters, Dictionary<string, RouteTable> routes)
+    private ProxySnapshot(GatewayConfig config, Dictionary<string, Cluster> clusters, Dictionary<string, RouteTable> routes,
+        Dictionary<string, Http2ConnectionLimits> http2Limits)
     {
         Config = config;
         Clusters = clusters;
         Routes = routes;
+        _http2Limits = http2Limits;
         Version = Interlocked.Increment(ref s_versions);
         LoadedAt = DateTimeOffset.UtcNow;
         LimitsConfig l = config.Limits;
@@ -45,6 +48,13 @@ internal sealed class ProxySnapshot
     /// only renames it keeps the socket and its connections), so routes must not be found by name.
     /// </summary>
     public Dictionary<string, RouteTable> Routes { get; }
+
+    private readonly Dictionary<string, Http2ConnectionLimits> _http2Limits;
+
+    /// <summary>The HTTP/2 limits of the listener a route table (a <see cref="ListenerKey"/> or <see cref="ChainKey"/>)
+    /// belongs to: read once per downstream HTTP/2 connection, so a reload applies to new connections.</summary>
+    public Http2ConnectionLimits Http2LimitsFor(string routesKey) =>
+        _http2Limits.TryGetValue(routesKey, out Http2ConnectionLimits? limits) ? limits : Http2ConnectionLimits.Default;
 
     public static string ListenerKey(string address, int port) => $"{address}:{port}";
 
@@ -76,8 +86,14 @@ internal sealed class ProxySnapshot
         Dictionary<string, Cluster> clusters = set.Clusters;
 
         var routes = new Dictionary<string, RouteTable>(StringComparer.Ordinal);
-        foreach ((string routesKey, IReadOnlyList<VirtualHostConfig> virtualHosts) in RouteTableSources(config))
+        var http2Limits = new Dictionary<string, Http2ConnectionLimits>(StringComparer.Ordinal);
+        ListenerConfig? limitsOf = null;
+        Http2ConnectionLimits limits = Http2ConnectionLimits.Default;
+        foreach ((string routesKey, IReadOnlyList<VirtualHostConfig> virtualHosts, ListenerConfig listener) in RouteTableSources(config))
         {
+            // One limits object per listener, shared by its default chain and its HTTP filter chains.
+            if (!ReferenceEquals(listener, limitsOf)) (limitsOf, limits) = (listener, listener.Http2.ToLimits());
+            http2Limits[routesKey] = limits;
             var domains = new List<(string, VirtualHost)>();
             foreach (VirtualHostConfig v in virtualHosts)
             {
@@ -90,7 +106,7 @@ internal sealed class ProxySnapshot
             routes[routesKey] = new RouteTable(domains);
         }
         var tls = new TlsContextFactory(config, clusterManager.Certificates);
-        return new ProxySnapshot(config, clusters, routes)
+        return new ProxySnapshot(config, clusters, routes, http2Limits)
         {
             ClusterSet = set,
             FilterChains = ListenerFilterChains.Build(config, clusters, tls),
@@ -99,15 +115,15 @@ internal sealed class ProxySnapshot
         };
     }
 
-    /// <summary>Each listener's virtual hosts under its ListenerKey, and each HTTP filter chain's under its ChainKey.</summary>
-    private static IEnumerable<(string Key, IReadOnlyList<VirtualHostConfig> VirtualHosts)> RouteTableSources(GatewayConfig config)
+    /// <summary>Each listener's virtual hosts under its ListenerKey, and each HTTP filter chain's under its ChainKey, with the listener.</summary>
+    private static IEnumerable<(string Key, IReadOnlyList<VirtualHostConfig> VirtualHosts, ListenerConfig Listener)> RouteTableSources(GatewayConfig config)
     {
         foreach (ListenerConfig l in config.Listeners)
         {
             string key = ListenerKey(l.Address, l.Port);
-            yield return (key, l.VirtualHosts);
+            yield return (key, l.VirtualHosts, l);
             foreach (FilterChainConfig chain in l.FilterChains)
-                if (chain.TcpProxy is null) yield return (ChainKey(key, chain.Name), chain.VirtualHosts);
+                if (chain.TcpProxy is null) yield return (ChainKey(key, chain.Name), chain.VirtualHosts, l);
         }
     }
 }

@@ -13,14 +13,25 @@ using FastPath.Http2.HPack;
 
 namespace FastPath.Http2;
 
-/// <summary>Why a connection ended, for tests and stats.</summary>
+/// <summary>Why a connection ended, for tests and stats; each defence has its own reason.</summary>
 internal enum Http2ConnectionEndReason : byte
 {
     None = 0,
     PeerClosed,
     GracefulShutdown,
     ProtocolError,
-    EnhanceYourCalm,
+    /// <summary>Too many streams reset per interval: rapid reset (CVE-2023-44487) or MadeYouReset (CVE-2025-8671).</summary>
+    ResetFlood,
+    /// <summary>Too many SETTINGS, PING and PRIORITY frames per interval (CVE-2019-9512, -9515, -9516).</summary>
+    ControlFrameFlood,
+    /// <summary>Too many WINDOW_UPDATE frames per interval.</summary>
+    WindowUpdateFlood,
+    /// <summary>Too many consecutive frames without payload (CVE-2019-9518).</summary>
+    EmptyFrameFlood,
+    /// <summary>A field block's octets over the header list limit (CONTINUATION flood, CVE-2024-27316).</summary>
+    HeaderBlockTooLarge,
+    /// <summary>A decoded header list over the limit (HPACK bomb).</summary>
+    HeaderListTooLarge,
     SettingsTimeout,
     OutputStalled,
     TransportError,
@@ -483,7 +494,7 @@ internal sealed partial class Http2Connection
         _blockBytes += (int)fragment.Length;
         if (_blockBytes > _limits.MaxHeaderListSize)
         {
-            ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.EnhanceYourCalm);
+            ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.HeaderBlockTooLarge);
             return;
         }
         var handler = new Http2RequestHeaderHandler(_blockStream);
@@ -502,8 +513,8 @@ internal sealed partial class Http2Connection
         {
             // §4.3: a decoding error desynchronises the table: COMPRESSION_ERROR. An oversized list also ends the
             // connection: the decoder stopped mid-block, so its table can no longer be trusted (Kestrel does the same).
-            ConnectionError(error.IsCompressionError() ? Http2ErrorCode.COMPRESSION_ERROR : Http2ErrorCode.PROTOCOL_ERROR,
-                Http2ConnectionEndReason.ProtocolError);
+            if (error.IsCompressionError()) ConnectionError(Http2ErrorCode.COMPRESSION_ERROR, Http2ConnectionEndReason.ProtocolError);
+            else ConnectionError(Http2ErrorCode.PROTOCOL_ERROR, Http2ConnectionEndReason.HeaderListTooLarge);
             return;
         }
         if (endHeaders) EndFieldBlock();
@@ -743,7 +754,7 @@ internal sealed partial class Http2Connection
     {
         if (++_windowUpdates > _limits.MaxWindowUpdatesPerInterval)
         {
-            ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.EnhanceYourCalm);
+            ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.WindowUpdateFlood);
             return;
         }
         uint id = frame.StreamId;
@@ -776,14 +787,14 @@ internal sealed partial class Http2Connection
     private bool CountReset()
     {
         if (++_resets <= _limits.MaxResetsPerInterval) return true;
-        ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.EnhanceYourCalm);
+        ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.ResetFlood);
         return false;
     }
 
     private bool CountControlFrame()
     {
         if (++_controlFrames <= _limits.MaxControlFramesPerInterval) return true;
-        ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.EnhanceYourCalm);
+        ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.ControlFrameFlood);
         return false;
     }
 
@@ -795,7 +806,7 @@ internal sealed partial class Http2Connection
             return true;
         }
         if (++_consecutiveEmpty <= _limits.MaxConsecutiveEmptyFrames) return true;
-        ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.EnhanceYourCalm);
+        ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.EmptyFrameFlood);
         return false;
     }
 

@@ -339,7 +339,8 @@ public class GatewayConfigLoaderTests
     }
 
     /// <summary>1-based line of the <paramref name="occurrence"/>-th line containing <paramref name="text"/>.</summary>
-    private static int LineOf(string yaml, string text, int occurrence = 1)
+    /// <summary>The 1-based line of the <paramref name="occurrence"/>th line containing <paramref name="text"/> (shared by the config tests).</summary>
+    internal static int LineOf(string yaml, string text, int occurrence = 1)
     {
         string[] lines = yaml.Split('\n');
         for (int i = 0; i < lines.Length; i++)

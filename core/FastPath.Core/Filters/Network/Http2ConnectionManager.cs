@@ -6,6 +6,7 @@
 // the engine's graceful two-phase GOAWAY.
 using System.IO.Pipelines;
 using FastPath.Http2;
+using FastPath.Observability.Stats;
 using FastPath.Security;
 using FastPath.Security.Authorization;
 
@@ -29,7 +30,8 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
         _listener = listener;
         _tls = tls;
         _clientAddress = clientAddress;
-        _connection = new Http2Connection(transport, this, Http2ConnectionLimits.Default);
+        // The listener's http2 settings as of this connection's start; a reload applies to later connections.
+        _connection = new Http2Connection(transport, this, runtime.Snapshot.Http2LimitsFor(listener));
     }
 
     public Http2Connection Connection => _connection;
@@ -45,6 +47,7 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
         }
         finally
         {
+            Http2Metrics.CountEnd(_connection.EndReason);
             HttpConnectionManager[] idle;
             lock (_lock)
             {

@@ -147,6 +147,7 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
                 w.WriteString("name", listener.Name);
                 w.WriteString("address", listener.Address);
                 w.WriteNumber("port", listener.Port);
+                WriteHttp2(w, listener.Http2);
                 w.WriteStartArray("virtual_hosts");
                 foreach (VirtualHostConfig v in listener.VirtualHosts)
                 {
@@ -334,6 +335,24 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
         w.WriteNumber("ejections_total", e.EjectionCount);
         w.WriteNumber("priority", e.Priority);
         w.WriteString("locality", e.Locality);
+    }
+
+    /// <summary>A listener's effective HTTP/2 limits (defaults included), under the names of its http2 section.</summary>
+    private static void WriteHttp2(Utf8JsonWriter w, Http2ProtocolConfig h)
+    {
+        w.WriteStartObject("http2");
+        w.WriteNumber("max_concurrent_streams", h.MaxConcurrentStreams);
+        w.WriteNumber("initial_stream_window_size", h.InitialStreamWindowSize);
+        w.WriteNumber("initial_connection_window_size", h.InitialConnectionWindowSize);
+        w.WriteNumber("max_header_list_size", h.MaxHeaderListSize);
+        w.WriteNumber("hpack_table_size", h.HpackTableSize);
+        w.WriteString("rate_interval", Duration(h.RateInterval));
+        w.WriteNumber("max_resets_per_interval", h.MaxResetsPerInterval);
+        w.WriteNumber("max_inbound_control_frames_per_interval", h.MaxInboundControlFramesPerInterval);
+        w.WriteNumber("max_inbound_window_update_frames_per_interval", h.MaxInboundWindowUpdateFramesPerInterval);
+        w.WriteNumber("max_consecutive_inbound_frames_with_empty_payload", h.MaxConsecutiveInboundFramesWithEmptyPayload);
+        w.WriteString("send_stall_timeout", Duration(h.SendStallTimeout));
+        w.WriteEndObject();
     }
 
     private static string Duration(TimeSpan t) => t.TotalMilliseconds % 1000 == 0 ? $"{(long)t.TotalSeconds}s" : $"{(long)t.TotalMilliseconds}ms";

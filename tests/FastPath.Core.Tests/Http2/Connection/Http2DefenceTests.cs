@@ -39,8 +39,9 @@ public sealed class Http2DefenceTests
     }
 
     /// <summary>
-    /// Opens streams with valid requests, each followed by <paramref name="follow"/>; expects ENHANCE_YOUR_CALM and a
-    /// legitimate client served. Returns how many handlers the attack made the server start.
+    /// Opens streams with valid requests, each followed by <paramref name="follow"/>; expects ENHANCE_YOUR_CALM (the
+    /// connection ended as a reset flood) and a legitimate client served. Returns how many handlers the attack made
+    /// the server start.
     /// </summary>
     private static async Task<int> StreamAttackAsync(Http2FrameType followType, Func<byte[]> followPayload)
     {
@@ -55,18 +56,22 @@ public sealed class Http2DefenceTests
             Http2RawClient.RawFrame(w, followType, 0, id, payload);
         });
         Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
+        await host.WaitForEndedConnectionAsync(Http2ConnectionEndReason.ResetFlood);
         await AssertLegitimateClientServedAsync(host);
         return host.Handler.StreamsStarted;
     }
 
-    /// <summary>Sends <paramref name="count"/> frames after <paramref name="setup"/>; expects ENHANCE_YOUR_CALM and a legitimate client served.</summary>
-    private static async Task<Http2RawClient> FloodAsync(int count, Action<ArrayBufferWriter<byte>, int> frame, Func<Http2RawClient, Task>? setup = null)
+    /// <summary>Sends <paramref name="count"/> frames after <paramref name="setup"/>; expects ENHANCE_YOUR_CALM, the
+    /// connection ended for <paramref name="reason"/>, and a legitimate client served.</summary>
+    private static async Task<Http2RawClient> FloodAsync(int count, Action<ArrayBufferWriter<byte>, int> frame, Http2ConnectionEndReason reason,
+        Func<Http2RawClient, Task>? setup = null)
     {
         await using Http2TestHost host = await Http2TestHost.StartAsync();
         Http2RawClient attacker = await Http2RawClient.ConnectAsync(host.EndPoint);
         if (setup is not null) await setup(attacker);
         await SendManyAsync(attacker, count, frame);
         Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
+        await host.WaitForEndedConnectionAsync(reason);
         await AssertLegitimateClientServedAsync(host);
         return attacker;
     }
@@ -103,6 +108,7 @@ public sealed class Http2DefenceTests
         await attacker.SendRawAsync(Http2FrameType.HEADERS, 0, 1, filler);
         await SendManyAsync(attacker, 1000, (w, _) => Http2RawClient.RawFrame(w, Http2FrameType.CONTINUATION, 0, 1, filler));
         Assert.Equal(Http2ErrorCode.ENHANCE_YOUR_CALM, await attacker.ExpectGoAwayAsync());
+        await host.WaitForEndedConnectionAsync(Http2ConnectionEndReason.HeaderBlockTooLarge);
         await AssertLegitimateClientServedAsync(host);
     }
 
@@ -110,7 +116,7 @@ public sealed class Http2DefenceTests
     public async Task ContinuationFlood_EmptyFrames_EnhanceYourCalm_OthersServed()
     {
         await using Http2RawClient attacker = await FloodAsync(10_000, (w, _) => Http2RawClient.RawFrame(w, Http2FrameType.CONTINUATION, 0, 1, []),
-            a => a.SendRawAsync(Http2FrameType.HEADERS, 0, 1, a.Encode(Http2RawClient.Get("/"))));
+            Http2ConnectionEndReason.EmptyFrameFlood, a => a.SendRawAsync(Http2FrameType.HEADERS, 0, 1, a.Encode(Http2RawClient.Get("/"))));
     }
 
     [Fact]
@@ -128,6 +134,7 @@ public sealed class Http2DefenceTests
         for (int i = 0; i < 100; i++) w.Write<byte>([0xBE]); // index 62: the first dynamic entry
         await attacker.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, 1, w.WrittenSpan.ToArray());
         Assert.Equal(Http2ErrorCode.PROTOCOL_ERROR, await attacker.ExpectGoAwayAsync());
+        await host.WaitForEndedConnectionAsync(Http2ConnectionEndReason.HeaderListTooLarge);
         Assert.Equal(0, host.Handler.StreamsStarted);
         await AssertLegitimateClientServedAsync(host);
     }
@@ -135,7 +142,8 @@ public sealed class Http2DefenceTests
     [Fact]
     public async Task PingFlood_EnhanceYourCalm_OthersServed()
     {
-        await using Http2RawClient attacker = await FloodAsync(20_000, (w, i) => Http2FrameWriter.WritePing(w, (ulong)i, ack: false));
+        await using Http2RawClient attacker = await FloodAsync(20_000, (w, i) => Http2FrameWriter.WritePing(w, (ulong)i, ack: false),
+            Http2ConnectionEndReason.ControlFrameFlood);
         int acks = attacker.Skipped.Count(f => f.Type == Http2FrameType.PING);
         Assert.InRange(acks, 1, 1000); // no more replies than the budget
     }
@@ -144,20 +152,22 @@ public sealed class Http2DefenceTests
     public async Task SettingsFlood_EnhanceYourCalm_OthersServed()
     {
         await using Http2RawClient attacker = await FloodAsync(20_000,
-            (w, _) => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.SETTINGS_MAX_FRAME_SIZE, 16_384)]));
+            (w, _) => Http2FrameWriter.WriteSettings(w, [new(Http2SettingsParameter.SETTINGS_MAX_FRAME_SIZE, 16_384)]),
+            Http2ConnectionEndReason.ControlFrameFlood);
     }
 
     [Fact]
     public async Task WindowUpdateFlood_EnhanceYourCalm_OthersServed()
     {
-        await using Http2RawClient attacker = await FloodAsync(30_000, (w, _) => Http2FrameWriter.WriteWindowUpdate(w, 0, 1));
+        await using Http2RawClient attacker = await FloodAsync(30_000, (w, _) => Http2FrameWriter.WriteWindowUpdate(w, 0, 1),
+            Http2ConnectionEndReason.WindowUpdateFlood);
     }
 
     [Fact]
     public async Task EmptyDataFlood_EnhanceYourCalm_OthersServed()
     {
         await using Http2RawClient attacker = await FloodAsync(10_000, (w, _) => Http2RawClient.RawFrame(w, Http2FrameType.DATA, 0, 1, []),
-            a => a.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false));
+            Http2ConnectionEndReason.EmptyFrameFlood, a => a.SendHeadersAsync(1, Http2RawClient.Post("/hold"), endStream: false));
     }
 
     [Fact]
