@@ -617,6 +617,10 @@ internal sealed partial class HttpConnectionManager
                         // exchange then, instead of waiting on an origin that waits for the rest of that body.
                         bool uploading = upload is not null && !upload.IsCompleted;
                         long idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
+                        // The route timeout (or the call's shorter grpc-timeout) bounds the whole response, not only
+                        // its head (Envoy): it caps every read below. It starts once the request is complete, so a
+                        // body still being uploaded starts it when that ends.
+                        long responseDeadline = uploading ? 0 : CapResponse(retry, timeoutMs);
                         _upstreamDeadline.Arm(upstreamInput, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                         while (true)
                         {
@@ -637,9 +641,15 @@ internal sealed partial class HttpConnectionManager
                                     exchange.Outcome.Error = UploadError(upload.Result.Status);
                                     break;
                                 }
+                                if (responseDeadline != 0 && now >= responseDeadline)
+                                {
+                                    exchange.Outcome.Error = ProxyError.UpstreamTimeout;
+                                    break;
+                                }
                                 if (uploading && now < idleDeadline)
                                 {
                                     uploading = !upload!.IsCompleted;
+                                    if (!uploading) responseDeadline = CapResponse(retry, timeoutMs);
                                     upstreamInput.AdvanceTo(read.Buffer.Start);
                                     _upstreamDeadline.Arm(upstreamInput, uploading ? Math.Min(UploadPollMs, idleDeadline - now) : idleDeadline - now);
                                     continue;
@@ -649,7 +659,11 @@ internal sealed partial class HttpConnectionManager
                             }
                             idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
                             // An upload that finished well needs no more polling; one that failed ends at the next poll.
-                            if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok) uploading = false;
+                            if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok)
+                            {
+                                uploading = false;
+                                responseDeadline = CapResponse(retry, timeoutMs);
+                            }
                             _upstreamDeadline.Extend(uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                             ReadOnlySequence<byte> buffer = read.Buffer;
                             if (read.IsCompleted && _upStream is not null) CopyFields(_upStream.ResponseTrailers, exchange.ResponseTrailers);
@@ -685,6 +699,7 @@ internal sealed partial class HttpConnectionManager
                             break;
                         }
                         _upstreamDeadline.Disarm();
+                        _upstreamDeadline.SetCap(long.MaxValue);
                         if (exchange.Outcome.Error == ProxyError.None && step != BodyStep.Done)
                             exchange.Outcome.Error = step == BodyStep.Invalid ? ProxyError.UpstreamProtocolError : ProxyError.UpstreamReset;
                     }
@@ -713,8 +728,12 @@ internal sealed partial class HttpConnectionManager
                     }
                     else if (exchange.Outcome.Error != ProxyError.None && _stream is not null)
                     {
-                        // A response cut short cannot be told from a whole one unless the stream says so (Envoy resets it).
-                        _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
+                        // A response cut short cannot be told from a whole one unless the stream says so (Envoy resets
+                        // it). A gRPC call past its deadline ends with DEADLINE_EXCEEDED in trailers instead: a reset
+                        // would reach the client as CANCELLED or INTERNAL, hiding that the deadline ran out.
+                        if (exchange.Outcome.Error != ProxyError.UpstreamTimeout || !IsGrpc(request)
+                            || !await WriteGrpcErrorTrailersAsync(exchange).ConfigureAwait(false))
+                            _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
                     }
 
                     if (upload is not null)
@@ -796,6 +815,7 @@ internal sealed partial class HttpConnectionManager
 
                 Complete(exchange, started, startUtc);
                 _downstreamDeadline.SetCap(long.MaxValue);
+                _upstreamDeadline.SetCap(long.MaxValue);
                 bool keepAlive = exchange.Outcome.KeepAlive;
                 _runtime.Exchanges.Return(exchange);
                 exchange = null;
@@ -839,6 +859,14 @@ internal sealed partial class HttpConnectionManager
                 }
             }
         }
+    }
+
+    /// <summary>Starts the route timeout if it has not started and caps the response's reads at it; 0: none.</summary>
+    private long CapResponse(RetryState retry, long timeoutMs)
+    {
+        long deadline = retry.StartDeadline(timeoutMs, Environment.TickCount64);
+        if (deadline != 0) _upstreamDeadline.SetCap(deadline);
+        return deadline;
     }
 
     /// <summary>Counts the request against its endpoint while an upstream exchange is in flight (least-request and
