@@ -362,7 +362,7 @@ internal sealed partial class HttpConnectionManager
                         // An HTTP/2 stream's body arrives unframed (DATA frames) and ends with the stream, its trailers
                         // in the stream; HTTP/1.1 to the origin frames it by content-length, or chunked with trailers.
                         BodyFraming inFraming = _stream is null ? request.Framing : BodyFraming.UntilClose;
-                        HttpHeaderBlock trailersIn = _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers;
+                        HttpHeaderBlock trailersIn = RequestTrailers(exchange);
                         _upload = upload = upstream is not null
                             ? Http1BodyCopier.CopyAsync(_input, upstream.Output, inFraming, request.ContentLength,
                                 request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
@@ -378,10 +378,16 @@ internal sealed partial class HttpConnectionManager
                         FlushResult flushed = await FlushUpstreamAsync(upstream).ConfigureAwait(false);
                         if (flushed.IsCompleted) exchange.Outcome.Error = ProxyError.UpstreamReset;
                     }
-                    else if (request.HasBody
-                             && !await _upStream!.WriteDataAsync(exchange.ReplayBuffer.WrittenMemory, endStream: true).ConfigureAwait(false))
+                    else if (request.HasBody)
                     {
-                        exchange.Outcome.Error = ProxyError.UpstreamReset; // a retry over HTTP/2: the recorded raw body again
+                        // A retry over HTTP/2: the recorded raw body again, then the request's trailers, which the
+                        // first try's upload kept (HTTP/1.1 retries replay them inside the recorded chunked framing).
+                        HttpHeaderBlock trailers = RequestTrailers(exchange);
+                        ReadOnlyMemory<byte> body = exchange.ReplayBuffer.WrittenMemory;
+                        bool sent = (body.IsEmpty && trailers.Count > 0)
+                                    || await _upStream!.WriteDataAsync(body, endStream: trailers.Count == 0).ConfigureAwait(false);
+                        if (sent && trailers.Count > 0) sent = await _upStream!.WriteTrailersAsync(trailers).ConfigureAwait(false);
+                        if (!sent) exchange.Outcome.Error = ProxyError.UpstreamReset;
                     }
 
                     // 5. Response head, under the route timeout. As in Envoy, the route timeout starts once the request
@@ -860,6 +866,9 @@ internal sealed partial class HttpConnectionManager
             }
         }
     }
+
+    /// <summary>Where the request's trailers are read into: an HTTP/2 stream's own, or the exchange's (chunked HTTP/1.1).</summary>
+    private HttpHeaderBlock RequestTrailers(HttpExchange exchange) => _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers;
 
     /// <summary>Starts the route timeout if it has not started and caps the response's reads at it; 0: none.</summary>
     private long CapResponse(RetryState retry, long timeoutMs)
