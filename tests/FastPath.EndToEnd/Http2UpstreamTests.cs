@@ -119,6 +119,17 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Http11RequestId_ReachesHttp2OriginOnce()
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, _gateway.Url("/with-request-id"));
+        request.Headers.Add("x-request-id", "client-id-1");
+        using HttpResponseMessage r = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("client-id-1", _origin.Requests.Last(q => q.PathAndQuery == "/with-request-id").Header("x-request-id"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task RouteRewrite_AppliedOnTheHttp2Path()
     {
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });

@@ -108,7 +108,7 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         n += _clientAddress.Length;
         block.Append("x-forwarded-for"u8, forwardedFor[..n]);
         block.Append("x-forwarded-proto"u8, _tls is null ? "http"u8 : "https"u8);
-        if (source.RequestIdIndex < 0) block.Append("x-request-id"u8, exchange.GeneratedRequestId);
+        block.Append("x-request-id"u8, RequestId(exchange)); // the client's own (set aside when parsed) or a fresh one
         if (snapshot.Via is { Length: > 0 } via) block.Append("via"u8, via);
         if (attemptCount > 0)
         {
