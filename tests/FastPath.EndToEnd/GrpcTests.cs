@@ -204,8 +204,9 @@ public sealed class GrpcTests(GrpcFixture fixture) : IClassFixture<GrpcFixture>
         // The route timeout bounds the whole response: the call ends at ~300 ms with DEADLINE_EXCEEDED in trailers.
         using GrpcChannel channel = Channel(viaProxy: true);
         var client = new Echo.EchoClient(channel);
+        string id = Guid.NewGuid().ToString();
         using AsyncServerStreamingCall<EchoReply> call = client.ServerStream(new EchoRequest { Count = 100, IntervalMs = 100 },
-            new Metadata { { "x-slow-route", "1" } });
+            new Metadata { { "x-slow-route", "1" }, { "x-request-id", id } });
         int received = 0;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         RpcException e = await Assert.ThrowsAsync<RpcException>(async () =>
@@ -216,6 +217,34 @@ public sealed class GrpcTests(GrpcFixture fixture) : IClassFixture<GrpcFixture>
         Assert.Equal("upstream request timeout", e.Status.Detail);
         Assert.InRange(received, 1, 20);
         Assert.True(sw.ElapsedMilliseconds < 5000, $"took {sw.ElapsedMilliseconds} ms");
+        System.Text.Json.JsonElement line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("request_id").GetString() == id);
+        Assert.Equal(200, line.GetProperty("status").GetInt32());
+        Assert.Equal("UT", line.GetProperty("response_flags").GetString());
+        Assert.Equal(4, line.GetProperty("grpc_status").GetInt32());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AccessLog_GrpcStatusOfEachCall()
+    {
+        // A gRPC call answers HTTP 200 however it ends; the access log says how: the origin's trailers (OK), its
+        // trailers-only failure (NOT_FOUND), the proxy's own trailers-only reply (UNAVAILABLE: no upstream; its
+        // "status" is the proxy error's, 503, as for any local reply).
+        using GrpcChannel channel = Channel(viaProxy: true);
+        var client = new Echo.EchoClient(channel);
+        string ok = Guid.NewGuid().ToString(), notFound = Guid.NewGuid().ToString(), down = Guid.NewGuid().ToString();
+        await client.UnaryAsync(new EchoRequest { Message = "logged" }, new Metadata { { "x-request-id", ok } });
+        Assert.Equal(ok, _origin.LastRequestHeaders["x-request-id"]); // the client's id, once (not joined with a fresh one)
+        await Assert.ThrowsAsync<RpcException>(async () => await client.UnaryAsync(
+            new EchoRequest { FailCode = (int)StatusCode.NotFound, FailKey = notFound }, new Metadata { { "x-request-id", notFound } }));
+        var method = new Method<EchoRequest, EchoReply>(MethodType.Unary, "down.Service", "Call",
+            Marshallers.Create(r => r.ToByteArray(), EchoRequest.Parser.ParseFrom), Marshallers.Create(r => r.ToByteArray(), EchoReply.Parser.ParseFrom));
+        await Assert.ThrowsAsync<RpcException>(async () => await channel.CreateCallInvoker().AsyncUnaryCall(method, null,
+            new CallOptions(new Metadata { { "x-request-id", down } }), new EchoRequest()));
+        foreach ((string id, int grpcStatus) in new[] { (ok, 0), (notFound, 5), (down, 14) })
+        {
+            System.Text.Json.JsonElement line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("request_id").GetString() == id);
+            Assert.Equal(grpcStatus, line.GetProperty("grpc_status").GetInt32());
+        }
     }
 
     [Fact(Timeout = 60_000)]

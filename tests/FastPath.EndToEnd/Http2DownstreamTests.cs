@@ -233,6 +233,20 @@ public sealed class Http2DownstreamTests(Http2DownstreamFixture fixture) : IClas
         var line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/logged-h2");
         Assert.Equal(200, line.GetProperty("status").GetInt32());
         Assert.Equal("main", line.GetProperty("upstream_cluster").GetString());
+        Assert.False(line.TryGetProperty("grpc_status", out _)); // only gRPC calls have one
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ClientRequestId_KeptAndForwardedOnce()
+    {
+        using HttpClient client = H2cClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, _gateway.Url("/h2-request-id"));
+        request.Headers.Add("x-request-id", "h2-client-id-1");
+        using HttpResponseMessage r = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("h2-client-id-1", _origin.Requests.Last(q => q.PathAndQuery == "/h2-request-id").Header("x-request-id"));
+        var line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/h2-request-id");
+        Assert.Equal("h2-client-id-1", line.GetProperty("request_id").GetString());
     }
 }
 

@@ -543,7 +543,7 @@ internal sealed partial class HttpConnectionManager
                     // closes, as the rest of that response will not be read.
                     if (retry.Policy is not null && response.StatusCode != 101)
                     {
-                        if (retry.ShouldRetryStatus(response.StatusCode, retry.Policy.HasGrpcConditions ? GrpcStatusOf(response) : -1,
+                        if (retry.ShouldRetryStatus(response.StatusCode, retry.Policy.HasGrpcConditions ? GrpcStatusIn(response.Headers) : -1,
                                 BodyReplayable(exchange, upload), endpoint,
                                 Environment.TickCount64, out bool exhausted))
                         {
@@ -920,10 +920,9 @@ internal sealed partial class HttpConnectionManager
         return endpoint;
     }
 
-    /// <summary>The grpc-status a trailers-only gRPC response carries in its headers; -1 without a valid one.</summary>
-    private static int GrpcStatusOf(HttpResponseHead response)
+    /// <summary>The grpc-status in a field block (a trailers-only response's head, or trailers); -1 without a valid one.</summary>
+    private static int GrpcStatusIn(HttpHeaderBlock headers)
     {
-        HttpHeaderBlock headers = response.Headers;
         int i = headers.IndexOfName(GrpcProtocol.StatusName);
         return i >= 0 && GrpcProtocol.TryParseStatus(headers.Value(headers[i]), out int status) ? status : -1;
     }
@@ -1113,6 +1112,15 @@ internal sealed partial class HttpConnectionManager
             ResponseCodeDetails = HttpAuthorizationStage.Details(in exchange.Outcome),
             AuditPolicy = HttpAuthorizationStage.AuditPolicy(in exchange.Outcome),
         };
+        // A gRPC call answers HTTP 200 whether it failed or not: its outcome is the grpc-status (trailers, or the
+        // head of a trailers-only reply, the proxy's own included).
+        if (IsGrpc(request))
+        {
+            int grpcStatus = GrpcStatusIn(exchange.ResponseTrailers);
+            if (grpcStatus < 0) grpcStatus = GrpcStatusIn(exchange.Response.Headers);
+            record.GrpcStatus = grpcStatus;
+            record.HasGrpcStatus = grpcStatus >= 0;
+        }
         log.Log(in record);
         exchange.GeneratedRequestId[0] = 0;
     }
