@@ -66,9 +66,7 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
     [Fact(Timeout = 60_000)]
     public async Task ChunkedRequestWithTrailers_TrailersReachHttp2Origin()
     {
-        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(_gateway.Port);
-        await client.SendAsync("POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n");
-        RawResponse r = await client.ReadResponseAsync();
+        RawResponse r = await PostChunkedWithTrailerAsync("/count");
         Assert.Equal(200, r.Status);
         Assert.Equal("origin=h2o bytes=5\n", r.BodyText);
         OriginRequest seen = _origin.Requests.Last(q => q.PathAndQuery == "/count");
@@ -81,10 +79,7 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
         // The first try is answered 503 after the origin read the body and its trailers; the retry replays the
         // buffered body and must end it with the same trailers, not with END_STREAM on the last DATA.
         string key = Guid.NewGuid().ToString("N");
-        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(_gateway.Port);
-        await client.SendAsync($"POST /fail-first?key={key} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               + "5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n");
-        RawResponse r = await client.ReadResponseAsync();
+        RawResponse r = await PostChunkedWithTrailerAsync($"/fail-first?key={key}");
         Assert.Equal(200, r.Status);
         Assert.Equal("origin=h2o bytes=5\n", r.BodyText);
         AssertBothTriesCarried(key, "x-sum", "5");
@@ -108,6 +103,14 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
             File.Delete(file);
         }
         AssertBothTriesCarried(key, "x-trailer", "t1");
+    }
+
+    /// <summary>POSTs "hello" over HTTP/1.1, chunked, with the trailer x-sum: 5.</summary>
+    private async Task<RawResponse> PostChunkedWithTrailerAsync(string target)
+    {
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(_gateway.Port);
+        await client.SendAsync($"POST {target} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n");
+        return await client.ReadResponseAsync();
     }
 
     private void AssertBothTriesCarried(string key, string trailer, string value)
