@@ -18,6 +18,9 @@ public sealed class GrpcFixture : IAsyncLifetime
     public GatewayProcess Gateway { get; private set; } = null!;
     /// <summary>An origin that takes the request and never answers (it does not know grpc-timeout).</summary>
     public RawOrigin Silent { get; private set; } = null!;
+    /// <summary>An origin that answers at once, then streams an empty gRPC message every 100 ms for ~10 s and that,
+    /// like Silent, does not enforce grpc-timeout itself (a real server would race the proxy to the deadline).</summary>
+    public RawOrigin Trickle { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -27,17 +30,30 @@ public sealed class GrpcFixture : IAsyncLifetime
             await c.ReadHeadAsync();
             await Task.Delay(TimeSpan.FromSeconds(30), c.Token);
         });
+        Trickle = new RawOrigin(async c =>
+        {
+            await c.ReadHeadAsync();
+            await c.WriteAsync("HTTP/1.1 200 OK\r\ncontent-type: application/grpc\r\ntransfer-encoding: chunked\r\n\r\n");
+            for (int i = 0; i < 100; i++)
+            {
+                await c.WriteAsync("5\r\n\0\0\0\0\0\r\n");
+                await Task.Delay(100, c.Token);
+            }
+            await c.WriteAsync("0\r\ngrpc-status: 0\r\n\r\n");
+        });
         const string fast = "backoff: {base_interval: 1ms, max_interval: 2ms}";
         Gateway = await GatewayProcess.StartAsync(new GatewayYaml()
             .RawRoute("match: {prefix: /fastpath.test.Echo/Unary, headers: [{name: x-retry, present: true}]}\ncluster: grpc\n"
                       + $"retries: {{attempts: 3, retry_on: \"unavailable,cancelled\", {fast}}}")
-            .RawRoute("match: {prefix: /fastpath.test.Echo/Unary, headers: [{name: x-slow-route, present: true}]}\ncluster: grpc\ntimeout: 300ms")
+            .RawRoute("match: {prefix: /fastpath.test.Echo/, headers: [{name: x-slow-route, present: true}]}\ncluster: grpc\ntimeout: 300ms")
             .Route("/fastpath.test.Echo/", "grpc", "30s")
             .Route("/down.Service/", "down")
             .Route("/silent.Service/", "silent", "30s")
+            .Route("/trickle.Service/", "trickle", "30s")
             .Cluster("grpc", [Origin.Address], "protocol: http2")
             .Cluster("down", [$"127.0.0.1:{Ports.GetClosed()}"], "protocol: http2")
-            .Cluster("silent", [Silent.Address]), accessLog: true);
+            .Cluster("silent", [Silent.Address])
+            .Cluster("trickle", [Trickle.Address]), accessLog: true);
     }
 
     public async Task DisposeAsync()
@@ -45,6 +61,7 @@ public sealed class GrpcFixture : IAsyncLifetime
         await Gateway.DisposeAsync();
         await Origin.DisposeAsync();
         await Silent.DisposeAsync();
+        await Trickle.DisposeAsync();
     }
 }
 
@@ -52,6 +69,8 @@ public sealed class GrpcTests(GrpcFixture fixture) : IClassFixture<GrpcFixture>
 {
     private readonly GrpcOrigin _origin = fixture.Origin;
     private readonly GatewayProcess _gateway = fixture.Gateway;
+
+    private static readonly HttpClient RawClient = new(new SocketsHttpHandler { UseProxy = false });
 
     private GrpcChannel Channel(bool viaProxy) => GrpcChannel.ForAddress(viaProxy ? $"http://127.0.0.1:{_gateway.Port}" : $"http://{_origin.Address}",
         new GrpcChannelOptions
@@ -159,22 +178,8 @@ public sealed class GrpcTests(GrpcFixture fixture) : IClassFixture<GrpcFixture>
     {
         // A raw gRPC call (HTTP/2 POST, length-prefixed message) with grpc-timeout 300m and no client-side deadline:
         // the proxy must give up at ~300 ms (the route allows 30 s) with a trailers-only DEADLINE_EXCEEDED.
-        byte[] message = new EchoRequest { DelayMs = 5000 }.ToByteArray();
-        byte[] frame = new byte[5 + message.Length];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), message.Length);
-        message.CopyTo(frame, 5);
-        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_gateway.Port}/silent.Service/Call")
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ByteArrayContent(frame),
-        };
-        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
-        request.Headers.TryAddWithoutValidation("te", "trailers");
-        request.Headers.TryAddWithoutValidation("grpc-timeout", "300m");
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        using HttpResponseMessage r = await client.SendAsync(request);
+        using HttpResponseMessage r = await RawGrpcCallAsync("/silent.Service/Call", new EchoRequest { DelayMs = 5000 }, "300m");
         Assert.True(sw.ElapsedMilliseconds < 4000, $"took {sw.ElapsedMilliseconds} ms");
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal("4", r.Headers.GetValues("grpc-status").Single()); // DEADLINE_EXCEEDED
@@ -190,6 +195,92 @@ public sealed class GrpcTests(GrpcFixture fixture) : IClassFixture<GrpcFixture>
             await client.UnaryAsync(new EchoRequest { DelayMs = 5000 }, new Metadata { { "x-slow-route", "1" } }));
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
         Assert.Equal("upstream request timeout", e.Status.Detail);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ServerStreaming_SlowPastRouteTimeout_DeadlineExceededAfterSomeReplies()
+    {
+        // The head and first replies arrive well within the 300 ms route timeout; the stream would then run ~10 s.
+        // The route timeout bounds the whole response: the call ends at ~300 ms with DEADLINE_EXCEEDED in trailers.
+        using GrpcChannel channel = Channel(viaProxy: true);
+        var client = new Echo.EchoClient(channel);
+        string id = Guid.NewGuid().ToString();
+        using AsyncServerStreamingCall<EchoReply> call = client.ServerStream(new EchoRequest { Count = 100, IntervalMs = 100 },
+            new Metadata { { "x-slow-route", "1" }, { "x-request-id", id } });
+        int received = 0;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        RpcException e = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await foreach (EchoReply _ in call.ResponseStream.ReadAllAsync()) received++;
+        });
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        Assert.Equal("upstream request timeout", e.Status.Detail);
+        Assert.InRange(received, 1, 20);
+        Assert.True(sw.ElapsedMilliseconds < 5000, $"took {sw.ElapsedMilliseconds} ms");
+        System.Text.Json.JsonElement line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("request_id").GetString() == id);
+        Assert.Equal(200, line.GetProperty("status").GetInt32());
+        Assert.Equal("UT", line.GetProperty("response_flags").GetString());
+        Assert.Equal(4, line.GetProperty("grpc_status").GetInt32());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AccessLog_GrpcStatusOfEachCall()
+    {
+        // A gRPC call answers HTTP 200 however it ends; the access log says how: the origin's trailers (OK), its
+        // trailers-only failure (NOT_FOUND), the proxy's own trailers-only reply (UNAVAILABLE: no upstream; its
+        // "status" is the proxy error's, 503, as for any local reply).
+        using GrpcChannel channel = Channel(viaProxy: true);
+        var client = new Echo.EchoClient(channel);
+        string ok = Guid.NewGuid().ToString(), notFound = Guid.NewGuid().ToString(), down = Guid.NewGuid().ToString();
+        await client.UnaryAsync(new EchoRequest { Message = "logged" }, new Metadata { { "x-request-id", ok } });
+        Assert.Equal(ok, _origin.LastRequestHeaders["x-request-id"]); // the client's id, once (not joined with a fresh one)
+        await Assert.ThrowsAsync<RpcException>(async () => await client.UnaryAsync(
+            new EchoRequest { FailCode = (int)StatusCode.NotFound, FailKey = notFound }, new Metadata { { "x-request-id", notFound } }));
+        var method = new Method<EchoRequest, EchoReply>(MethodType.Unary, "down.Service", "Call",
+            Marshallers.Create(r => r.ToByteArray(), EchoRequest.Parser.ParseFrom), Marshallers.Create(r => r.ToByteArray(), EchoReply.Parser.ParseFrom));
+        await Assert.ThrowsAsync<RpcException>(async () => await channel.CreateCallInvoker().AsyncUnaryCall(method, null,
+            new CallOptions(new Metadata { { "x-request-id", down } }), new EchoRequest()));
+        foreach ((string id, int grpcStatus) in new[] { (ok, 0), (notFound, 5), (down, 14) })
+        {
+            System.Text.Json.JsonElement line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("request_id").GetString() == id);
+            Assert.Equal(grpcStatus, line.GetProperty("grpc_status").GetInt32());
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ServerStreaming_GrpcTimeoutMidStream_TrailersCarryDeadlineExceeded()
+    {
+        // grpc-timeout 500m on a route that allows 30 s, no client-side deadline: the response head and some messages
+        // go out, then the proxy ends the call at the deadline with grpc-status 4 in the trailers.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using HttpResponseMessage r = await RawGrpcCallAsync("/trickle.Service/Stream", new EchoRequest(), "500m");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.False(r.Headers.Contains("grpc-status")); // not trailers-only: the origin's head went out
+        byte[] body = await r.Content.ReadAsByteArrayAsync();
+        Assert.True(sw.ElapsedMilliseconds < 5000, $"took {sw.ElapsedMilliseconds} ms");
+        Assert.NotEmpty(body);
+        Assert.Equal("4", r.TrailingHeaders.GetValues("grpc-status").Single()); // DEADLINE_EXCEEDED
+        Assert.Equal("upstream request timeout", r.TrailingHeaders.GetValues("grpc-message").Single());
+    }
+
+    /// <summary>A gRPC call made by hand (HTTP/2 POST, one length-prefixed message), so a test can set grpc-timeout
+    /// without the client enforcing the deadline itself; the response head is returned as soon as it arrives.</summary>
+    private async Task<HttpResponseMessage> RawGrpcCallAsync(string path, EchoRequest message, string grpcTimeout)
+    {
+        byte[] bytes = message.ToByteArray();
+        byte[] frame = new byte[5 + bytes.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), bytes.Length);
+        bytes.CopyTo(frame, 5);
+        var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{_gateway.Port}{path}")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(frame),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        request.Headers.TryAddWithoutValidation("grpc-timeout", grpcTimeout);
+        return await RawClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
     [Fact(Timeout = 60_000)]

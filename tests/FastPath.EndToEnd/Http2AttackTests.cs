@@ -377,4 +377,54 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         Assert.Contains("GET /after-stall", Encoding.ASCII.GetString(body.ToArray()), StringComparison.Ordinal);
         await AssertLegitimateClientServedAsync();
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task HeaderListOverLimit_StreamAnswered_ConnectionServesOn()
+    {
+        // A client that ignores our SETTINGS_MAX_HEADER_LIST_SIZE (curl and .NET refuse to send such a request):
+        // 3 literal fields of 8000 octets, ~24 KB, over the fixture's 16 KiB limit but under its 32 KiB hard bound,
+        // across HEADERS and CONTINUATION frames. The stream is answered (431, by the engine) and the connection goes
+        // on: the next stream reaches the origin. (The 431 itself is checked in the engine's conformance tests.)
+        await using NetworkStream client = await ConnectAsync(_gateway.Port);
+        var block = new List<byte>(GetBlock());
+        const int ValueLength = 8000; // RFC 7541 §5.1 with a 7-bit prefix: 127, then (8000 - 127) in 7-bit groups
+        for (int i = 0; i < 3; i++)
+        {
+            byte[] name = Encoding.ASCII.GetBytes($"x-big-{i}");
+            block.AddRange([0x00, (byte)name.Length, .. name]); // literal without indexing, new name, no Huffman
+            block.AddRange([0x7F, (byte)(0x80 | ((ValueLength - 127) & 0x7F)), (byte)((ValueLength - 127) >> 7)]);
+            block.AddRange(Enumerable.Repeat((byte)('a' + i), ValueLength));
+        }
+        Assert.InRange(block.Count, MaxHeaderListSize + 1, 2 * MaxHeaderListSize - 1);
+        byte[] bytes = block.ToArray();
+        for (int at = 0; at < bytes.Length; at += 16_384)
+        {
+            int n = Math.Min(16_384, bytes.Length - at);
+            byte flags = (byte)(at + n == bytes.Length ? EndHeaders : 0);
+            await client.WriteAsync(Frame(at == 0 ? HEADERS : CONTINUATION, (byte)(at == 0 ? flags | EndStream : flags), 1, bytes.AsSpan(at, n)));
+        }
+        byte[] path = Encoding.ASCII.GetBytes("/after-big-headers");
+        byte[] next = [0x82, 0x86, 0x04, (byte)path.Length, .. path, 0x01, 11, .. Encoding.ASCII.GetBytes("attack.test")];
+        await client.WriteAsync(Frame(HEADERS, EndHeaders | EndStream, 3, next));
+        // Both streams end with a HEADERS or DATA frame carrying END_STREAM; no RST_STREAM, no GOAWAY; the second
+        // one's body is the origin's.
+        var ended = new HashSet<uint>();
+        var body3 = new MemoryStream();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        byte[] header = new byte[9];
+        while (ended.Count < 2)
+        {
+            await client.ReadExactlyAsync(header, cts.Token);
+            int length = (header[0] << 16) | (header[1] << 8) | header[2];
+            uint stream = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(5)) & 0x7FFF_FFFF;
+            byte[] payload = new byte[length];
+            await client.ReadExactlyAsync(payload, cts.Token);
+            Assert.NotEqual(GOAWAY, header[3]);
+            Assert.NotEqual(RST_STREAM, header[3]);
+            if (header[3] == DATA && stream == 3) body3.Write(payload);
+            if (header[3] is HEADERS or DATA && (header[4] & EndStream) != 0) ended.Add(stream);
+        }
+        Assert.Equal([1u, 3u], ended.Order());
+        Assert.Equal("origin=a GET /after-big-headers\n", Encoding.ASCII.GetString(body3.ToArray()));
+    }
 }

@@ -15,6 +15,8 @@ public sealed class Http2DownstreamFixture : IAsyncLifetime
 {
     public OriginServer Origin { get; private set; } = null!;
     public RawOrigin Trailers { get; private set; } = null!;
+    /// <summary>Answers at once, then sends its chunked body one small chunk every 100 ms for ~10 s.</summary>
+    public RawOrigin Slow { get; private set; } = null!;
     public GatewayProcess Gateway { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -30,13 +32,28 @@ public sealed class Http2DownstreamFixture : IAsyncLifetime
                                    + "5\r\nhello\r\n0\r\ngrpc-status: 0\r\nx-checksum: 42\r\n\r\n");
             }
         });
+        Slow = new RawOrigin(async c =>
+        {
+            while (await c.ReadHeadAsync() is not null)
+            {
+                await c.WriteAsync("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+                for (int i = 0; i < 100; i++)
+                {
+                    await c.WriteAsync("1\r\nx\r\n");
+                    await Task.Delay(100, c.Token);
+                }
+                await c.WriteAsync("0\r\n\r\n");
+            }
+        });
         Gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/slow", "slow", "500ms")
             .Route("/trailers", "trailers")
             .Route("/down", "down")
             .RawRoute("match: {prefix: /redirect}\nredirect: {path: /moved, response_code: 308}")
             .Route("/", "main")
             .Cluster("main", Origin.Address)
             .Cluster("trailers", Trailers.Address)
+            .Cluster("slow", Slow.Address)
             .Cluster("down", $"127.0.0.1:{Ports.GetClosed()}"), accessLog: true);
     }
 
@@ -45,6 +62,7 @@ public sealed class Http2DownstreamFixture : IAsyncLifetime
         await Gateway.DisposeAsync();
         await Origin.DisposeAsync();
         await Trailers.DisposeAsync();
+        await Slow.DisposeAsync();
     }
 }
 
@@ -144,6 +162,22 @@ public sealed class Http2DownstreamTests(Http2DownstreamFixture fixture) : IClas
         Assert.Equal("t1", seen.Trailers["x-trailer"]);
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SlowBody_PastRouteTimeout_ResponseCutAtTheDeadline(bool http2)
+    {
+        // The head arrives at once; the body would take ~10 s. The 500 ms route timeout bounds the whole response (as in
+        // Envoy): the client gets the head and some of the body, then a reset stream (HTTP/2) or a closed connection
+        // before the last chunk (HTTP/1.1), never a body that looks whole.
+        using HttpClient client = http2 ? H2cClient() : new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using HttpResponseMessage r = await client.GetAsync(_gateway.Url("/slow"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        await Assert.ThrowsAnyAsync<Exception>(async () => await r.Content.ReadAsByteArrayAsync());
+        Assert.True(sw.ElapsedMilliseconds < 5000, $"took {sw.ElapsedMilliseconds} ms");
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task LocalReplies_OverHttp2_StatusFieldsAndBody()
     {
@@ -199,6 +233,20 @@ public sealed class Http2DownstreamTests(Http2DownstreamFixture fixture) : IClas
         var line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/logged-h2");
         Assert.Equal(200, line.GetProperty("status").GetInt32());
         Assert.Equal("main", line.GetProperty("upstream_cluster").GetString());
+        Assert.False(line.TryGetProperty("grpc_status", out _)); // only gRPC calls have one
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ClientRequestId_KeptAndForwardedOnce()
+    {
+        using HttpClient client = H2cClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, _gateway.Url("/h2-request-id"));
+        request.Headers.Add("x-request-id", "h2-client-id-1");
+        using HttpResponseMessage r = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("h2-client-id-1", _origin.Requests.Last(q => q.PathAndQuery == "/h2-request-id").Header("x-request-id"));
+        var line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/h2-request-id");
+        Assert.Equal("h2-client-id-1", line.GetProperty("request_id").GetString());
     }
 }
 

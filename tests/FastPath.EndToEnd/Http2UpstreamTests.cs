@@ -17,6 +17,7 @@ public sealed class Http2UpstreamFixture : IAsyncLifetime
         Origin = await OriginServer.StartAsync("h2o", http2: true);
         Gateway = await GatewayProcess.StartAsync(new GatewayYaml()
             .Route("/rewritten/", "h2", null, "rewrite: {prefix: /echo}")
+            .Route("/fail-first", "h2", null, "retries: {attempts: 2, retry_on: 5xx, backoff: {base_interval: 1ms, max_interval: 2ms}}")
             .Route("/", "h2")
             .Cluster("h2", [Origin.Address], "protocol: http2"), accessLog: true);
     }
@@ -65,13 +66,70 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
     [Fact(Timeout = 60_000)]
     public async Task ChunkedRequestWithTrailers_TrailersReachHttp2Origin()
     {
-        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(_gateway.Port);
-        await client.SendAsync("POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n");
-        RawResponse r = await client.ReadResponseAsync();
+        RawResponse r = await PostChunkedWithTrailerAsync("/count");
         Assert.Equal(200, r.Status);
         Assert.Equal("origin=h2o bytes=5\n", r.BodyText);
         OriginRequest seen = _origin.Requests.Last(q => q.PathAndQuery == "/count");
         Assert.Equal("5", seen.Trailers["x-sum"]);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Retry_ChunkedRequestWithTrailers_ReplayCarriesTheTrailers()
+    {
+        // The first try is answered 503 after the origin read the body and its trailers; the retry replays the
+        // buffered body and must end it with the same trailers, not with END_STREAM on the last DATA.
+        string key = Guid.NewGuid().ToString("N");
+        RawResponse r = await PostChunkedWithTrailerAsync($"/fail-first?key={key}");
+        Assert.Equal(200, r.Status);
+        Assert.Equal("origin=h2o bytes=5\n", r.BodyText);
+        AssertBothTriesCarried(key, "x-sum", "5");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Retry_Http2RequestWithTrailers_ReplayCarriesTheTrailers()
+    {
+        // HTTP/2 both ways: the client's trailers arrive in the stream and must reach the origin on every try.
+        string key = Guid.NewGuid().ToString("N");
+        string file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, "payload");
+        try
+        {
+            ToolResult r = await ExternalTool.RunAsync("nghttp", ["-n", "--no-content-length", "-d", file, "--trailer", "x-trailer: t1",
+                _gateway.Url($"/fail-first?key={key}").ToString()], TimeSpan.FromSeconds(20));
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        AssertBothTriesCarried(key, "x-trailer", "t1");
+    }
+
+    /// <summary>POSTs "hello" over HTTP/1.1, chunked, with the trailer x-sum: 5.</summary>
+    private async Task<RawResponse> PostChunkedWithTrailerAsync(string target)
+    {
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(_gateway.Port);
+        await client.SendAsync($"POST {target} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n");
+        return await client.ReadResponseAsync();
+    }
+
+    private void AssertBothTriesCarried(string key, string trailer, string value)
+    {
+        OriginRequest[] tries = _origin.Requests.Where(q => q.PathAndQuery == $"/fail-first?key={key}").ToArray();
+        Assert.Equal(2, tries.Length);
+        Assert.All(tries, t => Assert.Equal(value, t.Trailers.GetValueOrDefault(trailer)));
+        Assert.Equal(tries[0].BodyBytes, tries[1].BodyBytes);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Http11RequestId_ReachesHttp2OriginOnce()
+    {
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, _gateway.Url("/with-request-id"));
+        request.Headers.Add("x-request-id", "client-id-1");
+        using HttpResponseMessage r = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("client-id-1", _origin.Requests.Last(q => q.PathAndQuery == "/with-request-id").Header("x-request-id"));
     }
 
     [Fact(Timeout = 60_000)]

@@ -1,5 +1,5 @@
 // Hostile or unusual origins, scripted byte by byte: ambiguous framing and oversized heads are refused (502 UPE),
-// slow bodies are not cut by the route timeout, stalled ones are by the stream idle timeout, an origin that
+// slow bodies are cut at the route timeout, stalled ones by the stream idle timeout, an origin that
 // answers before reading the body is relayed, and HTTP/1.0 clients get bodies they can delimit.
 using System.Diagnostics;
 using System.Text;
@@ -16,6 +16,19 @@ public sealed class UpstreamEdgeTests
         foreach ((string k, string v) in limits) yaml.Limit(k, v);
         return GatewayProcess.StartAsync(yaml, accessLog: true);
     }
+
+    /// <summary>Answers at once with a 10-byte body sent one byte every <paramref name="gapMs"/> ms.</summary>
+    private static RawOrigin TrickleOrigin(int gapMs) => new(async c =>
+    {
+        if (await c.ReadHeadAsync() is null) return;
+        await c.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+        for (int i = 0; i < 10; i++)
+        {
+            await Task.Delay(gapMs, c.Token);
+            await c.WriteAsync(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        await Task.Delay(200, c.Token);
+    });
 
     private static Func<RawOriginConnection, Task> Answer(string response) => async c =>
     {
@@ -54,22 +67,32 @@ public sealed class UpstreamEdgeTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task HeadArrivesInTime_BodyTricklesPastRouteTimeout_WholeBodyDelivered()
+    public async Task HeadArrivesInTime_BodyTricklesPastRouteTimeout_ResponseCutAtTheDeadline_UT()
     {
-        // Route timeout covers the wait for the response head only (Envoy semantics); a slow body is governed by the
-        // stream idle timeout.
-        await using var origin = new RawOrigin(async c =>
-        {
-            if (await c.ReadHeadAsync() is null) return;
-            await c.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
-            for (int i = 0; i < 10; i++)
-            {
-                await Task.Delay(250, c.Token);
-                await c.WriteAsync(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-            await Task.Delay(200, c.Token);
-        });
+        // The route timeout runs until the response is complete (Envoy: "until the upstream response has been
+        // completely processed"), not only until its head: a body that trickles past it is cut there, UT, although no
+        // gap between its bytes reaches the stream idle timeout. (Long-lived streams use timeout: 0.)
+        await using RawOrigin origin = TrickleOrigin(250);
         await using GatewayProcess gateway = await StartAsync(origin, routeTimeout: "1s");
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+        client.Timeout = TimeSpan.FromSeconds(8);
+
+        var sw = Stopwatch.StartNew();
+        await client.SendAsync(RawHttpConnection.Get("/trickle"));
+        await Assert.ThrowsAsync<EndOfStreamException>(() => client.ReadResponseAsync()); // head, part of the body, close
+
+        Assert.InRange(sw.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(2.4));
+        JsonElement log = await gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/trickle");
+        Assert.Equal("UT", log.GetProperty("response_flags").GetString());
+        Assert.InRange(log.GetProperty("bytes_sent").GetInt64(), 1, 9);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task HeadArrivesInTime_BodyTricklesWithinRouteTimeout_WholeBodyDelivered()
+    {
+        // The same trickle with room to finish: the deadline is the route timeout, not a gap between body bytes.
+        await using RawOrigin origin = TrickleOrigin(100);
+        await using GatewayProcess gateway = await StartAsync(origin, routeTimeout: "5s");
 
         RawResponse r = await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/trickle"), TimeSpan.FromSeconds(10));
 

@@ -28,7 +28,7 @@ public sealed record RouteConfig
     public DirectResponseConfig? DirectResponse { get; init; }
     /// <summary>Path and Host changes for the forwarded request (Istio HTTPRewrite); forwarding actions only.</summary>
     public RewriteConfig? Rewrite { get; init; }
-    /// <summary>Time from forwarding the request to the upstream's response head; zero disables (Envoy: route timeout).</summary>
+    /// <summary>Time from the complete request to the end of the upstream's response; zero disables (Envoy: route timeout).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(15);
     public HttpFiltersConfig Filters { get; init; } = HttpFiltersConfig.None;
     /// <summary>Retry policy; null keeps the one safe retry of a body-less idempotent request on a dead reused connection.</summary>

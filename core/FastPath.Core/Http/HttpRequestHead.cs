@@ -21,6 +21,18 @@ internal sealed class HttpRequestHead
     public int RequestIdIndex = -1;         // header entry of a usable x-request-id
 
     public ReadOnlySpan<byte> MethodBytes => Headers.Slice(MethodStart, MethodLength);
+
+    /// <summary>
+    /// Notes a request's x-request-id field (just added to <see cref="Headers"/>): the first usable one (1-128
+    /// visible ASCII octets) becomes the request's id, and the field is set aside either way, as the proxy writes the
+    /// id once itself (that one, or a fresh one). Both codecs call it, so the id survives translation.
+    /// </summary>
+    public void NoteRequestId(ref HeaderEntry entry, ReadOnlySpan<byte> value)
+    {
+        if (RequestIdIndex < 0 && value.Length is > 0 and <= 128 && value.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7e) < 0)
+            RequestIdIndex = Headers.Count - 1;
+        entry.Skip = true;
+    }
     public ReadOnlySpan<byte> Path => Headers.Slice(PathStart, PathLength);
     public ReadOnlySpan<byte> Authority => AuthorityStart < 0 ? default : Headers.Slice(AuthorityStart, AuthorityLength);
     public ReadOnlySpan<byte> Scheme => SchemeStart < 0 ? default : Headers.Slice(SchemeStart, SchemeLength);

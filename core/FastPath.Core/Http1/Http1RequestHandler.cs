@@ -129,9 +129,7 @@ internal struct Http1RequestHandler(HttpRequestHead head) : IHttp1HeadHandler
                 entry.Skip = true;
                 return RequestRejectionReason.None;
             case KnownHeader.XRequestId:
-                if (_head.RequestIdIndex < 0 && value.Length is > 0 and <= 128 && value.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7e) < 0)
-                    _head.RequestIdIndex = block.Count - 1;
-                entry.Skip = true; // written once, from RequestIdIndex or a fresh id
+                _head.NoteRequestId(ref entry, value);
                 return RequestRejectionReason.None;
             case KnownHeader.XForwardedProto:
                 entry.Skip = true;

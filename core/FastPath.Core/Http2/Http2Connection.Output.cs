@@ -109,14 +109,7 @@ internal sealed partial class Http2Connection
         lock (_sync)
         {
             if (!stream.CanWrite || stream.HeadersSent || _outputClosed) return new ValueTask<bool>(false);
-            _fieldBlock.ResetWrittenCount();
-            _encoder.BeginBlock(_fieldBlock);
-            Span<byte> status = stackalloc byte[3];
-            int code = head.StatusCode is >= 100 and <= 999 ? head.StatusCode : 500;
-            status[0] = (byte)('0' + (code / 100));
-            status[1] = (byte)('0' + (code / 10 % 10));
-            status[2] = (byte)('0' + (code % 10));
-            _encoder.Encode(":status"u8, status, _fieldBlock);
+            BeginResponseBlock(head.StatusCode is >= 100 and <= 999 ? head.StatusCode : 500);
             EncodeFields(head.Headers);
             Http2FrameWriter.WriteHeaders(_writer, stream.StreamId, _fieldBlock.WrittenSpan, endStream, (int)_peerSettings.MaxFrameSize);
             stream.HeadersSent = true;
@@ -126,6 +119,18 @@ internal sealed partial class Http2Connection
             Block(stream);
         }
         return AwaitDrainAsync(stream);
+    }
+
+    /// <summary>Starts a response field block with its :status (a three-digit code); the caller holds the lock.</summary>
+    private void BeginResponseBlock(int code)
+    {
+        _fieldBlock.ResetWrittenCount();
+        _encoder.BeginBlock(_fieldBlock);
+        Span<byte> status = stackalloc byte[3];
+        status[0] = (byte)('0' + (code / 100));
+        status[1] = (byte)('0' + (code / 10 % 10));
+        status[2] = (byte)('0' + (code % 10));
+        _encoder.Encode(":status"u8, status, _fieldBlock);
     }
 
     internal ValueTask<bool> WriteTrailersAsync(Http2Stream stream, HttpHeaderBlock trailers)

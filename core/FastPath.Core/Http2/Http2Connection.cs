@@ -490,9 +490,10 @@ internal sealed partial class Http2Connection
     private void DecodeFragment(in ReadOnlySequence<byte> fragment, bool endHeaders)
     {
         if (_closing) return;
-        // CVE-2024-27316: the block is bounded as it arrives, whatever CONTINUATION frames it is split into.
+        // CVE-2024-27316: the block is bounded as it arrives, whatever CONTINUATION frames it is split into. The bound
+        // is the decoder's hard one: a block a little over the limit is still read whole, to be answered with 431.
         _blockBytes += (int)fragment.Length;
-        if (_blockBytes > _limits.MaxHeaderListSize)
+        if (_blockBytes > (long)HPackDecoder.HardLimitFactor * _limits.MaxHeaderListSize)
         {
             ConnectionError(Http2ErrorCode.ENHANCE_YOUR_CALM, Http2ConnectionEndReason.HeaderBlockTooLarge);
             return;
@@ -505,14 +506,29 @@ internal sealed partial class Http2Connection
         }
         else
         {
-            SequencePosition position = fragment.Start;
-            while (error == HPackError.None && fragment.TryGet(ref position, out ReadOnlyMemory<byte> segment))
-                error = _decoder.Decode(segment.Span, endHeaders && position.Equals(fragment.End), ref handler);
+            // END_HEADERS goes with the last segment. (TryGet leaves the position past the last segment, not at
+            // fragment.End, so that test never held: the block never ended in the decoder and its list size and
+            // over-limit state leaked into the next block.)
+            ReadOnlySequence<byte>.Enumerator segments = fragment.GetEnumerator();
+            bool more = segments.MoveNext();
+            while (more && error == HPackError.None)
+            {
+                ReadOnlyMemory<byte> segment = segments.Current;
+                more = segments.MoveNext();
+                error = _decoder.Decode(segment.Span, endHeaders && !more, ref handler);
+            }
+        }
+        if (error == HPackError.HeaderListTooLarge)
+        {
+            // Over the limit but decoded whole (only END_HEADERS reports it): the table is in step, so the stream
+            // alone is answered (§10.5.1) and the connection goes on serving.
+            EndOversizedFieldBlock();
+            return;
         }
         if (error != HPackError.None)
         {
-            // §4.3: a decoding error desynchronises the table: COMPRESSION_ERROR. An oversized list also ends the
-            // connection: the decoder stopped mid-block, so its table can no longer be trusted (Kestrel does the same).
+            // §4.3: a decoding error desynchronises the table: COMPRESSION_ERROR. A list past the hard bound (an HPACK
+            // bomb) also ends the connection: the decoder stopped mid-block, so its table can no longer be trusted.
             if (error.IsCompressionError()) ConnectionError(Http2ErrorCode.COMPRESSION_ERROR, Http2ConnectionEndReason.ProtocolError);
             else ConnectionError(Http2ErrorCode.PROTOCOL_ERROR, Http2ConnectionEndReason.HeaderListTooLarge);
             return;
@@ -548,6 +564,32 @@ internal sealed partial class Http2Connection
         stream.HandlerStarted = true;
         _pendingDispatch.Add(stream);
         if (_blockEndStream) OnEndStreamReceived(stream);
+    }
+
+    /// <summary>
+    /// A field block whose decoded list exceeded SETTINGS_MAX_HEADER_LIST_SIZE. A request head is answered 431 by the
+    /// connection itself (no handler runs; Kestrel and Envoy answer 431 too), then the stream ends: closed if the
+    /// request had ended, else RST_STREAM NO_ERROR (§8.1). Trailers, or a response head from an origin, reset the
+    /// stream: there is nothing left to answer on it.
+    /// </summary>
+    private void EndOversizedFieldBlock()
+    {
+        Http2Stream? stream = _blockStream;
+        _blockStream = null;
+        if (stream is null) return; // decoded into nothing
+        if (_isClient || _blockTrailers)
+        {
+            ResetStream(stream, Http2ErrorCode.PROTOCOL_ERROR, countAsAbuse: true);
+            return;
+        }
+        if (_blockEndStream) OnEndStreamReceived(stream);
+        if (_outputClosed) return;
+        BeginResponseBlock(431);
+        _encoder.Encode("content-length"u8, "0"u8, _fieldBlock);
+        Http2FrameWriter.WriteHeaders(_writer, stream.StreamId, _fieldBlock.WrittenSpan, endStream: true, (int)_peerSettings.MaxFrameSize);
+        stream.HeadersSent = true;
+        SignalOutput();
+        OnEndStreamSent(stream);
     }
 
     // ---- DATA (§6.1, §6.9, §8.1.1) ----

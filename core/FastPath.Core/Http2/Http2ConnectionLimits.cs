@@ -16,8 +16,9 @@ internal sealed class Http2ConnectionLimits
     /// <summary>The connection receive window: the most request body all streams together may buffer with us.</summary>
     public int ConnectionWindowSize { get; init; } = 1024 * 1024;
 
-    /// <summary>SETTINGS_MAX_HEADER_LIST_SIZE: decoded name + value + 32 per field (HPACK bomb), and the most field
-    /// block octets accepted across HEADERS and CONTINUATION (CVE-2024-27316, counted as they arrive).</summary>
+    /// <summary>SETTINGS_MAX_HEADER_LIST_SIZE: decoded name + value + 32 per field; a request over it is answered 431 on
+    /// its stream. Twice it (HPackDecoder.HardLimitFactor) bounds the decoded list (HPACK bomb) and the field block
+    /// octets across HEADERS and CONTINUATION (CVE-2024-27316, counted as they arrive): past that, a connection error.</summary>
     public int MaxHeaderListSize { get; init; } = 64 * 1024;
 
     /// <summary>SETTINGS_HEADER_TABLE_SIZE: the HPACK dynamic table the peer may make us hold.</summary>

@@ -74,7 +74,8 @@ internal struct Http2RequestHeaderHandler(Http2Stream? stream) : IHPackHeaderHan
                 break;
         }
         HttpHeaderBlock target = state.Trailers ? stream.RequestTrailers : state.Response ? stream.ResponseHead.Headers : head.Headers;
-        target.Add(name, value, id);
+        ref HeaderEntry entry = ref target.Add(name, value, id);
+        if (id == KnownHeader.XRequestId && target == head.Headers) head.NoteRequestId(ref entry, value);
         return true;
     }
 

@@ -138,11 +138,14 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> WriteSegmentsAsync(ReadOnlySequence<byte> data, bool endStream)
     {
-        SequencePosition position = data.Start;
-        while (data.TryGet(ref position, out ReadOnlyMemory<byte> segment))
+        // END_STREAM goes with the last segment (TryGet's next position after it is not data.End, so compare nothing).
+        ReadOnlySequence<byte>.Enumerator segments = data.GetEnumerator();
+        bool more = segments.MoveNext();
+        while (more)
         {
-            bool last = position.Equals(data.End);
-            if (!await WriteDataAsync(segment, endStream && last).ConfigureAwait(false)) return false;
+            ReadOnlyMemory<byte> segment = segments.Current;
+            more = segments.MoveNext();
+            if (!await WriteDataAsync(segment, endStream && !more).ConfigureAwait(false)) return false;
         }
         return true;
     }

@@ -23,7 +23,7 @@ internal sealed class Route
     public string Name { get; }
     public byte[] NameUtf8 { get; }
     public RouteMatch Match { get; }
-    /// <summary>Route timeout in ms (0 = none): from forwarding the request to the response head.</summary>
+    /// <summary>Route timeout in ms (0 = none): from the complete request to the end of the response.</summary>
     public long TimeoutMs { get; }
 
     // The action: exactly one of Cluster, WeightedClusters, Redirect and DirectResponse is set.

@@ -87,7 +87,10 @@ internal sealed class EchoService(string origin) : Echo.EchoBase
     {
         int attempt = await BeginAsync(request, context);
         for (int i = 0; i < Math.Max(1, request.Count); i++)
+        {
+            if (i > 0 && request.IntervalMs > 0) await Task.Delay(request.IntervalMs, context.CancellationToken);
             await responseStream.WriteAsync(Reply(request, i, request.Payload.Length, attempt), context.CancellationToken);
+        }
     }
 
     public override async Task<EchoReply> ClientStream(IAsyncStreamReader<EchoRequest> requestStream, ServerCallContext context)

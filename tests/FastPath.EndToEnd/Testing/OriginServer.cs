@@ -36,6 +36,7 @@ public sealed class OriginServer : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<OriginRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, bool> _failedKeys = new();
     private int _connections;
     private int _requestCount;
     private int _inFlight;
@@ -123,6 +124,20 @@ public sealed class OriginServer : IAsyncDisposable
                 {
                     bodyBytes = await DrainAsync(req.Body, ctx.RequestAborted);
                     Record(ctx, bodyBytes);
+                    await ctx.Response.WriteAsync($"origin={Id} bytes={bodyBytes}\n", ctx.RequestAborted);
+                    return;
+                }
+                case "/fail-first":
+                {
+                    // The first request of each ?key= is read whole (trailers too), recorded and answered 503, so a
+                    // proxy that retries on 5xx sends it again; later ones succeed.
+                    bodyBytes = await DrainAsync(req.Body, ctx.RequestAborted);
+                    Record(ctx, bodyBytes);
+                    if (_failedKeys.TryAdd(req.Query["key"].FirstOrDefault() ?? "", true))
+                    {
+                        ctx.Response.StatusCode = 503;
+                        return;
+                    }
                     await ctx.Response.WriteAsync($"origin={Id} bytes={bodyBytes}\n", ctx.RequestAborted);
                     return;
                 }

@@ -108,7 +108,7 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         n += _clientAddress.Length;
         block.Append("x-forwarded-for"u8, forwardedFor[..n]);
         block.Append("x-forwarded-proto"u8, _tls is null ? "http"u8 : "https"u8);
-        if (source.RequestIdIndex < 0) block.Append("x-request-id"u8, exchange.GeneratedRequestId);
+        block.Append("x-request-id"u8, RequestId(exchange)); // the client's own (set aside when parsed) or a fresh one
         if (snapshot.Via is { Length: > 0 } via) block.Append("via"u8, via);
         if (attemptCount > 0)
         {
@@ -240,23 +240,14 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         head.Reset();
         ResponseBodyBuffer buffer = _h2Body!;
         buffer.Clear();
-        HttpRequestHead request = exchange.Request;
-        int contentType = request.Headers.IndexOfName("content-type"u8);
-        if (contentType >= 0 && GrpcProtocol.IsGrpcContentType(request.Headers.Value(request.Headers[contentType])))
+        if (IsGrpc(exchange.Request))
         {
             GrpcStatusCode code = exchange.Outcome.Error is ProxyError.None or ProxyError.LocalReply or ProxyError.FaultAbort
                 ? GrpcProtocol.FromHttpStatus(status)
                 : GrpcProtocol.FromProxyError(exchange.Outcome.Error);
             head.StatusCode = 200;
             head.Headers.Append("content-type"u8, GrpcProtocol.ContentType);
-            Span<byte> digits = stackalloc byte[3];
-            System.Buffers.Text.Utf8Formatter.TryFormat((int)code, digits, out int n);
-            head.Headers.Append(GrpcProtocol.StatusName, digits[..n]);
-            ReadOnlySpan<byte> message = body.TrimEnd((byte)'\n');
-            Span<byte> encoded = buffer.GetSpan(message.Length * 3);
-            int length = GrpcProtocol.EncodeMessage(message, encoded);
-            head.Headers.Append(GrpcProtocol.MessageName, encoded[..length]);
-            buffer.Clear();
+            AppendGrpcStatus(head.Headers, code, body, buffer.GetSpan(body.Length * 3));
             AppendFieldLines(head.Headers, fieldLines);
             return;
         }
@@ -267,6 +258,47 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         System.Buffers.Text.Utf8Formatter.TryFormat(body.Length, len, out int written);
         head.Headers.Append("content-length"u8, len[..written]);
         if (!headOnly) buffer.Write(body);
+    }
+
+    /// <summary>Whether the request is a gRPC call (its content-type is application/grpc or a subtype).</summary>
+    private static bool IsGrpc(HttpRequestHead request)
+    {
+        int contentType = request.Headers.IndexOfName("content-type"u8);
+        return contentType >= 0 && GrpcProtocol.IsGrpcContentType(request.Headers.Value(request.Headers[contentType]));
+    }
+
+    /// <summary>grpc-status and grpc-message (percent-encoded into <paramref name="scratch"/>, 3 bytes per message
+    /// byte) for a status the proxy gives; the message is an error body without its final newline.</summary>
+    private static void AppendGrpcStatus(HttpHeaderBlock headers, GrpcStatusCode code, ReadOnlySpan<byte> message, Span<byte> scratch)
+    {
+        Span<byte> digits = stackalloc byte[3];
+        System.Buffers.Text.Utf8Formatter.TryFormat((int)code, digits, out int n);
+        headers.Append(GrpcProtocol.StatusName, digits[..n]);
+        int length = GrpcProtocol.EncodeMessage(message.TrimEnd((byte)'\n'), scratch);
+        headers.Append(GrpcProtocol.MessageName, scratch[..length]);
+    }
+
+    /// <summary>
+    /// Ends a gRPC response whose head already went out with the proxy's error as the call's status: the body bytes
+    /// still held, then trailers with grpc-status and grpc-message (a deadline that ran out mid-stream reaches the
+    /// client as DEADLINE_EXCEEDED). False when the stream could not take them.
+    /// </summary>
+    private async ValueTask<bool> WriteGrpcErrorTrailersAsync(HttpExchange exchange)
+    {
+        ResponseBodyBuffer held = _h2Body!;
+        bool sent = held.WrittenCount == 0 || await _stream!.WriteDataAsync(held.WrittenMemory, endStream: false).ConfigureAwait(false);
+        held.Clear();
+        if (!sent) return false;
+        PrepareGrpcErrorTrailers(exchange);
+        return await _stream!.WriteTrailersAsync(exchange.ResponseTrailers).ConfigureAwait(false);
+    }
+
+    private void PrepareGrpcErrorTrailers(HttpExchange exchange)
+    {
+        HttpHeaderBlock trailers = exchange.ResponseTrailers;
+        trailers.Clear();
+        ReadOnlySpan<byte> message = ProxyErrors.Body(exchange.Outcome.Error);
+        AppendGrpcStatus(trailers, GrpcProtocol.FromProxyError(exchange.Outcome.Error), message, _h2Body!.GetSpan(message.Length * 3));
     }
 
     /// <summary>Adds "name: value\r\n" lines (what filters and route replies give the HTTP/1.1 writer) as fields.</summary>

@@ -362,7 +362,7 @@ internal sealed partial class HttpConnectionManager
                         // An HTTP/2 stream's body arrives unframed (DATA frames) and ends with the stream, its trailers
                         // in the stream; HTTP/1.1 to the origin frames it by content-length, or chunked with trailers.
                         BodyFraming inFraming = _stream is null ? request.Framing : BodyFraming.UntilClose;
-                        HttpHeaderBlock trailersIn = _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers;
+                        HttpHeaderBlock trailersIn = RequestTrailers(exchange);
                         _upload = upload = upstream is not null
                             ? Http1BodyCopier.CopyAsync(_input, upstream.Output, inFraming, request.ContentLength,
                                 request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
@@ -378,10 +378,16 @@ internal sealed partial class HttpConnectionManager
                         FlushResult flushed = await FlushUpstreamAsync(upstream).ConfigureAwait(false);
                         if (flushed.IsCompleted) exchange.Outcome.Error = ProxyError.UpstreamReset;
                     }
-                    else if (request.HasBody
-                             && !await _upStream!.WriteDataAsync(exchange.ReplayBuffer.WrittenMemory, endStream: true).ConfigureAwait(false))
+                    else if (request.HasBody)
                     {
-                        exchange.Outcome.Error = ProxyError.UpstreamReset; // a retry over HTTP/2: the recorded raw body again
+                        // A retry over HTTP/2: the recorded raw body again, then the request's trailers, which the
+                        // first try's upload kept (HTTP/1.1 retries replay them inside the recorded chunked framing).
+                        HttpHeaderBlock trailers = RequestTrailers(exchange);
+                        ReadOnlyMemory<byte> body = exchange.ReplayBuffer.WrittenMemory;
+                        bool sent = (body.IsEmpty && trailers.Count > 0)
+                                    || await _upStream!.WriteDataAsync(body, endStream: trailers.Count == 0).ConfigureAwait(false);
+                        if (sent && trailers.Count > 0) sent = await _upStream!.WriteTrailersAsync(trailers).ConfigureAwait(false);
+                        if (!sent) exchange.Outcome.Error = ProxyError.UpstreamReset;
                     }
 
                     // 5. Response head, under the route timeout. As in Envoy, the route timeout starts once the request
@@ -537,7 +543,7 @@ internal sealed partial class HttpConnectionManager
                     // closes, as the rest of that response will not be read.
                     if (retry.Policy is not null && response.StatusCode != 101)
                     {
-                        if (retry.ShouldRetryStatus(response.StatusCode, retry.Policy.HasGrpcConditions ? GrpcStatusOf(response) : -1,
+                        if (retry.ShouldRetryStatus(response.StatusCode, retry.Policy.HasGrpcConditions ? GrpcStatusIn(response.Headers) : -1,
                                 BodyReplayable(exchange, upload), endpoint,
                                 Environment.TickCount64, out bool exhausted))
                         {
@@ -617,6 +623,10 @@ internal sealed partial class HttpConnectionManager
                         // exchange then, instead of waiting on an origin that waits for the rest of that body.
                         bool uploading = upload is not null && !upload.IsCompleted;
                         long idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
+                        // The route timeout (or the call's shorter grpc-timeout) bounds the whole response, not only
+                        // its head (Envoy): it caps every read below. It starts once the request is complete, so a
+                        // body still being uploaded starts it when that ends.
+                        long responseDeadline = uploading ? 0 : CapResponse(retry, timeoutMs);
                         _upstreamDeadline.Arm(upstreamInput, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                         while (true)
                         {
@@ -637,9 +647,15 @@ internal sealed partial class HttpConnectionManager
                                     exchange.Outcome.Error = UploadError(upload.Result.Status);
                                     break;
                                 }
+                                if (responseDeadline != 0 && now >= responseDeadline)
+                                {
+                                    exchange.Outcome.Error = ProxyError.UpstreamTimeout;
+                                    break;
+                                }
                                 if (uploading && now < idleDeadline)
                                 {
                                     uploading = !upload!.IsCompleted;
+                                    if (!uploading) responseDeadline = CapResponse(retry, timeoutMs);
                                     upstreamInput.AdvanceTo(read.Buffer.Start);
                                     _upstreamDeadline.Arm(upstreamInput, uploading ? Math.Min(UploadPollMs, idleDeadline - now) : idleDeadline - now);
                                     continue;
@@ -649,7 +665,11 @@ internal sealed partial class HttpConnectionManager
                             }
                             idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
                             // An upload that finished well needs no more polling; one that failed ends at the next poll.
-                            if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok) uploading = false;
+                            if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok)
+                            {
+                                uploading = false;
+                                responseDeadline = CapResponse(retry, timeoutMs);
+                            }
                             _upstreamDeadline.Extend(uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
                             ReadOnlySequence<byte> buffer = read.Buffer;
                             if (read.IsCompleted && _upStream is not null) CopyFields(_upStream.ResponseTrailers, exchange.ResponseTrailers);
@@ -685,6 +705,7 @@ internal sealed partial class HttpConnectionManager
                             break;
                         }
                         _upstreamDeadline.Disarm();
+                        _upstreamDeadline.SetCap(long.MaxValue);
                         if (exchange.Outcome.Error == ProxyError.None && step != BodyStep.Done)
                             exchange.Outcome.Error = step == BodyStep.Invalid ? ProxyError.UpstreamProtocolError : ProxyError.UpstreamReset;
                     }
@@ -713,8 +734,12 @@ internal sealed partial class HttpConnectionManager
                     }
                     else if (exchange.Outcome.Error != ProxyError.None && _stream is not null)
                     {
-                        // A response cut short cannot be told from a whole one unless the stream says so (Envoy resets it).
-                        _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
+                        // A response cut short cannot be told from a whole one unless the stream says so (Envoy resets
+                        // it). A gRPC call past its deadline ends with DEADLINE_EXCEEDED in trailers instead: a reset
+                        // would reach the client as CANCELLED or INTERNAL, hiding that the deadline ran out.
+                        if (exchange.Outcome.Error != ProxyError.UpstreamTimeout || !IsGrpc(request)
+                            || !await WriteGrpcErrorTrailersAsync(exchange).ConfigureAwait(false))
+                            _stream.Reset(Http2ErrorCode.INTERNAL_ERROR);
                     }
 
                     if (upload is not null)
@@ -796,6 +821,7 @@ internal sealed partial class HttpConnectionManager
 
                 Complete(exchange, started, startUtc);
                 _downstreamDeadline.SetCap(long.MaxValue);
+                _upstreamDeadline.SetCap(long.MaxValue);
                 bool keepAlive = exchange.Outcome.KeepAlive;
                 _runtime.Exchanges.Return(exchange);
                 exchange = null;
@@ -841,6 +867,17 @@ internal sealed partial class HttpConnectionManager
         }
     }
 
+    /// <summary>Where the request's trailers are read into: an HTTP/2 stream's own, or the exchange's (chunked HTTP/1.1).</summary>
+    private HttpHeaderBlock RequestTrailers(HttpExchange exchange) => _stream is null ? exchange.RequestTrailers : _stream.RequestTrailers;
+
+    /// <summary>Starts the route timeout if it has not started and caps the response's reads at it; 0: none.</summary>
+    private long CapResponse(RetryState retry, long timeoutMs)
+    {
+        long deadline = retry.StartDeadline(timeoutMs, Environment.TickCount64);
+        if (deadline != 0) _upstreamDeadline.SetCap(deadline);
+        return deadline;
+    }
+
     /// <summary>Counts the request against its endpoint while an upstream exchange is in flight (least-request and
     /// peak-EWMA balancing read the count).</summary>
     private void BeginAttempt(UpstreamEndpoint endpoint)
@@ -883,10 +920,9 @@ internal sealed partial class HttpConnectionManager
         return endpoint;
     }
 
-    /// <summary>The grpc-status a trailers-only gRPC response carries in its headers; -1 without a valid one.</summary>
-    private static int GrpcStatusOf(HttpResponseHead response)
+    /// <summary>The grpc-status in a field block (a trailers-only response's head, or trailers); -1 without a valid one.</summary>
+    private static int GrpcStatusIn(HttpHeaderBlock headers)
     {
-        HttpHeaderBlock headers = response.Headers;
         int i = headers.IndexOfName(GrpcProtocol.StatusName);
         return i >= 0 && GrpcProtocol.TryParseStatus(headers.Value(headers[i]), out int status) ? status : -1;
     }
@@ -1076,6 +1112,15 @@ internal sealed partial class HttpConnectionManager
             ResponseCodeDetails = HttpAuthorizationStage.Details(in exchange.Outcome),
             AuditPolicy = HttpAuthorizationStage.AuditPolicy(in exchange.Outcome),
         };
+        // A gRPC call answers HTTP 200 whether it failed or not: its outcome is the grpc-status (trailers, or the
+        // head of a trailers-only reply, the proxy's own included).
+        if (IsGrpc(request))
+        {
+            int grpcStatus = GrpcStatusIn(exchange.ResponseTrailers);
+            if (grpcStatus < 0) grpcStatus = GrpcStatusIn(exchange.Response.Headers);
+            record.GrpcStatus = grpcStatus;
+            record.HasGrpcStatus = grpcStatus >= 0;
+        }
         log.Log(in record);
         exchange.GeneratedRequestId[0] = 0;
     }

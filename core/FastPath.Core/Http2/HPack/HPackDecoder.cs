@@ -11,9 +11,12 @@ internal sealed class HPackDecoder
     public const int DefaultHeaderTableSize = 4096;
     public const int DefaultMaxHeaderListSize = 32 * 1024;
     public const int DefaultMaxStringLength = 16 * 1024;
+    /// <summary>The hard bound on a decoded list, as a multiple of the limit (Kestrel allows 2x while decoding).</summary>
+    public const int HardLimitFactor = 2;
 
     private readonly HPackDynamicTable _table;
     private readonly int _maxHeaderListSize;
+    private readonly int _hardHeaderListSize;
     private readonly int _maxStringLength;
     private readonly byte[] _nameScratch;
     private readonly byte[] _valueScratch;
@@ -23,9 +26,13 @@ internal sealed class HPackDecoder
     private int _pendingLength;
     private bool _fieldSeen;
     private int _headerListSize;
+    // The block passed the limit: the rest is still decoded (the table stays in step) but no longer emitted.
+    private bool _overLimit;
 
     /// <param name="maxHeaderTableSize">The SETTINGS_HEADER_TABLE_SIZE this endpoint advertises: the limit for §6.3 updates.</param>
-    /// <param name="maxHeaderListSize">SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2), enforced while decoding.</param>
+    /// <param name="maxHeaderListSize">SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2): past it a block is decoded to its
+    /// end without emitting more fields and ends with HeaderListTooLarge; past HardLimitFactor times it, decoding stops
+    /// with HeaderListOverHardLimit.</param>
     /// <param name="maxStringLength">Longest string literal accepted, on the wire and decoded.</param>
     public HPackDecoder(int maxHeaderTableSize = DefaultHeaderTableSize, int maxHeaderListSize = DefaultMaxHeaderListSize, int maxStringLength = DefaultMaxStringLength)
     {
@@ -33,6 +40,7 @@ internal sealed class HPackDecoder
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxStringLength);
         _table = new HPackDynamicTable(maxHeaderTableSize);
         _maxHeaderListSize = maxHeaderListSize;
+        _hardHeaderListSize = (int)Math.Min((long)HardLimitFactor * maxHeaderListSize, int.MaxValue);
         _maxStringLength = maxStringLength;
         _nameScratch = new byte[maxStringLength];
         _valueScratch = new byte[maxStringLength];
@@ -71,7 +79,10 @@ internal sealed class HPackDecoder
         if (endHeaders)
         {
             if (_pendingLength > 0) return Fail(HPackError.IncompleteHeaderBlock);
+            bool overLimit = _overLimit;
             EndBlock();
+            // Decoded whole, so the table is in step: the caller may answer the stream alone (RFC 9113 §10.5.1).
+            if (overLimit) return HPackError.HeaderListTooLarge;
         }
         return HPackError.None;
     }
@@ -125,6 +136,7 @@ internal sealed class HPackDecoder
         _pendingLength = 0;
         _fieldSeen = false;
         _headerListSize = 0;
+        _overLimit = false;
     }
 
     /// <summary>
@@ -208,12 +220,14 @@ internal sealed class HPackDecoder
         where THandler : struct, IHPackHeaderHandler
     {
         // HPACK bomb defence: a few octets can reference a large entry many times, so the limit applies to the
-        // decoded list, field by field, before the handler sees the field.
+        // decoded list, field by field, before the handler sees the field. Past the limit nothing more is emitted
+        // (or stored); past the hard bound decoding stops, as the work per wire octet is then unbounded.
         _fieldSeen = true;
-        int size = _headerListSize + name.Length + value.Length + HPackDynamicTable.EntryOverhead;
-        if (size > _maxHeaderListSize) return HPackError.HeaderListTooLarge;
-        _headerListSize = size;
-        handler.OnHeader(name, value, neverIndexed);
+        long size = (long)_headerListSize + name.Length + value.Length + HPackDynamicTable.EntryOverhead;
+        if (size > _hardHeaderListSize) return HPackError.HeaderListOverHardLimit;
+        _headerListSize = (int)size;
+        if (size > _maxHeaderListSize) _overLimit = true;
+        if (!_overLimit) handler.OnHeader(name, value, neverIndexed);
         return HPackError.None;
     }
 

@@ -1,4 +1,4 @@
-// Outcome of decoding a header block: every case except HeaderListTooLarge is a COMPRESSION_ERROR (RFC 9113 §4.3).
+// Outcome of decoding a header block: every case except the two list-size ones is a COMPRESSION_ERROR (RFC 9113 §4.3).
 namespace FastPath.Http2.HPack;
 
 internal enum HPackError : byte
@@ -20,12 +20,17 @@ internal enum HPackError : byte
     TableSizeUpdateNotAtBlockStart,
     /// <summary>END_HEADERS arrived in the middle of a field representation.</summary>
     IncompleteHeaderBlock,
-    /// <summary>The decoded list exceeds SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2): name + value + 32 per field.</summary>
+    /// <summary>The decoded list exceeds SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2): name + value + 32 per field.
+    /// Returned at the end of the block, which was decoded whole (the table is in step): a stream error, such as 431.</summary>
     HeaderListTooLarge,
+    /// <summary>The decoded list exceeds the hard bound (HardLimitFactor times the limit, an HPACK bomb): decoding
+    /// stopped mid-block, so the connection must end.</summary>
+    HeaderListOverHardLimit,
 }
 
 internal static class HPackErrorExtensions
 {
     /// <summary>Whether the error desynchronises the connection's compression context (RFC 9113 §4.3).</summary>
-    public static bool IsCompressionError(this HPackError error) => error is not (HPackError.None or HPackError.HeaderListTooLarge);
+    public static bool IsCompressionError(this HPackError error) =>
+        error is not (HPackError.None or HPackError.HeaderListTooLarge or HPackError.HeaderListOverHardLimit);
 }

@@ -32,6 +32,9 @@ internal ref struct AccessLogRecord
     public ReadOnlySpan<byte> ResponseCodeDetails;
     /// <summary>The AUDIT AuthorizationPolicy the request matched; omitted when none.</summary>
     public ReadOnlySpan<byte> AuditPolicy;
+    /// <summary>A gRPC call's grpc-status (Envoy's %GRPC_STATUS%), with <see cref="HasGrpcStatus"/>; omitted otherwise.</summary>
+    public int GrpcStatus;
+    public bool HasGrpcStatus;
 }
 
 internal sealed class AccessLogger : IAsyncDisposable
@@ -107,6 +110,11 @@ internal sealed class AccessLogger : IAsyncDisposable
         Raw(dest, ref at, ",\"downstream_peer_principal\":"u8); Str(dest, ref at, r.PeerPrincipal);
         Optional(dest, ref at, ",\"response_code_details\":"u8, r.ResponseCodeDetails);
         Optional(dest, ref at, ",\"rbac_audit_policy\":"u8, r.AuditPolicy);
+        if (r.HasGrpcStatus)
+        {
+            Raw(dest, ref at, ",\"grpc_status\":"u8);
+            Num(dest, ref at, r.GrpcStatus);
+        }
         Raw(dest, ref at, "}\n"u8);
         return at;
     }

@@ -48,11 +48,22 @@ internal sealed class RetryState
     /// </summary>
     public long TryTimeoutMs(long routeTimeoutMs, long now)
     {
-        if (DeadlineTicks == 0 && routeTimeoutMs > 0) DeadlineTicks = now + routeTimeoutMs;
+        StartDeadline(routeTimeoutMs, now);
         long remaining = DeadlineTicks == 0 ? 0 : Math.Max(1, DeadlineTicks - now); // 0 would mean "no deadline"
         long perTry = Policy?.PerTryTimeoutMs ?? 0;
         PerTryBound = perTry > 0 && (remaining == 0 || perTry < remaining);
         return PerTryBound ? perTry : remaining;
+    }
+
+    /// <summary>
+    /// Starts the route timeout once the request is complete (a no-op after the first call); returns its deadline,
+    /// 0 for none. It bounds the response to its end, not only its head (Envoy: the route timeout spans until the
+    /// upstream response is completely processed).
+    /// </summary>
+    public long StartDeadline(long routeTimeoutMs, long now)
+    {
+        if (DeadlineTicks == 0 && routeTimeoutMs > 0) DeadlineTicks = now + routeTimeoutMs;
+        return DeadlineTicks;
     }
 
     /// <summary>Whether the route timeout has run out (a try may not start).</summary>

@@ -1,9 +1,11 @@
 // RFC 9113 conformance of the server engine, organised as h2spec does (section, frame, expectation), driven by raw
 // frames over a real socket. Stream errors are checked to leave the connection serving.
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using FastPath.Http2;
 using FastPath.Http2.Frames;
+using FastPath.Http2.HPack;
 using static FastPath.Core.Tests.Http2.Connection.Http2ConformanceKit;
 
 namespace FastPath.Core.Tests.Http2.Connection;
@@ -673,5 +675,138 @@ public sealed class Http2Section8_HttpMessageTests
         await client.SendHeadersAsync(1, [("set-cookie", "secret=1")], endStream: true);
         ReceivedFrame? trailers = await client.WaitForAsync(f => f.Type == Http2FrameType.HEADERS && f.EndStream);
         Assert.Equal(0x10, trailers!.Payload[0] & 0xF0);
+    }
+}
+
+/// <summary>§10.5.1 limits on field block size: a request over SETTINGS_MAX_HEADER_LIST_SIZE is a stream-level 431.</summary>
+public sealed class Http2Section10_5_HeaderListTests
+{
+    private static readonly Http2ConnectionLimits SmallList = new() { MaxHeaderListSize = 4096 };
+
+    /// <summary>A request head: the pseudo-fields, a 5000-octet field (over the 4096 limit) and then "x-late: v" with
+    /// incremental indexing, which the decoder must still insert (index 62) although it is past the limit.</summary>
+    private static byte[] OversizedBlock(HPackEncoder encoder, params (string, string)[] pseudo)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        foreach ((string n, string v) in pseudo) encoder.Encode(Encoding.ASCII.GetBytes(n), Encoding.ASCII.GetBytes(v), w, HPackIndexing.WithoutIndexing);
+        encoder.Encode("x-big"u8, Encoding.ASCII.GetBytes(new string('b', 5000)), w, HPackIndexing.WithoutIndexing);
+        encoder.Encode("x-late"u8, "v"u8, w, HPackIndexing.IncrementalIndexing);
+        return w.WrittenSpan.ToArray();
+    }
+
+    /// <summary>GET /inspect naming "x-late: v" by its dynamic table index: served only if the tables are in step.</summary>
+    private static async Task AssertTableInStepAsync(Http2RawClient client, HPackEncoder encoder, uint streamId)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        foreach ((string n, string v) in Http2RawClient.Get("/inspect"))
+            encoder.Encode(Encoding.ASCII.GetBytes(n), Encoding.ASCII.GetBytes(v), w, HPackIndexing.WithoutIndexing);
+        w.Write<byte>([0xBE]); // index 62: the first dynamic entry, x-late
+        await client.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, streamId, w.WrittenSpan.ToArray());
+        ReceivedResponse r = await client.ReadResponseAsync(streamId);
+        Assert.Equal(200, r.Status);
+        Assert.Equal("1", r.Header("x-fields"));
+    }
+
+    [Fact]
+    public async Task HEADERS_HeaderListOverLimit_431OnTheStream_ConnectionServesOn()
+    {
+        await using Http2TestHost host = await Http2TestHost.StartAsync(SmallList);
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        var encoder = new HPackEncoder();
+        await client.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, 1,
+            OversizedBlock(encoder, Http2RawClient.Get("/")));
+        ReceivedResponse r = await client.ReadResponseAsync(1);
+        Assert.Equal(431, r.Status);
+        Assert.Null(r.Reset);
+        Assert.Equal(0, host.Handler.StreamsStarted); // answered by the connection, no handler ran
+        await AssertTableInStepAsync(client, encoder, 3);
+    }
+
+    [Fact]
+    public async Task HEADERS_HeaderListOverLimit_BodyStillComing_431ThenRstStreamNoError()
+    {
+        await using Http2TestHost host = await Http2TestHost.StartAsync(SmallList);
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        var encoder = new HPackEncoder();
+        // Split over CONTINUATION frames, and the request body has not ended: 431, then RST_STREAM NO_ERROR (§8.1).
+        byte[] block = OversizedBlock(encoder, Http2RawClient.Post("/echo"));
+        await client.SendRawAsync(Http2FrameType.HEADERS, 0, 1, block[..3000]);
+        await client.SendRawAsync(Http2FrameType.CONTINUATION, Http2FrameFlags.END_HEADERS, 1, block[3000..]);
+        ReceivedFrame? head = await client.WaitForAsync(f => f.StreamId == 1);
+        Assert.NotNull(head);
+        Assert.Equal(Http2FrameType.HEADERS, head.Type);
+        Assert.True(head.EndStream);
+        Assert.Contains((":status", "431"), head.Fields);
+        await client.ExpectStreamErrorAsync(1, Http2ErrorCode.NO_ERROR);
+        await client.SendDataAsync(1, "late body"u8.ToArray(), endStream: true); // crossed our reset: ignored
+        await AssertTableInStepAsync(client, encoder, 3);
+    }
+
+    [Fact]
+    public async Task HEADERS_FrameInSeveralBufferSegments_BlockEndsInTheDecoder()
+    {
+        // The transport hands a frame over in 512-octet buffer segments. END_HEADERS must reach the decoder with the
+        // last one, or the block never ends there and its state leaks into the next block: here a table size update,
+        // legal only at the start of a block, would then be a COMPRESSION_ERROR.
+        var toServer = new Pipe(new PipeOptions(minimumSegmentSize: 512));
+        var toClient = new Pipe();
+        var connection = new Http2Connection(new Http2StreamAllocationTests.Duplex(toServer.Reader, toClient.Writer), new Http2EchoHandler());
+        Task run = connection.RunAsync();
+        PipeWriter send = toServer.Writer;
+        send.Write(Http2ConnectionPreface.ClientPreface);
+        Http2FrameWriter.WriteSettings(send, []);
+        Http2FrameWriter.WriteSettingsAck(send);
+        var encoder = new HPackEncoder();
+        byte[] first = Block(encoder, [], Http2RawClient.Get("/inspect", ("x-a", new string('a', 3000))));
+        byte[] second = Block(encoder, [0x3F, 0xE1, 0x1F], Http2RawClient.Get("/inspect")); // size update to 4096 first
+        foreach ((uint id, byte[] block) in new[] { (1u, first), (3u, second) })
+        {
+            var frame = new ArrayBufferWriter<byte>();
+            Http2FrameWriter.WriteHeaders(frame, id, block, endStream: true, 16_384);
+            send.Write(frame.WrittenSpan); // copied into as many 512-octet segments as it takes
+        }
+        await send.FlushAsync();
+
+        var ended = new List<uint>();
+        Http2FrameReader frames = Http2FrameReader.ForClient(enablePush: false);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (ended.Count < 2)
+        {
+            ReadResult read = await toClient.Reader.ReadAsync(timeout.Token);
+            var reader = new SequenceReader<byte>(read.Buffer);
+            while (frames.TryReadFrame(ref reader, out Http2Frame f, out _) == Http2FrameReadStatus.Frame)
+            {
+                Assert.NotEqual(Http2FrameType.GOAWAY, f.Type);
+                Assert.NotEqual(Http2FrameType.RST_STREAM, f.Type);
+                if (f.EndStream) ended.Add(f.StreamId);
+            }
+            toClient.Reader.AdvanceTo(reader.Position, read.Buffer.End);
+            Assert.False(read.IsCompleted, "the connection ended");
+        }
+        Assert.Equal([1u, 3u], ended.Order());
+        await send.CompleteAsync();
+        await run;
+    }
+
+    private static byte[] Block(HPackEncoder encoder, byte[] prefix, (string, string)[] fields)
+    {
+        var w = new ArrayBufferWriter<byte>();
+        w.Write(prefix);
+        foreach ((string n, string v) in fields) encoder.Encode(Encoding.ASCII.GetBytes(n), Encoding.ASCII.GetBytes(v), w, HPackIndexing.WithoutIndexing);
+        return w.WrittenSpan.ToArray();
+    }
+
+    [Fact]
+    public async Task HEADERS_HeaderListPastHardBound_ConnectionError()
+    {
+        // A decoded list over twice the limit is not decoded to its end (HPACK bomb): the table cannot be trusted any
+        // more, so the connection ends. (A block over twice the limit on the wire ends it with ENHANCE_YOUR_CALM:
+        // Http2DefenceTests.ContinuationFlood_*.)
+        await AssertConnectionErrorAsync(Http2ErrorCode.PROTOCOL_ERROR, async client =>
+        {
+            byte[] block = client.Encode(Http2RawClient.Get("/", ("x-a", new string('a', 3000)), ("x-b", new string('b', 3000)),
+                ("x-c", new string('c', 3000))));
+            await client.SendRawAsync(Http2FrameType.HEADERS, Http2FrameFlags.END_HEADERS | Http2FrameFlags.END_STREAM, 1, block);
+        }, SmallList);
     }
 }

@@ -17,7 +17,7 @@ public sealed class Http2AllocationCollection
 [Collection(Http2AllocationCollection.Name)]
 public sealed class Http2StreamAllocationTests
 {
-    private sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
+    internal sealed class Duplex(PipeReader input, PipeWriter output) : IDuplexPipe
     {
         public PipeReader Input { get; } = input;
         public PipeWriter Output { get; } = output;

@@ -213,9 +213,26 @@ public class HPackDecoderTests
         byte[] bomb = new byte[200];
         bomb.AsSpan().Fill(0xBE);
         (HPackError error, List<Field> fields) = Decode(decoder, bomb);
-        Assert.Equal(HPackError.HeaderListTooLarge, error);
+        Assert.Equal(HPackError.HeaderListOverHardLimit, error); // decoding stops at twice the limit
         Assert.Equal(4, fields.Count); // 4 x 4033 fits in 16384, the fifth does not
         Assert.False(error.IsCompressionError());
+    }
+
+    [Fact]
+    public void Decode_ListOverLimit_DecodedToTheEnd_TableInStep_ErrorAtEndOfBlock()
+    {
+        // ":method: GET" counts 42: the third passes the 100-octet limit. The rest of the block is still decoded, so
+        // the literal inserted after it is in the table for the next block; the error comes with END_HEADERS only.
+        var decoder = new HPackDecoder(maxHeaderListSize: 100);
+        var fields = new List<Field>();
+        var handler = new RecordingHandler(fields);
+        Assert.Equal(HPackError.None, decoder.Decode(Hex("82 82 82"), endHeaders: false, ref handler));
+        Assert.Equal(HPackError.HeaderListTooLarge, decoder.Decode(Hex("40 01 61 01 62"), endHeaders: true, ref handler)); // a: b, indexed
+        Assert.Equal(2, fields.Count); // nothing past the limit reaches the handler
+        Assert.Equal(1, decoder.DynamicTable.Count);
+        (HPackError next, List<Field> nextFields) = Decode(decoder, Hex("be"));
+        Assert.Equal(HPackError.None, next);
+        Assert.Equal("a", nextFields.Single().Name);
     }
 
     [Fact]
