@@ -19,6 +19,14 @@ internal sealed partial class Http2Connection
     /// </summary>
     public Task PeerSettingsReceived => _peerSettingsApplied.Task;
 
+    /// <summary>The most streams this client connection opens at once: the peer's limit, or ours if lower.</summary>
+    public uint StreamCap
+    {
+        get { lock (_sync) return StreamCapLocked; }
+    }
+
+    private uint StreamCapLocked => Math.Min(_peerSettings.MaxConcurrentStreams, _limits.MaxOpenStreams);
+
     /// <summary>A client connection over <paramref name="transport"/>; RunAsync reads responses, OpenStreamAsync sends requests.</summary>
     public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null) => new(transport, null, limits, isClient: true);
 
@@ -33,7 +41,7 @@ internal sealed partial class Http2Connection
         lock (_sync)
         {
             if (!_isClient) throw new InvalidOperationException("Only a client connection opens streams.");
-            if (_outputClosed || _peerGoAway || _liveStreams >= _peerSettings.MaxConcurrentStreams || _lastStreamId >= int.MaxValue - 2)
+            if (_outputClosed || _peerGoAway || _liveStreams >= StreamCapLocked || _lastStreamId >= int.MaxValue - 2)
                 return new ValueTask<Http2Stream?>((Http2Stream?)null);
             uint id = _lastStreamId == 0 ? 1 : _lastStreamId + 2;
             _lastStreamId = id;

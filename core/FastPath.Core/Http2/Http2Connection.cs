@@ -24,11 +24,14 @@ internal enum Http2ConnectionEndReason : byte
     SettingsTimeout,
     OutputStalled,
     TransportError,
+    /// <summary>A keepalive PING went unanswered: the peer or the path to it is gone.</summary>
+    KeepAliveTimeout,
 }
 
 internal sealed partial class Http2Connection
 {
     private const ulong ShutdownPingOpaque = 0x4650_2D53_6875_7400; // "FP-Shut\0"
+    private const ulong KeepAlivePingOpaque = 0x4650_2D4B_6565_7041; // "FP-KeepA"
     private const int RecentlyClosedCount = 64;
 
     private readonly PipeReader _input;
@@ -80,6 +83,11 @@ internal sealed partial class Http2Connection
     private long _epoch = long.MinValue;
     private long _intervalStart;
     private int _resets, _controlFrames, _windowUpdates, _consecutiveEmpty;
+
+    // Keepalive (client role): when the last PING went out, whether its ACK is awaited, when a frame last arrived.
+    private long _keepAliveSentAt;
+    private bool _keepAliveAwaited;
+    private long _lastFrameAt;
 
     private ShutdownPhase _shutdown;
     private long _shutdownStartedAt;
@@ -253,6 +261,14 @@ internal sealed partial class Http2Connection
                 _outputClosed = true;
                 abortOutput = true;
             }
+            else if (_keepAliveAwaited && nowMs - Math.Max(_keepAliveSentAt, _lastFrameAt) > _limits.KeepAliveTimeoutMs)
+            {
+                // A dead peer reads no GOAWAY either: the connection is dropped, and its streams fail as resets.
+                if (EndReason == Http2ConnectionEndReason.None) EndReason = Http2ConnectionEndReason.KeepAliveTimeout;
+                _closing = true;
+                _outputClosed = true;
+                abortOutput = true;
+            }
             else if (_outputClosed)
             {
                 return;
@@ -269,6 +285,13 @@ internal sealed partial class Http2Connection
                     Http2Stream s = _blockedWriters[i];
                     if (s.StallSince >= 0 && nowMs - s.StallSince > _limits.SendStallTimeoutMs)
                         ResetStream(s, Http2ErrorCode.CANCEL, countAsAbuse: false);
+                }
+                if (_limits.KeepAliveIntervalMs > 0 && _shutdown == ShutdownPhase.None && !_keepAliveAwaited && nowMs - _keepAliveSentAt >= _limits.KeepAliveIntervalMs)
+                {
+                    _keepAliveSentAt = nowMs;
+                    _keepAliveAwaited = true;
+                    Http2FrameWriter.WritePing(_writer, KeepAlivePingOpaque, ack: false);
+                    SignalOutput();
                 }
                 if (_shutdown == ShutdownPhase.PingSent && nowMs - _shutdownStartedAt > _limits.ShutdownTimeoutMs)
                     SendFinalGoAway();
@@ -332,6 +355,7 @@ internal sealed partial class Http2Connection
             if (status == Http2FrameReadStatus.Incomplete) break;
             lock (_sync)
             {
+                _lastFrameAt = _now;
                 switch (status)
                 {
                     case Http2FrameReadStatus.ConnectionError:
@@ -710,6 +734,7 @@ internal sealed partial class Http2Connection
         if (frame.IsAck)
         {
             if (frame.OpaqueData == ShutdownPingOpaque && _shutdown == ShutdownPhase.PingSent) SendFinalGoAway();
+            else if (frame.OpaqueData == KeepAlivePingOpaque) _keepAliveAwaited = false;
             return;
         }
         if (!CountControlFrame()) return;

@@ -21,6 +21,8 @@ internal enum TlsFailure : byte
     HandshakeTimeout,
     /// <summary>Plaintext on a port that requires TLS (PeerAuthentication STRICT, or a chain with tls).</summary>
     Plaintext,
+    /// <summary>The origin of an HTTP/2 cluster did not select h2 in ALPN.</summary>
+    AlpnMismatch,
     Other,
 }
 
@@ -48,6 +50,7 @@ internal static class TlsFailures
         TlsFailure.ProtocolVersion => "protocol_version",
         TlsFailure.HandshakeTimeout => "handshake_timeout",
         TlsFailure.Plaintext => "plaintext",
+        TlsFailure.AlpnMismatch => "alpn_mismatch",
         TlsFailure.None => "none",
         _ => "other",
     };

@@ -1,6 +1,7 @@
 // TLS origination to one cluster's endpoints (Istio DestinationRule SIMPLE, MUTUAL, ISTIO_MUTUAL): SNI (configured,
 // else the endpoint's host name), ALPN, the origin's certificate verified against a trust bundle and the expected
 // names, and the client certificate for mutual TLS, read at each connect so a rotated one is presented at once.
+// An HTTP/2 cluster offers only h2 and refuses an origin that does not select it (RFC 9113 §3.2).
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
@@ -14,17 +15,23 @@ namespace FastPath.Tls;
 internal sealed class UpstreamTlsContext
 {
     private readonly string? _sni;
+    private static readonly List<SslApplicationProtocol> Http11Only = [SslApplicationProtocol.Http11];
+
     private readonly List<SslApplicationProtocol>? _alpn;
+    private readonly bool _requireH2;
     private readonly SslProtocols _protocols;
     private readonly ReloadableCertificate? _clientCertificate;
     private readonly PeerVerifier _verifier;
     private readonly ILogger? _logger;
 
-    public UpstreamTlsContext(UpstreamTlsConfig config, ReloadableCertificate? clientCertificate, PeerVerifier verifier, ILogger? logger)
+    /// <param name="protocol">What the pool speaks over the connection: it picks the default ALPN, and HTTP/2 requires h2.</param>
+    public UpstreamTlsContext(UpstreamTlsConfig config, UpstreamProtocol protocol, ReloadableCertificate? clientCertificate, PeerVerifier verifier,
+        ILogger? logger)
     {
         _sni = config.Sni;
-        _alpn = config.Alpn.Count == 0 ? null
-            : config.Alpn.Select(a => a == "h2" ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11).ToList();
+        _requireH2 = protocol == UpstreamProtocol.Http2;
+        IReadOnlyList<string> alpn = config.Alpn ?? (_requireH2 ? ["h2"] : ["http/1.1"]);
+        _alpn = alpn.Count == 0 ? null : alpn.Select(a => a == "h2" ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11).ToList();
         _protocols = TlsFailures.Protocols(config.MinVersion == "TLSv1_3");
         _clientCertificate = clientCertificate;
         _verifier = verifier;
@@ -41,7 +48,15 @@ internal sealed class UpstreamTlsContext
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await stream.AuthenticateAsClientAsync(Options(host), cts.Token).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host, _alpn), cts.Token).ConfigureAwait(false);
+            if (_requireH2 && stream.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
+            {
+                // The peer's choice is not echoed: it is the origin's bytes.
+                stream.Failure = TlsFailure.AlpnMismatch;
+                throw new AuthenticationException(stream.NegotiatedApplicationProtocol.Protocol.IsEmpty
+                    ? "the origin selected no ALPN protocol; the cluster speaks HTTP/2 (h2) only"
+                    : "the origin selected an ALPN protocol other than h2; the cluster speaks HTTP/2 only");
+            }
             TlsMetrics.UpstreamHandshakes.Inc();
             return new TlsConnection(connection, stream, ownsTransport: true);
         }
@@ -58,14 +73,14 @@ internal sealed class UpstreamTlsContext
 
     /// <summary>
     /// The same handshake over a plain stream (an HTTP health probe's socket): the TLS stream, or an IOException
-    /// after counting and logging the failure like a connection's.
+    /// after counting and logging the failure like a connection's. The probe speaks HTTP/1.1, so it offers only that.
     /// </summary>
     public async Task<Stream> AuthenticateStreamAsync(Stream inner, string host, CancellationToken cancel)
     {
         var stream = new TlsStream(inner) { Verifier = _verifier };
         try
         {
-            await stream.AuthenticateAsClientAsync(Options(host), cancel).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host, Http11Only), cancel).ConfigureAwait(false);
             TlsMetrics.UpstreamHandshakes.Inc();
             return stream;
         }
@@ -78,11 +93,11 @@ internal sealed class UpstreamTlsContext
         }
     }
 
-    private SslClientAuthenticationOptions Options(string host) => new()
+    private SslClientAuthenticationOptions Options(string host, List<SslApplicationProtocol>? alpn) => new()
     {
         // An IP address is never sent as SNI (RFC 6066 section 3); it still names what the certificate must match.
         TargetHost = _sni ?? host,
-        ApplicationProtocols = _alpn,
+        ApplicationProtocols = alpn,
         EnabledSslProtocols = _protocols,
         ClientCertificateContext = _clientCertificate?.Current?.Context,
         RemoteCertificateValidationCallback = PeerVerifier.Callback,

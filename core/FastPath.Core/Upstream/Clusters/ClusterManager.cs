@@ -3,6 +3,7 @@
 using System.Net;
 using System.Net.Sockets;
 using FastPath.Config;
+using FastPath.Http2;
 using FastPath.Observability.Stats;
 using FastPath.Tls;
 using FastPath.Transport;
@@ -96,12 +97,12 @@ internal sealed class ClusterManager : IDisposable
                     IPEndPoint ip = resolved[(c.Name, name)];
                     bool http2 = c.Protocol == UpstreamProtocol.Http2;
                     if (!_pools.TryGetValue((c.Name, name), out Http1ConnectionPool? pool) || !pool.Address.Equals(ip) || pool.TlsFingerprint != tlsFingerprint
-                        || (pool.Http2 is not null) != http2)
+                        || (pool.Http2 is not null) != http2 || (http2 && pool.Http2!.Options != c.Http2))
                     {
                         pool = new Http1ConnectionPool(name, ip, _connector, settings, e.Host)
                         {
                             TlsFingerprint = tlsFingerprint,
-                            Http2 = http2 ? new Http2ConnectionPool(name, ip, _connector, settings) : null,
+                            Http2 = http2 ? new Http2ConnectionPool(name, ip, _connector, settings, e.Host, Http2Limits(c.Http2)) { Options = c.Http2 } : null,
                         };
                         if (pool.Http2 is { } h2)
                         {
@@ -123,6 +124,16 @@ internal sealed class ClusterManager : IDisposable
             return new ClusterSet(clusters, pools);
         }
     }
+
+    /// <summary>The engine limits of a cluster's upstream HTTP/2 connections; the defences stay the engine's defaults.</summary>
+    private static Http2ConnectionLimits? Http2Limits(Http2ProtocolConfig? options) => options is null ? null : new Http2ConnectionLimits
+    {
+        MaxOpenStreams = options.MaxConcurrentStreams is { } max ? (uint)max : uint.MaxValue,
+        InitialStreamWindowSize = options.InitialStreamWindowSize,
+        ConnectionWindowSize = options.InitialConnectionWindowSize,
+        KeepAliveIntervalMs = (long)(options.KeepaliveInterval ?? TimeSpan.Zero).TotalMilliseconds,
+        KeepAliveTimeoutMs = (long)options.KeepaliveTimeout.TotalMilliseconds,
+    };
 
     /// <summary>
     /// A new endpoint object: with the health of the one it replaces (same address and pool; other weight, priority or
