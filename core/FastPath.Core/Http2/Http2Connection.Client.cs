@@ -28,7 +28,12 @@ internal sealed partial class Http2Connection
     private uint StreamCapLocked => Math.Min(_peerSettings.MaxConcurrentStreams, _limits.MaxOpenStreams);
 
     /// <summary>A client connection over <paramref name="transport"/>; RunAsync reads responses, OpenStreamAsync sends requests.</summary>
-    public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null) => new(transport, null, limits, isClient: true);
+    /// <param name="secure">The transport is TLS: every request's :scheme is https, whatever the downstream spoke
+    /// (servers such as Kestrel refuse an http :scheme on a TLS connection).</param>
+    public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null, bool secure = false) =>
+        new(transport, null, limits, isClient: true) { _secure = secure };
+
+    private bool _secure;
 
     /// <summary>
     /// Sends a request head on a new stream. Null when no stream can be opened here: the peer's
@@ -55,7 +60,7 @@ internal sealed partial class Http2Connection
             _encoder.Encode(":method"u8, request.MethodBytes, _fieldBlock);
             if (request.Method != HttpMethod.Connect)
             {
-                _encoder.Encode(":scheme"u8, request.SchemeStart >= 0 ? request.Scheme : "http"u8, _fieldBlock);
+                _encoder.Encode(":scheme"u8, _secure ? "https"u8 : request.SchemeStart >= 0 ? request.Scheme : "http"u8, _fieldBlock);
                 _encoder.Encode(":path"u8, request.Path, _fieldBlock);
             }
             ReadOnlySpan<byte> authority = request.Authority;

@@ -21,7 +21,7 @@ internal enum TlsFailure : byte
     HandshakeTimeout,
     /// <summary>Plaintext on a port that requires TLS (PeerAuthentication STRICT, or a chain with tls).</summary>
     Plaintext,
-    /// <summary>The origin of an HTTP/2 cluster did not select h2 in ALPN.</summary>
+    /// <summary>No ALPN protocol agreed where one is required: an HTTP/2 cluster's origin that does not select h2.</summary>
     AlpnMismatch,
     Other,
 }
@@ -72,6 +72,8 @@ internal static class TlsFailures
             if (m.Contains("certificate required", StringComparison.OrdinalIgnoreCase)) return TlsFailure.NoClientCert;
             if (m.Contains("unknown ca", StringComparison.OrdinalIgnoreCase)) return TlsFailure.UnknownCa;
             if (m.Contains("certificate expired", StringComparison.OrdinalIgnoreCase)) return TlsFailure.Expired;
+            // RFC 7301 §3.2: the server shares none of the protocols offered (an HTTP/1.1-only origin asked for h2).
+            if (m.Contains("no application protocol", StringComparison.OrdinalIgnoreCase)) return TlsFailure.AlpnMismatch;
         }
         return TlsFailure.Other;
     }
