@@ -1,12 +1,11 @@
 // HTTP/2 to origins over TLS (cluster protocol: http2 with tls) through the real gateway: Kestrel origins serving
-// HTTPS with HTTP/2 only (ALPN h2), certificates from a test CA. Plain requests, large bodies both ways, trailers,
-// gRPC over TLS, a burst of first requests sharing the connections being opened, mutual TLS (MUTUAL and
-// ISTIO_MUTUAL) to an origin that requires client certificates, and origins that offer only http/1.1 or no ALPN.
+// HTTPS with HTTP/2 only (ALPN h2), certificates from a test CA. gRPC over TLS, a burst of first requests sharing the
+// connections being opened, mutual TLS (MUTUAL and ISTIO_MUTUAL) to an origin that requires client certificates, and
+// origins that offer only http/1.1 or no ALPN. Plain requests, bodies and trailers over TLS run in Http2UpstreamTests.
 using System.Net;
 using System.Net.Http;
 using FastPath.EndToEnd.Grpc;
 using FastPath.EndToEnd.Testing;
-using Grpc.Core;
 using Grpc.Net.Client;
 
 namespace FastPath.EndToEnd;
@@ -16,7 +15,6 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
     public const string OriginHost = "h2.origin.test";
 
     public TestPki Pki { get; } = new();
-    public OriginServer Origin { get; private set; } = null!;
     public OriginServer Burst { get; private set; } = null!;
     public OriginServer Http11Only { get; private set; } = null!;
     public GrpcOrigin Grpc { get; private set; } = null!;
@@ -26,7 +24,6 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var tls = new OriginTls(Pki.Issue("h2origin", [OriginHost]));
-        Origin = await OriginServer.StartAsync("h2tls", http2: true, tls);
         Burst = await OriginServer.StartAsync("burst", http2: true, tls);
         Http11Only = await OriginServer.StartAsync("h1tls", http2: false, tls);
         Grpc = await GrpcOrigin.StartAsync("gtls", tls);
@@ -38,8 +35,6 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
             .Route("/h1only/", "h1only")
             .Route("/noalpn/", "noalpn")
             .Route("/fastpath.test.Echo/", "grpc", "30s")
-            .Route("/", "h2tls")
-            .Cluster("h2tls", [Origin.Address], "protocol: http2", simple)
             .Cluster("burst", [Burst.Address], "protocol: http2", simple, "http2: {max_concurrent_streams: 10}")
             .Cluster("h1only", [Http11Only.Address], "protocol: http2", simple)
             .Cluster("noalpn", [NoAlpn.Address], "protocol: http2", $"tls: {{mode: SIMPLE, sni: noalpn.test, trust_bundle: {noAlpnCa}}}")
@@ -49,7 +44,6 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Gateway.DisposeAsync();
-        await Origin.DisposeAsync();
         await Burst.DisposeAsync();
         await Http11Only.DisposeAsync();
         await Grpc.DisposeAsync();
@@ -61,58 +55,9 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
 public sealed class Http2TlsUpstreamTests(Http2TlsUpstreamFixture fixture) : IClassFixture<Http2TlsUpstreamFixture>
 {
     private readonly GatewayProcess _gateway = fixture.Gateway;
-    private readonly OriginServer _origin = fixture.Origin;
 
     private static HttpClient Client(int connections = 4) =>
         new(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = connections }) { Timeout = TimeSpan.FromSeconds(30) };
-
-    [Fact(Timeout = 60_000)]
-    public async Task Get_ReachesOriginOverTlsAsHttp2()
-    {
-        using HttpClient client = Client();
-        using HttpResponseMessage r = await client.GetAsync(_gateway.Url("/plain?q=1"));
-
-        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        Assert.Equal("origin=h2tls GET /plain?q=1\n", await r.Content.ReadAsStringAsync());
-        OriginRequest seen = _origin.Requests.Last(q => q.PathAndQuery == "/plain?q=1");
-        Assert.Equal("HTTP/2", seen.Protocol);
-        Assert.Equal($"127.0.0.1:{_gateway.Port}", seen.Header("host"));
-        Assert.True(await TcpProxyTests.MetricAsync(_gateway, "fastpath_tls_handshakes_total{direction=\"upstream\"}") >= 1);
-    }
-
-    [Theory(Timeout = 60_000)]
-    [InlineData(0)]
-    [InlineData(3 * 1024 * 1024)]
-    public async Task Post_LargeBodyEchoedBothWays(int size)
-    {
-        byte[] body = new byte[size];
-        new Random(size).NextBytes(body);
-        using HttpClient client = Client();
-        using HttpResponseMessage r = await client.PostAsync(_gateway.Url("/echo"), new ByteArrayContent(body));
-
-        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        Assert.Equal(body, await r.Content.ReadAsByteArrayAsync());
-    }
-
-    [Fact(Timeout = 60_000)]
-    public async Task Download_EightMiB_ArrivesWhole()
-    {
-        using HttpClient client = Client();
-        byte[] body = await client.GetByteArrayAsync(_gateway.Url("/download?bytes=8388608"));
-        Assert.Equal(8 * 1024 * 1024, body.Length);
-    }
-
-    [Fact(Timeout = 60_000)]
-    public async Task ChunkedRequestWithTrailers_TrailersReachOrigin()
-    {
-        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(_gateway.Port);
-        await client.SendAsync("POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n");
-        RawResponse r = await client.ReadResponseAsync();
-
-        Assert.Equal(200, r.Status);
-        Assert.Equal("origin=h2tls bytes=5\n", r.BodyText);
-        Assert.Equal("5", _origin.Requests.Last(q => q.PathAndQuery == "/count").Trailers["x-sum"]);
-    }
 
     private GrpcChannel Channel() => GrpcChannel.ForAddress($"http://127.0.0.1:{_gateway.Port}", new GrpcChannelOptions
     {
@@ -123,14 +68,7 @@ public sealed class Http2TlsUpstreamTests(Http2TlsUpstreamFixture fixture) : ICl
     public async Task GrpcUnary_OverTlsUpstream_HeadersAndTrailersCross()
     {
         using GrpcChannel channel = Channel();
-        var client = new Echo.EchoClient(channel);
-        using AsyncUnaryCall<EchoReply> call = client.UnaryAsync(new EchoRequest { Message = "tls" }, new Metadata { { "x-meta", "v1" } });
-
-        EchoReply reply = await call;
-        Assert.Equal("tls", reply.Message);
-        Assert.Equal("gtls", (await call.ResponseHeadersAsync).GetValue("x-origin-id"));
-        Assert.Equal("gtls", call.GetTrailers().GetValue("x-origin-trailer"));
-        Assert.Equal("v1", fixture.Grpc.LastRequestHeaders["x-meta"]);
+        await GrpcTests.AssertUnaryCarriesMetadataAsync(new Echo.EchoClient(channel), fixture.Grpc);
     }
 
     [Fact(Timeout = 60_000)]
@@ -138,22 +76,8 @@ public sealed class Http2TlsUpstreamTests(Http2TlsUpstreamFixture fixture) : ICl
     {
         using GrpcChannel channel = Channel();
         var client = new Echo.EchoClient(channel);
-        using AsyncServerStreamingCall<EchoReply> stream = client.ServerStream(new EchoRequest { Message = "s", Count = 200 });
-        int expected = 0;
-        await foreach (EchoReply reply in stream.ResponseStream.ReadAllAsync()) Assert.Equal(expected++, reply.Index);
-        Assert.Equal(200, expected);
-        Assert.Equal(StatusCode.OK, stream.GetStatus().StatusCode);
-
-        using AsyncDuplexStreamingCall<EchoRequest, EchoReply> bidi = client.Bidi();
-        for (int i = 0; i < 20; i++)
-        {
-            await bidi.RequestStream.WriteAsync(new EchoRequest { Message = "m" + i });
-            Assert.True(await bidi.ResponseStream.MoveNext());
-            Assert.Equal("m" + i, bidi.ResponseStream.Current.Message);
-        }
-        await bidi.RequestStream.CompleteAsync();
-        Assert.False(await bidi.ResponseStream.MoveNext());
-        Assert.Equal(StatusCode.OK, bidi.GetStatus().StatusCode);
+        await GrpcTests.AssertServerStreamInOrderAsync(client);
+        await GrpcTests.AssertBidiEchoesAsTheyArriveAsync(client);
     }
 
     [Fact(Timeout = 60_000)]

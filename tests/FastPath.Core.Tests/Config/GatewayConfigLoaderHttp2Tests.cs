@@ -8,21 +8,7 @@ public sealed class GatewayConfigLoaderHttp2Tests
 {
     private const string File = "gateway.yaml";
 
-    private const string Base = """
-        listeners:
-          - name: public
-            port: 8080
-            virtual_hosts:
-              - routes:
-                  - prefix: /
-                    cluster: web
-        clusters:
-          - name: web
-            endpoints: ["127.0.0.1:9000"]
-        CLUSTER
-        """;
-
-    private static string Yaml(string cluster) => Base.Replace("CLUSTER", cluster, StringComparison.Ordinal);
+    private static string Yaml(string cluster) => GatewayConfigLoaderResilienceTests.Yaml(cluster: cluster);
 
     private static List<ConfigError> Errors(string yaml) =>
         Assert.Throws<ConfigException>(() => GatewayConfigLoader.Parse(yaml, File)).Errors.ToList();
@@ -74,9 +60,10 @@ public sealed class GatewayConfigLoaderHttp2Tests
 
         List<ConfigError> errors = Errors(yaml);
 
-        Assert.Contains(errors, e => e.Path == "clusters[0].http2.max_concurrent_streams" && e.Line == 13 && e.File == File);
-        Assert.Contains(errors, e => e.Path == "clusters[0].http2.initial_stream_window_size" && e.Line == 14);
-        Assert.Contains(errors, e => e.Path == "clusters[0].http2.initial_connection_window_size" && e.Line == 15);
+        int Line(string text) => GatewayConfigLoaderResilienceTests.LineOf(yaml, text);
+        Assert.Contains(errors, e => e.Path == "clusters[0].http2.max_concurrent_streams" && e.Line == Line("max_concurrent") && e.File == File);
+        Assert.Contains(errors, e => e.Path == "clusters[0].http2.initial_stream_window_size" && e.Line == Line("initial_stream"));
+        Assert.Contains(errors, e => e.Path == "clusters[0].http2.initial_connection_window_size" && e.Line == Line("initial_connection"));
         Assert.Contains(errors, e => e.Path == "clusters[0].http2.connection_keepalive.interval" && e.Message.Contains("greater than zero"));
         Assert.Contains(errors, e => e.Path == "clusters[0].http2.connection_keepalive.timeout" && e.Message.Contains("greater than zero"));
         Assert.Contains(errors, e => e.Path == "clusters[0].http2.hpack_table_size" && e.Message.Contains("unknown field"));
@@ -85,11 +72,12 @@ public sealed class GatewayConfigLoaderHttp2Tests
     [Fact]
     public void Parse_Http2OptionsOnHttp1Cluster_ErrorNamesClusterAndField()
     {
-        List<ConfigError> errors = Errors(Yaml("    http2: {max_concurrent_streams: 10}"));
+        string yaml = Yaml("    http2: {max_concurrent_streams: 10}");
+        List<ConfigError> errors = Errors(yaml);
 
         ConfigError e = Assert.Single(errors);
         Assert.Equal("clusters[0].http2", e.Path);
         Assert.Contains("'web'", e.Message);
-        Assert.Equal(11, e.Line);
+        Assert.Equal(GatewayConfigLoaderResilienceTests.LineOf(yaml, "http2:"), e.Line);
     }
 }

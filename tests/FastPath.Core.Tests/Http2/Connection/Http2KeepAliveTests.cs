@@ -114,12 +114,7 @@ public sealed class Http2KeepAliveTests
         ScriptedServer server = await SettledAsync(intervalMs: 1_000, timeoutMs: 500);
         await PingAtAsync(server, 1_000);
 
-        server.Client.Tick(1_400);
-        Assert.False(server.Run.IsCompleted);
-        server.Client.Tick(1_501);
-
-        await server.Run.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(Http2ConnectionEndReason.KeepAliveTimeout, server.Client.EndReason);
+        await AssertAliveThenDeadAsync(server, aliveAt: 1_400, deadAt: 1_501);
     }
 
     [Fact(Timeout = 30_000)]
@@ -146,12 +141,8 @@ public sealed class Http2KeepAliveTests
         await server.SendAsync(Http2FrameType.WINDOW_UPDATE, 0, [0, 0, 0, 1]); // a live peer stuck behind other bytes
         await WaitForAckProcessedAsync(server);
 
-        server.Client.Tick(1_800); // 800 ms since the PING, 400 since the last frame
-        Assert.False(server.Run.IsCompleted);
-        server.Client.Tick(1_901);
-
-        await server.Run.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal(Http2ConnectionEndReason.KeepAliveTimeout, server.Client.EndReason);
+        // At 1,800: 800 ms since the PING, but only 400 since the last frame.
+        await AssertAliveThenDeadAsync(server, aliveAt: 1_800, deadAt: 1_901);
     }
 
     [Fact(Timeout = 30_000)]
@@ -163,6 +154,16 @@ public sealed class Http2KeepAliveTests
 
         Assert.False(await server.SentWithinAsync(Http2FrameType.PING, TimeSpan.FromMilliseconds(300)));
         Assert.False(server.Run.IsCompleted);
+    }
+
+    // Tick decides synchronously (EndReason is set in it); the connection then ends on its own loop.
+    private static async Task AssertAliveThenDeadAsync(ScriptedServer server, long aliveAt, long deadAt)
+    {
+        server.Client.Tick(aliveAt);
+        Assert.Equal(Http2ConnectionEndReason.None, server.Client.EndReason);
+        server.Client.Tick(deadAt);
+        await server.Run.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(Http2ConnectionEndReason.KeepAliveTimeout, server.Client.EndReason);
     }
 
     // The frame is read on the connection's loop: a SETTINGS round trip after it proves it was processed.
