@@ -131,3 +131,37 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
         Assert.True(_origin.ConnectionCount - before <= 2, $"{_origin.ConnectionCount - before} new origin connections");
     }
 }
+
+public sealed class Http2UpstreamKeepaliveTests
+{
+    [Fact(Timeout = 60_000)]
+    public async Task SilentOrigin_KeepalivePingUnanswered_ConnectionClosed_RequestFailsLongBeforeRouteTimeout()
+    {
+        // An origin that completes the HTTP/2 handshake and then goes silent (a hung host, a dropped NAT mapping):
+        // it reads whatever arrives and answers nothing, PINGs included.
+        var closedByGateway = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = new RawOrigin(async c =>
+        {
+            byte[] settings = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
+            byte[] settingsAck = [0, 0, 0, 0x4, 0x1, 0, 0, 0, 0];
+            await c.WriteAsync([.. settings, .. settingsAck]);
+            byte[] buffer = new byte[4096];
+            while (await c.Socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, c.Token) > 0)
+            {
+            }
+            closedByGateway.TrySetResult();
+        });
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/", "silent", "30s")
+            .Cluster("silent", [origin.Address], "protocol: http2", "http2: {connection_keepalive: {interval: 200ms, timeout: 300ms}}"));
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(40) };
+
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        using HttpResponseMessage r = await client.GetAsync(gateway.Url("/hangs"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, r.StatusCode);
+        Assert.Equal("upstream connection reset before response\n", await r.Content.ReadAsStringAsync());
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(10), $"took {elapsed.Elapsed}; the route timeout is 30 s");
+        await closedByGateway.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+}
