@@ -31,9 +31,7 @@ internal sealed partial class Http2Connection
     /// <param name="secure">The transport is TLS: every request's :scheme is https, whatever the downstream spoke
     /// (servers such as Kestrel refuse an http :scheme on a TLS connection).</param>
     public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null, bool secure = false) =>
-        new(transport, null, limits, isClient: true) { _secure = secure };
-
-    private bool _secure;
+        new(transport, null, limits, isClient: true, secure);
 
     /// <summary>
     /// Sends a request head on a new stream. Null when no stream can be opened here: the peer's

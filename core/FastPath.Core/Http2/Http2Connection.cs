@@ -51,6 +51,7 @@ internal sealed partial class Http2Connection
     private int _recentlyClosedNext;
 
     private readonly bool _isClient;
+    private readonly bool _secure; // client over TLS: :scheme https
     private Http2FrameReader _frameReader;
     private Http2Settings _peerSettings = Http2Settings.Default;
     private Http2SendWindow _connectionSendWindow = new(Http2Settings.DefaultInitialWindowSize);
@@ -107,9 +108,10 @@ internal sealed partial class Http2Connection
     {
     }
 
-    private Http2Connection(IDuplexPipe transport, IHttp2StreamHandler? handler, Http2ConnectionLimits? limits, bool isClient)
+    private Http2Connection(IDuplexPipe transport, IHttp2StreamHandler? handler, Http2ConnectionLimits? limits, bool isClient, bool secure = false)
     {
         _isClient = isClient;
+        _secure = secure;
         _prefaceRead = isClient; // only a server reads the 24-octet client preface
         _frameReader = isClient ? Http2FrameReader.ForClient(enablePush: false) : Http2FrameReader.ForServer();
         _input = transport.Input;

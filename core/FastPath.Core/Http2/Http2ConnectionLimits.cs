@@ -1,5 +1,5 @@
 // Limits and timeouts of one HTTP/2 connection, with the attack each defends against. Immutable; one instance is
-// shared by every connection of a listener.
+// shared by every connection of a listener, or of a cluster's endpoint pool (built from its http2 settings).
 namespace FastPath.Http2;
 
 internal sealed class Http2ConnectionLimits
