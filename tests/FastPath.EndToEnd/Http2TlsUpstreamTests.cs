@@ -4,6 +4,7 @@
 // origins that offer only http/1.1 or no ALPN. Plain requests, bodies and trailers over TLS run in Http2UpstreamTests.
 using System.Net;
 using System.Net.Http;
+using System.Text.Json;
 using FastPath.EndToEnd.Grpc;
 using FastPath.EndToEnd.Testing;
 using Grpc.Net.Client;
@@ -94,6 +95,11 @@ public sealed class Http2TlsUpstreamTests(Http2TlsUpstreamFixture fixture) : ICl
         Assert.Equal(50, burst.Requests.Count(q => q.PathAndQuery == "/delay"));
         Assert.InRange(burst.ConnectionCount, 1, 5);
         foreach (HttpResponseMessage r in responses) r.Dispose();
+        // The pool's own count, from /clusters, agrees with what the origin accepted.
+        (_, string clusters) = await _gateway.AdminGetAsync("/clusters");
+        JsonElement endpoint = JsonDocument.Parse(clusters).RootElement.GetProperty("clusters").EnumerateArray()
+            .Single(c => c.GetProperty("name").GetString() == "burst").GetProperty("endpoints")[0];
+        Assert.Equal(burst.ConnectionCount, endpoint.GetProperty("http2").GetProperty("connections_opened_total").GetInt32());
     }
 
     [Fact(Timeout = 60_000)]
