@@ -18,6 +18,8 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
     public TestPki Pki { get; } = new();
     public OriginServer Burst { get; private set; } = null!;
     public OriginServer Http11Only { get; private set; } = null!;
+    public OriginServer AutoHttp2 { get; private set; } = null!;
+    public OriginServer AutoHttp11 { get; private set; } = null!;
     public GrpcOrigin Grpc { get; private set; } = null!;
     public TlsOrigin NoAlpn { get; } = new("noalpn.test");
     public GatewayProcess Gateway { get; private set; } = null!;
@@ -27,6 +29,8 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
         var tls = new OriginTls(Pki.Issue("h2origin", [OriginHost]));
         Burst = await OriginServer.StartAsync("burst", http2: true, tls);
         Http11Only = await OriginServer.StartAsync("h1tls", http2: false, tls);
+        AutoHttp2 = await OriginServer.StartAsync("auto2", http2: true, tls);
+        AutoHttp11 = await OriginServer.StartAsync("auto1", http2: false, tls);
         Grpc = await GrpcOrigin.StartAsync("gtls", tls);
         string simple = $"tls: {{mode: SIMPLE, sni: {OriginHost}, trust_bundle: {Pki.CaFile}}}";
         string noAlpnCa = Path.Combine(Pki.Directory, "noalpn.pem");
@@ -35,9 +39,13 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
             .Route("/burst/", "burst", null, "rewrite: {prefix: /delay}")
             .Route("/h1only/", "h1only")
             .Route("/noalpn/", "noalpn")
+            .Route("/auto-h2/", "auto-h2")
+            .Route("/auto-h1/", "auto-h1")
             .Route("/fastpath.test.Echo/", "grpc", "30s")
             .Cluster("burst", [Burst.Address], "protocol: http2", simple, "http2: {max_concurrent_streams: 10}")
             .Cluster("h1only", [Http11Only.Address], "protocol: http2", simple)
+            .Cluster("auto-h2", [AutoHttp2.Address], "protocol: auto", simple)
+            .Cluster("auto-h1", [AutoHttp11.Address], "protocol: auto", simple)
             .Cluster("noalpn", [NoAlpn.Address], "protocol: http2", $"tls: {{mode: SIMPLE, sni: noalpn.test, trust_bundle: {noAlpnCa}}}")
             .Cluster("grpc", [Grpc.Address], "protocol: http2", simple), accessLog: true);
     }
@@ -47,6 +55,8 @@ public sealed class Http2TlsUpstreamFixture : IAsyncLifetime
         await Gateway.DisposeAsync();
         await Burst.DisposeAsync();
         await Http11Only.DisposeAsync();
+        await AutoHttp2.DisposeAsync();
+        await AutoHttp11.DisposeAsync();
         await Grpc.DisposeAsync();
         await NoAlpn.DisposeAsync();
         Pki.Dispose();
@@ -132,6 +142,36 @@ public sealed class Http2TlsUpstreamTests(Http2TlsUpstreamFixture fixture) : ICl
         Assert.Equal("UF", line.GetProperty("response_flags").GetString());
         await TcpProxyTests.WaitForMetricAsync(_gateway, AlpnMismatchSeries, expectedFailures);
         Assert.Contains("failed: alpn_mismatch", _gateway.Stdout + _gateway.Stderr);
+    }
+    [Fact(Timeout = 60_000)]
+    public async Task ProtocolAuto_OriginSelectsH2_RequestsGoOverHttp2()
+    {
+        using HttpClient client = Client();
+        using HttpResponseMessage r = await client.GetAsync(_gateway.Url("/auto-h2/a"));
+
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("HTTP/2", fixture.AutoHttp2.Requests.Single(q => q.PathAndQuery == "/auto-h2/a").Protocol);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ProtocolAuto_OriginSelectsHttp11_RequestsGoOverHttp11_OnTheConnectionAlpnChoseItFor()
+    {
+        using HttpClient client = Client(connections: 1);
+        for (int i = 0; i < 3; i++)
+        {
+            using HttpResponseMessage r = await client.GetAsync(_gateway.Url($"/auto-h1/{i}"));
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
+        byte[] body = new byte[100_000];
+        new Random(5).NextBytes(body);
+        using HttpResponseMessage echo = await client.PostAsync(_gateway.Url("/auto-h1/post"), new ByteArrayContent(body));
+
+        Assert.Equal(HttpStatusCode.OK, echo.StatusCode);
+        OriginServer origin = fixture.AutoHttp11;
+        Assert.All(origin.Requests, q => Assert.Equal("HTTP/1.1", q.Protocol));
+        Assert.Equal(100_000, origin.Requests.Single(q => q.PathAndQuery == "/auto-h1/post").BodyBytes);
+        // The connection opened for HTTP/2, on which ALPN chose http/1.1, served every request: no second handshake.
+        Assert.Equal(1, origin.ConnectionCount);
     }
 }
 

@@ -31,7 +31,7 @@ public sealed record ClusterConfig
     public UpstreamTlsConfig? Tls { get; init; }
     /// <summary>What the cluster's endpoints speak: HTTP/1.1 (pooled connections) or HTTP/2 (multiplexed streams, h2c or h2 over TLS).</summary>
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
-    /// <summary>HTTP/2 connection settings for protocol: http2; null: the defaults.</summary>
+    /// <summary>HTTP/2 connection settings for protocol: http2 (or auto); null: the defaults.</summary>
     public Http2ProtocolConfig? Http2 { get; init; }
 }
 
@@ -57,6 +57,8 @@ public enum UpstreamProtocol
 {
     Http1,
     Http2,
+    /// <summary>Envoy's auto: over TLS, ALPN picks h2 or http/1.1 for each endpoint.</summary>
+    Auto,
 }
 
 public enum HashPolicyKind

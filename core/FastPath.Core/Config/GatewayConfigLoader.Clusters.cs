@@ -42,7 +42,7 @@ public static partial class GatewayConfigLoader
             return c;
         }
 
-        /// <summary>http1 (default) or http2 (h2c with prior knowledge, or h2 over TLS: gRPC and other HTTP/2 origins).</summary>
+        /// <summary>http1 (default), http2 (h2c with prior knowledge, or h2 over TLS), or auto (ALPN's choice, over TLS).</summary>
         private UpstreamProtocol ReadUpstreamProtocol(YamlNode node, string path)
         {
             switch (Scalar(node, path))
@@ -51,8 +51,10 @@ public static partial class GatewayConfigLoader
                     return UpstreamProtocol.Http1;
                 case "http2":
                     return UpstreamProtocol.Http2;
+                case "auto":
+                    return UpstreamProtocol.Auto;
                 case { } other:
-                    Error(node, path, $"unknown protocol '{other}' (expected http1 or http2)");
+                    Error(node, path, $"unknown protocol '{other}' (expected http1, http2 or auto)");
                     break;
             }
             return UpstreamProtocol.Http1;

@@ -51,6 +51,9 @@ public static partial class GatewayConfigValidator
 
         for (int i = 0; i < config.Clusters.Count; i++)
         {
+            // Without TLS there is no ALPN to choose with (Envoy's auto then means HTTP/1.1; here it is refused as meaningless).
+            if (config.Clusters[i].Protocol == UpstreamProtocol.Auto && config.Clusters[i].Tls is not { Mode: not UpstreamTlsMode.Disable })
+                error($"clusters[{i}].protocol", "auto picks h2 or http/1.1 by ALPN and needs tls: add tls, or use http1 or http2 (h2c)");
             if (config.Clusters[i].Tls is not { } t) continue;
             string p = $"clusters[{i}].tls";
             CheckVersion(t.MinVersion, $"{p}.min_version", error);
@@ -60,6 +63,8 @@ public static partial class GatewayConfigValidator
                 // The pool speaks HTTP/2 from the first byte: an origin allowed to pick http/1.1 would be sent frames it cannot read.
                 if (config.Clusters[i].Protocol == UpstreamProtocol.Http2 && (alpn.Count != 1 || alpn[0] != "h2"))
                     error($"{p}.alpn", "protocol http2 offers only h2 over TLS: set [h2] or leave alpn out");
+                if (config.Clusters[i].Protocol == UpstreamProtocol.Auto && (alpn.Count != 2 || !alpn.Contains("h2") || !alpn.Contains("http/1.1")))
+                    error($"{p}.alpn", "protocol auto offers h2 and http/1.1: list both (preferred first) or leave alpn out");
             }
             if (t.TrustBundle is not null) CheckTrustBundle(t.TrustBundle, $"{p}.trust_bundle", error);
             bool hasCert = t.CertFile is not null || t.KeyFile is not null;

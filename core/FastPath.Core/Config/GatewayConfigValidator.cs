@@ -130,8 +130,8 @@ public static partial class GatewayConfigValidator
     /// <summary>The http2 block: only with protocol http2, and a keepalive whose interval and timeout are positive.</summary>
     private static void ValidateHttp2Options(ClusterConfig c, Http2ProtocolConfig h2, string p, Action<string, string> error)
     {
-        if (c.Protocol != UpstreamProtocol.Http2)
-            error($"{p}.http2", $"cluster '{c.Name}' speaks http1: http2 settings apply only with protocol: http2");
+        if (c.Protocol == UpstreamProtocol.Http1)
+            error($"{p}.http2", $"cluster '{c.Name}' speaks http1: http2 settings apply only with protocol: http2 or auto");
         if (h2.KeepaliveInterval is { } interval)
         {
             if (interval <= TimeSpan.Zero) error($"{p}.http2.connection_keepalive.interval", "must be greater than zero");

@@ -1,7 +1,8 @@
 // TLS origination to one cluster's endpoints (Istio DestinationRule SIMPLE, MUTUAL, ISTIO_MUTUAL): SNI (configured,
 // else the endpoint's host name), ALPN, the origin's certificate verified against a trust bundle and the expected
 // names, and the client certificate for mutual TLS, read at each connect so a rotated one is presented at once.
-// An HTTP/2 cluster offers only h2 and refuses an origin that does not select it (RFC 9113 §3.2).
+// An HTTP/2 cluster offers only h2 and refuses an origin that does not select it (RFC 9113 §3.2); an auto cluster
+// offers both and lets the pool follow the origin's choice.
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
@@ -30,7 +31,12 @@ internal sealed class UpstreamTlsContext
     {
         _sni = config.Sni;
         _requireH2 = protocol == UpstreamProtocol.Http2;
-        IReadOnlyList<string> alpn = config.Alpn ?? (_requireH2 ? ["h2"] : ["http/1.1"]);
+        IReadOnlyList<string> alpn = config.Alpn ?? protocol switch
+        {
+            UpstreamProtocol.Http2 => ["h2"],
+            UpstreamProtocol.Auto => ["h2", "http/1.1"],
+            _ => ["http/1.1"],
+        };
         _alpn = alpn.Count == 0 ? null : alpn.Select(a => a == "h2" ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11).ToList();
         _protocols = TlsFailures.Protocols(config.MinVersion == "TLSv1_3");
         _clientCertificate = clientCertificate;
@@ -42,13 +48,15 @@ internal sealed class UpstreamTlsContext
     /// Runs the client handshake over a freshly opened connection. On failure the connection is closed, the reason
     /// counted and logged, and an IOException thrown, which the pool and the TCP proxy treat as a connect failure.
     /// </summary>
-    public async ValueTask<ConnectionContext> AuthenticateAsync(ConnectionContext connection, string host, TimeSpan timeout)
+    /// <param name="http11Only">Offer only http/1.1 (protocol auto, for an endpoint whose origin chose it): the
+    /// connection will speak HTTP/1.1 whatever the origin would prefer now.</param>
+    public async ValueTask<ConnectionContext> AuthenticateAsync(ConnectionContext connection, string host, TimeSpan timeout, bool http11Only = false)
     {
         var stream = new TlsStream(new DuplexPipeStream(connection.Transport)) { Verifier = _verifier };
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await stream.AuthenticateAsClientAsync(Options(host, _alpn), cts.Token).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host, http11Only ? Http11Only : _alpn), cts.Token).ConfigureAwait(false);
             if (_requireH2 && stream.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
             {
                 // The peer's choice is not echoed: it is the origin's bytes.
@@ -92,6 +100,10 @@ internal sealed class UpstreamTlsContext
             throw new IOException($"TLS handshake failed: {TlsFailures.Label(failure)}", e);
         }
     }
+
+    /// <summary>Whether ALPN on this upstream connection selected h2 (protocol auto follows it).</summary>
+    public static bool SelectedHttp2(ConnectionContext connection) =>
+        connection is TlsConnection tls && tls.Stream.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2;
 
     private SslClientAuthenticationOptions Options(string host, List<SslApplicationProtocol>? alpn) => new()
     {

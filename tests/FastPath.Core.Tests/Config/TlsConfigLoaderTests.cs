@@ -169,5 +169,21 @@ public sealed class TlsConfigLoaderTests : IDisposable
         Assert.Contains("only h2", e.Message);
     }
 
+    [Fact]
+    public void Parse_ProtocolAuto_NeedsTlsAndBothAlpnProtocols()
+    {
+        List<ConfigError> errors = Errors("""
+            listeners: [{name: a, port: 8080, virtual_hosts: [{domains: ["*"], routes: [{prefix: /, cluster: b}]}]}]
+            clusters:
+              - {name: b, endpoints: [127.0.0.1:9000], protocol: auto}
+              - {name: c, endpoints: [127.0.0.1:9001], protocol: auto, tls: {mode: SIMPLE, alpn: [h2]}}
+              - {name: d, endpoints: [127.0.0.1:9002], protocol: auto, tls: {mode: SIMPLE}, http2: {max_concurrent_streams: 50}}
+            """);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.Path == "clusters[0].protocol" && e.Message.Contains("needs tls") && e.Line == 3);
+        Assert.Contains(errors, e => e.Path == "clusters[1].tls.alpn" && e.Message.Contains("h2 and http/1.1"));
+    }
+
     public void Dispose() => _pki.Dispose();
 }

@@ -11,14 +11,16 @@ using System.Net;
 using System.Net.Sockets;
 using FastPath.Http;
 using FastPath.Http2;
+using FastPath.Tls;
 using FastPath.Transport;
 using FastPath.Upstream.Clusters;
 using Microsoft.AspNetCore.Connections;
 
 namespace FastPath.Upstream.Pools;
 
-/// <summary>A stream opened for one request, or why none could be.</summary>
-internal readonly record struct Http2StreamLease(Http2Stream? Stream, ProxyError Error);
+/// <summary>A stream opened for one request, or why none could be; Http11Selected (protocol auto): no stream, because
+/// the origin chose http/1.1 and the request goes to the endpoint's HTTP/1.1 pool instead.</summary>
+internal readonly record struct Http2StreamLease(Http2Stream? Stream, ProxyError Error, bool Http11Selected = false);
 
 internal sealed class Http2ConnectionPool
 {
@@ -54,6 +56,12 @@ internal sealed class Http2ConnectionPool
     public string Host { get; }
     public IPEndPoint Address { get; }
     public PoolSettings Settings { get; set; }
+    /// <summary>
+    /// Protocol auto: the endpoint's HTTP/1.1 pool, which takes a connection on which ALPN selected http/1.1 (and
+    /// from then on the endpoint's requests); null for protocol http2, where such an origin is a TLS failure.
+    /// </summary>
+    public Http1ConnectionPool? Http11Fallback { get; set; }
+
     /// <summary>The cluster's http2 settings the connections were built with: a change needs a new pool.</summary>
     public Config.Http2ProtocolConfig? Options { get; init; }
     public int OpenConnections { get { lock (_lock) return _live.Count; } }
@@ -121,7 +129,7 @@ internal sealed class Http2ConnectionPool
     private async ValueTask<Http2StreamLease> AwaitPendingAsync(PendingConnection pending, HttpRequestHead head, bool endStream, int round)
     {
         Http2Connection? connection = await pending.Task.ConfigureAwait(false);
-        if (connection is null) return new Http2StreamLease(null, pending.Error);
+        if (connection is null) return new Http2StreamLease(null, pending.Error, pending.Http11Selected);
         Http2Stream? stream = await connection.OpenStreamAsync(head, endStream).ConfigureAwait(false);
         if (stream is not null) return new Http2StreamLease(stream, ProxyError.None);
         // The peer allows fewer streams than waited for this connection, or it ended at once.
@@ -141,6 +149,7 @@ internal sealed class Http2ConnectionPool
         Http2Connection? connection = null;
         Task? run = null;
         ProxyError error = ProxyError.UpstreamConnectFailure;
+        bool http11 = false;
         CircuitBreakers? breakers = Settings.Breakers;
         try
         {
@@ -160,6 +169,14 @@ internal sealed class Http2ConnectionPool
             {
                 breakers?.ReleaseConnection();
                 Interlocked.Increment(ref _connectFailures);
+                return;
+            }
+            if (Http11Fallback is { } fallback && !UpstreamTlsContext.SelectedHttp2(context))
+            {
+                // Protocol auto and the origin chose http/1.1: the connection and its waiters go to the HTTP/1.1 pool.
+                fallback.AdoptHttp11(context, breakers);
+                error = ProxyError.None;
+                http11 = true;
                 return;
             }
             Interlocked.Increment(ref _openTotal);
@@ -193,7 +210,7 @@ internal sealed class Http2ConnectionPool
                     if (!run!.IsCompleted) _live.Add(connection);
                 }
             }
-            pending.Complete(connection, error);
+            pending.Complete(connection, error, http11);
         }
     }
 
@@ -255,11 +272,15 @@ internal sealed class PendingConnection
     /// <summary>Why it failed, read once Task completed with null.</summary>
     public ProxyError Error { get; private set; }
 
+    /// <summary>Protocol auto: no HTTP/2 connection because the origin chose http/1.1 (not a failure).</summary>
+    public bool Http11Selected { get; private set; }
+
     public Task<Http2Connection?> Task => _result.Task;
 
-    public void Complete(Http2Connection? connection, ProxyError error)
+    public void Complete(Http2Connection? connection, ProxyError error, bool http11Selected)
     {
         Error = error;
+        Http11Selected = http11Selected;
         _result.TrySetResult(connection);
     }
 }
