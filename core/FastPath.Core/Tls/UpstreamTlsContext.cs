@@ -15,9 +15,9 @@ namespace FastPath.Tls;
 
 internal sealed class UpstreamTlsContext
 {
-    private readonly string? _sni;
     private static readonly List<SslApplicationProtocol> Http11Only = [SslApplicationProtocol.Http11];
 
+    private readonly string? _sni;
     private readonly List<SslApplicationProtocol>? _alpn;
     private readonly bool _requireH2;
     private readonly SslProtocols _protocols;

@@ -9,6 +9,7 @@
 // role) does the framing, flow control, keepalive and defences; the pool only chooses.
 using System.Net;
 using System.Net.Sockets;
+using FastPath.Config;
 using FastPath.Http;
 using FastPath.Http2;
 using FastPath.Tls;
@@ -63,7 +64,7 @@ internal sealed class Http2ConnectionPool
     public Http1ConnectionPool? Http11Fallback { get; set; }
 
     /// <summary>The cluster's http2 settings the connections were built with: a change needs a new pool.</summary>
-    public Config.Http2ProtocolConfig? Options { get; init; }
+    public Http2ProtocolConfig? Options { get; init; }
     public int OpenConnections { get { lock (_lock) return _live.Count; } }
     public int ConnectionsOpened => Volatile.Read(ref _openTotal);
     public int ConnectFailures => Volatile.Read(ref _connectFailures);
