@@ -1,6 +1,7 @@
 // HTTP/1.1 clients to an HTTP/2 origin (a cluster with protocol: http2), through the real gateway: the other half
-// of the translation the gRPC tests do not cover. The origin is Kestrel speaking h2c only, so anything that
-// reached it came over HTTP/2.
+// of the translation the gRPC tests do not cover. The origins are Kestrel speaking HTTP/2 only, so anything that
+// reached them came over HTTP/2; the core cases run twice, against an h2c origin and against an HTTPS origin (ALPN
+// h2, certificate from a test CA) behind a second gateway whose cluster originates TLS.
 using System.Net;
 using System.Net.Http;
 using FastPath.EndToEnd.Testing;
@@ -9,8 +10,13 @@ namespace FastPath.EndToEnd;
 
 public sealed class Http2UpstreamFixture : IAsyncLifetime
 {
+    public const string TlsOriginHost = "h2.origin.test";
+
+    public TestPki Pki { get; } = new();
     public OriginServer Origin { get; private set; } = null!;
     public GatewayProcess Gateway { get; private set; } = null!;
+    public OriginServer TlsOrigin { get; private set; } = null!;
+    public GatewayProcess TlsGateway { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -20,12 +26,19 @@ public sealed class Http2UpstreamFixture : IAsyncLifetime
             .Route("/fail-first", "h2", null, "retries: {attempts: 2, retry_on: 5xx, backoff: {base_interval: 1ms, max_interval: 2ms}}")
             .Route("/", "h2")
             .Cluster("h2", [Origin.Address], "protocol: http2"), accessLog: true);
+        TlsOrigin = await OriginServer.StartAsync("h2tls", http2: true, new OriginTls(Pki.Issue("h2origin", [TlsOriginHost])));
+        TlsGateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/", "h2tls")
+            .Cluster("h2tls", [TlsOrigin.Address], "protocol: http2", $"tls: {{mode: SIMPLE, sni: {TlsOriginHost}, trust_bundle: {Pki.CaFile}}}"));
     }
 
     public async Task DisposeAsync()
     {
         await Gateway.DisposeAsync();
         await Origin.DisposeAsync();
+        await TlsGateway.DisposeAsync();
+        await TlsOrigin.DisposeAsync();
+        Pki.Dispose();
     }
 }
 
@@ -34,42 +47,65 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
     private readonly GatewayProcess _gateway = fixture.Gateway;
     private readonly OriginServer _origin = fixture.Origin;
 
-    [Fact(Timeout = 60_000)]
-    public async Task Http11Get_ReachesHttp2Origin_WithForwardingFields()
+    /// <summary>The gateway and origin of one column of the matrix: h2c, or h2 over TLS.</summary>
+    private (GatewayProcess Gateway, OriginServer Origin) Path(bool tls) => tls ? (fixture.TlsGateway, fixture.TlsOrigin) : (_gateway, _origin);
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Http11Get_ReachesHttp2Origin_WithForwardingFields(bool tls)
     {
+        (GatewayProcess gateway, OriginServer origin) = Path(tls);
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        using HttpResponseMessage r = await client.GetAsync(_gateway.Url("/plain?q=1"));
+        using HttpResponseMessage r = await client.GetAsync(gateway.Url("/plain?q=1"));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal(new Version(1, 1), r.Version);
-        Assert.Equal("origin=h2o GET /plain?q=1\n", await r.Content.ReadAsStringAsync());
-        OriginRequest seen = _origin.Requests.Last(q => q.PathAndQuery == "/plain?q=1");
-        Assert.Equal($"127.0.0.1:{_gateway.Port}", seen.Header("host")); // :authority
+        Assert.Equal($"origin={origin.Id} GET /plain?q=1\n", await r.Content.ReadAsStringAsync());
+        OriginRequest seen = origin.Requests.Last(q => q.PathAndQuery == "/plain?q=1");
+        Assert.Equal("HTTP/2", seen.Protocol);
+        Assert.Equal($"127.0.0.1:{gateway.Port}", seen.Header("host")); // :authority
         Assert.Equal("127.0.0.1", seen.Header("x-forwarded-for"));
         Assert.Equal("http", seen.Header("x-forwarded-proto"));
         Assert.NotNull(seen.Header("x-request-id"));
+        if (tls) Assert.True(await TcpProxyTests.MetricAsync(gateway, "fastpath_tls_handshakes_total{direction=\"upstream\"}") >= 1);
     }
 
     [Theory(Timeout = 60_000)]
-    [InlineData(0)]
-    [InlineData(100_000)]
-    [InlineData(3 * 1024 * 1024)]
-    public async Task Http11Post_EchoedThroughHttp2Origin(int size)
+    [InlineData(0, false)]
+    [InlineData(100_000, false)]
+    [InlineData(3 * 1024 * 1024, false)]
+    [InlineData(0, true)]
+    [InlineData(3 * 1024 * 1024, true)]
+    public async Task Http11Post_EchoedThroughHttp2Origin(int size, bool tls)
     {
         byte[] body = new byte[size];
         new Random(size).NextBytes(body);
         using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        using HttpResponseMessage r = await client.PostAsync(_gateway.Url("/echo"), new ByteArrayContent(body));
+        using HttpResponseMessage r = await client.PostAsync(Path(tls).Gateway.Url("/echo"), new ByteArrayContent(body));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Equal(body, await r.Content.ReadAsByteArrayAsync());
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task ChunkedRequestWithTrailers_TrailersReachHttp2Origin()
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Download_EightMiB_ArrivesWhole(bool tls)
     {
-        RawResponse r = await PostChunkedWithTrailerAsync("/count");
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false });
+        byte[] body = await client.GetByteArrayAsync(Path(tls).Gateway.Url("/download?bytes=8388608"));
+        Assert.Equal(8 * 1024 * 1024, body.Length);
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ChunkedRequestWithTrailers_TrailersReachHttp2Origin(bool tls)
+    {
+        (GatewayProcess gateway, OriginServer origin) = Path(tls);
+        RawResponse r = await PostChunkedWithTrailerAsync(gateway, "/count");
         Assert.Equal(200, r.Status);
-        Assert.Equal("origin=h2o bytes=5\n", r.BodyText);
-        OriginRequest seen = _origin.Requests.Last(q => q.PathAndQuery == "/count");
+        Assert.Equal($"origin={origin.Id} bytes=5\n", r.BodyText);
+        OriginRequest seen = origin.Requests.Last(q => q.PathAndQuery == "/count");
         Assert.Equal("5", seen.Trailers["x-sum"]);
     }
 
@@ -79,7 +115,7 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
         // The first try is answered 503 after the origin read the body and its trailers; the retry replays the
         // buffered body and must end it with the same trailers, not with END_STREAM on the last DATA.
         string key = Guid.NewGuid().ToString("N");
-        RawResponse r = await PostChunkedWithTrailerAsync($"/fail-first?key={key}");
+        RawResponse r = await PostChunkedWithTrailerAsync(_gateway, $"/fail-first?key={key}");
         Assert.Equal(200, r.Status);
         Assert.Equal("origin=h2o bytes=5\n", r.BodyText);
         AssertBothTriesCarried(key, "x-sum", "5");
@@ -90,7 +126,7 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
     {
         // HTTP/2 both ways: the client's trailers arrive in the stream and must reach the origin on every try.
         string key = Guid.NewGuid().ToString("N");
-        string file = Path.GetTempFileName();
+        string file = System.IO.Path.GetTempFileName();
         await File.WriteAllTextAsync(file, "payload");
         try
         {
@@ -106,9 +142,9 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
     }
 
     /// <summary>POSTs "hello" over HTTP/1.1, chunked, with the trailer x-sum: 5.</summary>
-    private async Task<RawResponse> PostChunkedWithTrailerAsync(string target)
+    private static async Task<RawResponse> PostChunkedWithTrailerAsync(GatewayProcess gateway, string target)
     {
-        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(_gateway.Port);
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
         await client.SendAsync($"POST {target} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-sum: 5\r\n\r\n");
         return await client.ReadResponseAsync();
     }
@@ -151,5 +187,39 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
         Assert.All(bodies, b => Assert.StartsWith("origin=h2o GET /m", b));
         // 200 requests from up to 32 client connections share the pool's HTTP/2 connection(s) to the origin.
         Assert.True(_origin.ConnectionCount - before <= 2, $"{_origin.ConnectionCount - before} new origin connections");
+    }
+}
+
+public sealed class Http2UpstreamKeepaliveTests
+{
+    [Fact(Timeout = 60_000)]
+    public async Task SilentOrigin_KeepalivePingUnanswered_ConnectionClosed_RequestFailsLongBeforeRouteTimeout()
+    {
+        // An origin that completes the HTTP/2 handshake and then goes silent (a hung host, a dropped NAT mapping):
+        // it reads whatever arrives and answers nothing, PINGs included.
+        var closedByGateway = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var origin = new RawOrigin(async c =>
+        {
+            byte[] settings = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
+            byte[] settingsAck = [0, 0, 0, 0x4, 0x1, 0, 0, 0, 0];
+            await c.WriteAsync([.. settings, .. settingsAck]);
+            byte[] buffer = new byte[4096];
+            while (await c.Socket.ReceiveAsync(buffer, System.Net.Sockets.SocketFlags.None, c.Token) > 0)
+            {
+            }
+            closedByGateway.TrySetResult();
+        });
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/", "silent", "30s")
+            .Cluster("silent", [origin.Address], "protocol: http2", "http2: {connection_keepalive: {interval: 200ms, timeout: 300ms}}"));
+        using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(40) };
+
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        using HttpResponseMessage r = await client.GetAsync(gateway.Url("/hangs"));
+
+        Assert.Equal(HttpStatusCode.BadGateway, r.StatusCode);
+        Assert.Equal("upstream connection reset before response\n", await r.Content.ReadAsStringAsync());
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(10), $"took {elapsed.Elapsed}; the route timeout is 30 s");
+        await closedByGateway.Task.WaitAsync(TimeSpan.FromSeconds(10));
     }
 }

@@ -29,14 +29,36 @@ public sealed record ClusterConfig
     public RetryBudgetConfig? RetryBudget { get; init; }
     /// <summary>TLS origination to the endpoints; null: plaintext.</summary>
     public UpstreamTlsConfig? Tls { get; init; }
-    /// <summary>What the cluster's endpoints speak: HTTP/1.1 (pooled connections) or HTTP/2 (multiplexed streams, h2c).</summary>
+    /// <summary>What the cluster's endpoints speak: HTTP/1.1 (pooled connections) or HTTP/2 (multiplexed streams, h2c or h2 over TLS).</summary>
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+    /// <summary>HTTP/2 connection settings for protocol: http2 (or auto); null: the defaults.</summary>
+    public UpstreamHttp2Config? Http2 { get; init; }
+}
+
+/// <summary>HTTP/2 to a cluster's endpoints (Envoy's cluster http2_protocol_options and connection_keepalive).</summary>
+public sealed record UpstreamHttp2Config
+{
+    public const int MinWindowSize = 65_535;
+    public const int MaxWindowSize = int.MaxValue;
+
+    /// <summary>Streams opened at once per connection, below the origin's SETTINGS_MAX_CONCURRENT_STREAMS; null: the origin's.</summary>
+    public int? MaxConcurrentStreams { get; init; }
+    /// <summary>Response body one stream may have in flight to us (SETTINGS_INITIAL_WINDOW_SIZE we advertise).</summary>
+    public int InitialStreamWindowSize { get; init; } = 256 * 1024;
+    /// <summary>Response body all streams of a connection together may have in flight to us.</summary>
+    public int InitialConnectionWindowSize { get; init; } = 1024 * 1024;
+    /// <summary>How often a connection sends a keepalive PING; null: none (connection_keepalive absent).</summary>
+    public TimeSpan? KeepaliveInterval { get; init; }
+    /// <summary>How long a keepalive PING may go unanswered (extended by any frame received) before the connection is closed.</summary>
+    public TimeSpan KeepaliveTimeout { get; init; } = TimeSpan.FromSeconds(20);
 }
 
 public enum UpstreamProtocol
 {
     Http1,
     Http2,
+    /// <summary>Envoy's auto: over TLS, ALPN picks h2 or http/1.1 for each endpoint.</summary>
+    Auto,
 }
 
 public enum HashPolicyKind

@@ -13,7 +13,7 @@ public static partial class GatewayConfigLoader
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
                          "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size",
                          "health_check", "outlier_detection", "slow_start", "healthy_panic_threshold",
-                         "circuit_breakers", "retry_budget", "tls", "protocol"))
+                         "circuit_breakers", "retry_budget", "tls", "protocol", "http2"))
             {
                 string p = $"{path}.{key}";
                 c = key switch
@@ -35,13 +35,14 @@ public static partial class GatewayConfigLoader
                     "retry_budget" => c with { RetryBudget = ReadRetryBudget(value, p) },
                     "tls" => c with { Tls = ReadUpstreamTls(value, p) },
                     "protocol" => c with { Protocol = ReadUpstreamProtocol(value, p) },
+                    "http2" => c with { Http2 = ReadHttp2Options(value, p) },
                     _ => c with { LbPolicy = Scalar(value, p) ?? "" },
                 };
             }
             return c;
         }
 
-        /// <summary>http1 (default) or http2 (h2c with prior knowledge: gRPC and other HTTP/2 origins).</summary>
+        /// <summary>http1 (default), http2 (h2c with prior knowledge, or h2 over TLS), or auto (ALPN's choice, over TLS).</summary>
         private UpstreamProtocol ReadUpstreamProtocol(YamlNode node, string path)
         {
             switch (Scalar(node, path))
@@ -50,11 +51,50 @@ public static partial class GatewayConfigLoader
                     return UpstreamProtocol.Http1;
                 case "http2":
                     return UpstreamProtocol.Http2;
+                case "auto":
+                    return UpstreamProtocol.Auto;
                 case { } other:
-                    Error(node, path, $"unknown protocol '{other}' (expected http1 or http2)");
+                    Error(node, path, $"unknown protocol '{other}' (expected http1, http2 or auto)");
                     break;
             }
             return UpstreamProtocol.Http1;
+        }
+
+        /// <summary>Envoy's http2_protocol_options names: max_concurrent_streams, initial_*_window_size, connection_keepalive.</summary>
+        private UpstreamHttp2Config ReadHttp2Options(YamlNode node, string path)
+        {
+            var h = new UpstreamHttp2Config();
+            foreach ((string key, YamlNode value) in Fields(node, path, "max_concurrent_streams", "initial_stream_window_size",
+                         "initial_connection_window_size", "connection_keepalive"))
+            {
+                string p = $"{path}.{key}";
+                h = key switch
+                {
+                    "max_concurrent_streams" => h with { MaxConcurrentStreams = Int(value, p, 1, int.MaxValue) },
+                    // RFC 9113 §6.9.2: below 65,535 the peer's first DATA would already overflow the window.
+                    "initial_stream_window_size" => h with
+                    {
+                        InitialStreamWindowSize = Int(value, p, UpstreamHttp2Config.MinWindowSize, UpstreamHttp2Config.MaxWindowSize),
+                    },
+                    "initial_connection_window_size" => h with
+                    {
+                        InitialConnectionWindowSize = Int(value, p, UpstreamHttp2Config.MinWindowSize, UpstreamHttp2Config.MaxWindowSize),
+                    },
+                    _ => ReadKeepalive(h, value, p),
+                };
+            }
+            return h;
+        }
+
+        private UpstreamHttp2Config ReadKeepalive(UpstreamHttp2Config h, YamlNode node, string path)
+        {
+            h = h with { KeepaliveInterval = TimeSpan.Zero };
+            foreach ((string key, YamlNode value) in Fields(node, path, "interval", "timeout"))
+            {
+                string p = $"{path}.{key}";
+                h = key == "interval" ? h with { KeepaliveInterval = Duration(value, p) } : h with { KeepaliveTimeout = Duration(value, p) };
+            }
+            return h;
         }
 
         /// <summary>Exactly one of header: NAME, source_ip: true, query_parameter: NAME, cookie: NAME.</summary>

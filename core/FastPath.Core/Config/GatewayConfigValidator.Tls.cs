@@ -51,12 +51,21 @@ public static partial class GatewayConfigValidator
 
         for (int i = 0; i < config.Clusters.Count; i++)
         {
+            // Without TLS there is no ALPN to choose with (Envoy's auto then means HTTP/1.1; here it is refused as meaningless).
+            if (config.Clusters[i].Protocol == UpstreamProtocol.Auto && config.Clusters[i].Tls is not { Mode: not UpstreamTlsMode.Disable })
+                error($"clusters[{i}].protocol", "auto picks h2 or http/1.1 by ALPN and needs tls: add tls, or use http1 or http2 (h2c)");
             if (config.Clusters[i].Tls is not { } t) continue;
             string p = $"clusters[{i}].tls";
-            if (t.Mode != UpstreamTlsMode.Disable && config.Clusters[i].Protocol == UpstreamProtocol.Http2)
-                error($"clusters[{i}].protocol", "http2 is cleartext (h2c) for now: HTTP/2 over TLS to an origin is not supported yet; drop tls or use http1");
             CheckVersion(t.MinVersion, $"{p}.min_version", error);
-            CheckAlpn(t.Alpn, $"{p}.alpn", error);
+            if (t.Alpn is { } alpn)
+            {
+                CheckAlpn(alpn, $"{p}.alpn", error);
+                // The pool speaks HTTP/2 from the first byte: an origin allowed to pick http/1.1 would be sent frames it cannot read.
+                if (config.Clusters[i].Protocol == UpstreamProtocol.Http2 && (alpn.Count != 1 || alpn[0] != "h2"))
+                    error($"{p}.alpn", "protocol http2 offers only h2 over TLS: set [h2] or leave alpn out");
+                if (config.Clusters[i].Protocol == UpstreamProtocol.Auto && (alpn.Count != 2 || !alpn.Contains("h2") || !alpn.Contains("http/1.1")))
+                    error($"{p}.alpn", "protocol auto offers h2 and http/1.1: list both (preferred first) or leave alpn out");
+            }
             if (t.TrustBundle is not null) CheckTrustBundle(t.TrustBundle, $"{p}.trust_bundle", error);
             bool hasCert = t.CertFile is not null || t.KeyFile is not null;
             if (t.Mode == UpstreamTlsMode.Mutual && !hasCert) error($"{p}.cert_file", "MUTUAL needs cert_file and key_file (the client certificate)");

@@ -44,6 +44,7 @@ public static partial class GatewayConfigValidator
                     Error(hpPath, $"invalid name '{hp.Name}'");
             }
             if (c.RingSize is < 1 or > 8 * 1024 * 1024) Error($"{p}.ring_size", "must be 1-8388608");
+            if (c.Http2 is { } h2) ValidateHttp2Options(c, h2, p, Error);
             HealthConfigValidator.Validate(c, p, Error);
             ResilienceValidator.ValidateCluster(c, p, Error);
             for (int j = 0; j < c.Endpoints.Count; j++)
@@ -126,6 +127,24 @@ public static partial class GatewayConfigValidator
             p = p[..cut];
         }
         return (0, 0);
+    }
+
+    /// <summary>The http2 block: only with protocol http2, and a keepalive whose interval and timeout are positive.</summary>
+    private static void ValidateHttp2Options(ClusterConfig c, UpstreamHttp2Config h2, string p, Action<string, string> error)
+    {
+        if (c.Protocol == UpstreamProtocol.Http1)
+            error($"{p}.http2", $"cluster '{c.Name}' speaks http1: http2 settings apply only with protocol: http2 or auto");
+        if (h2.KeepaliveInterval is { } interval)
+        {
+            if (interval <= TimeSpan.Zero) error($"{p}.http2.connection_keepalive.interval", "must be greater than zero");
+            if (h2.KeepaliveTimeout <= TimeSpan.Zero) error($"{p}.http2.connection_keepalive.timeout", "must be greater than zero");
+        }
+        // Both windows are int-ranged by the loader; a config built in code is checked here too.
+        if (h2.InitialStreamWindowSize < UpstreamHttp2Config.MinWindowSize)
+            error($"{p}.http2.initial_stream_window_size", $"must be {UpstreamHttp2Config.MinWindowSize}-{UpstreamHttp2Config.MaxWindowSize}");
+        if (h2.InitialConnectionWindowSize < UpstreamHttp2Config.MinWindowSize)
+            error($"{p}.http2.initial_connection_window_size", $"must be {UpstreamHttp2Config.MinWindowSize}-{UpstreamHttp2Config.MaxWindowSize}");
+        if (h2.MaxConcurrentStreams is < 1) error($"{p}.http2.max_concurrent_streams", "must be at least 1");
     }
 
     /// <summary>RFC 9110 section 5.6.2 token: visible ASCII except delimiters.</summary>

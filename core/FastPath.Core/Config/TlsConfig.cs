@@ -80,7 +80,8 @@ public sealed record UpstreamTlsConfig
     public string? Sni { get; init; }
     /// <summary>Roots the origin's certificate must chain to; null: the system store (SIMPLE, MUTUAL) or the mesh's.</summary>
     public string? TrustBundle { get; init; }
-    public IReadOnlyList<string> Alpn { get; init; } = ["http/1.1"];
+    /// <summary>Protocols offered, preferred first; null: the cluster's protocol (http/1.1 for http1, h2 for http2).</summary>
+    public IReadOnlyList<string>? Alpn { get; init; }
     public string? CertFile { get; init; }
     public string? KeyFile { get; init; }
     /// <summary>The origin's certificate must name one of these (DNS names or URIs such as SPIFFE IDs).</summary>
@@ -88,6 +89,6 @@ public sealed record UpstreamTlsConfig
     public string MinVersion { get; init; } = "TLSv1_2";
 
     /// <summary>What tells two settings apart (records compare lists by reference): pools are rebuilt when it changes.</summary>
-    public string Fingerprint => string.Join('|', Mode, Sni, TrustBundle, string.Join(',', Alpn), CertFile, KeyFile,
+    public string Fingerprint => string.Join('|', Mode, Sni, TrustBundle, string.Join(',', Alpn ?? []), CertFile, KeyFile,
         string.Join(',', SubjectAltNames), MinVersion);
 }

@@ -19,8 +19,19 @@ internal sealed partial class Http2Connection
     /// </summary>
     public Task PeerSettingsReceived => _peerSettingsApplied.Task;
 
+    /// <summary>The most streams this client connection opens at once: the peer's limit, or ours if lower.</summary>
+    public uint StreamCap
+    {
+        get { lock (_sync) return StreamCapLocked; }
+    }
+
+    private uint StreamCapLocked => Math.Min(_peerSettings.MaxConcurrentStreams, _limits.MaxOpenStreams);
+
     /// <summary>A client connection over <paramref name="transport"/>; RunAsync reads responses, OpenStreamAsync sends requests.</summary>
-    public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null) => new(transport, null, limits, isClient: true);
+    /// <param name="secure">The transport is TLS: every request's :scheme is https, whatever the downstream spoke
+    /// (servers such as Kestrel refuse an http :scheme on a TLS connection).</param>
+    public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null, bool secure = false) =>
+        new(transport, null, limits, isClient: true, secure);
 
     /// <summary>
     /// Sends a request head on a new stream. Null when no stream can be opened here: the peer's
@@ -33,7 +44,7 @@ internal sealed partial class Http2Connection
         lock (_sync)
         {
             if (!_isClient) throw new InvalidOperationException("Only a client connection opens streams.");
-            if (_outputClosed || _peerGoAway || _liveStreams >= _peerSettings.MaxConcurrentStreams || _lastStreamId >= int.MaxValue - 2)
+            if (_outputClosed || _peerGoAway || _liveStreams >= StreamCapLocked || _lastStreamId >= int.MaxValue - 2)
                 return new ValueTask<Http2Stream?>((Http2Stream?)null);
             uint id = _lastStreamId == 0 ? 1 : _lastStreamId + 2;
             _lastStreamId = id;
@@ -47,7 +58,7 @@ internal sealed partial class Http2Connection
             _encoder.Encode(":method"u8, request.MethodBytes, _fieldBlock);
             if (request.Method != HttpMethod.Connect)
             {
-                _encoder.Encode(":scheme"u8, request.SchemeStart >= 0 ? request.Scheme : "http"u8, _fieldBlock);
+                _encoder.Encode(":scheme"u8, _secure ? "https"u8 : request.SchemeStart >= 0 ? request.Scheme : "http"u8, _fieldBlock);
                 _encoder.Encode(":path"u8, request.Path, _fieldBlock);
             }
             ReadOnlySpan<byte> authority = request.Authority;

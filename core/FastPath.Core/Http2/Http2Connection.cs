@@ -35,11 +35,14 @@ internal enum Http2ConnectionEndReason : byte
     SettingsTimeout,
     OutputStalled,
     TransportError,
+    /// <summary>A keepalive PING went unanswered: the peer or the path to it is gone.</summary>
+    KeepAliveTimeout,
 }
 
 internal sealed partial class Http2Connection
 {
     private const ulong ShutdownPingOpaque = 0x4650_2D53_6875_7400; // "FP-Shut\0"
+    private const ulong KeepAlivePingOpaque = 0x4650_2D4B_6565_7041; // "FP-KeepA"
     private const int RecentlyClosedCount = 64;
 
     private readonly PipeReader _input;
@@ -62,6 +65,7 @@ internal sealed partial class Http2Connection
     private int _recentlyClosedNext;
 
     private readonly bool _isClient;
+    private readonly bool _secure; // client over TLS: :scheme https
     private Http2FrameReader _frameReader;
     private Http2Settings _peerSettings = Http2Settings.Default;
     private Http2SendWindow _connectionSendWindow = new(Http2Settings.DefaultInitialWindowSize);
@@ -95,6 +99,11 @@ internal sealed partial class Http2Connection
     private long _intervalStart;
     private int _resets, _controlFrames, _windowUpdates, _consecutiveEmpty;
 
+    // Keepalive (client role): when the last PING went out, whether its ACK is awaited, when a frame last arrived.
+    private long _keepAliveSentAt;
+    private bool _keepAliveAwaited;
+    private long _lastFrameAt;
+
     private ShutdownPhase _shutdown;
     private long _shutdownStartedAt;
     private uint _goAwayLastStreamId = Http2Settings.MaxWindowSize;
@@ -113,9 +122,10 @@ internal sealed partial class Http2Connection
     {
     }
 
-    private Http2Connection(IDuplexPipe transport, IHttp2StreamHandler? handler, Http2ConnectionLimits? limits, bool isClient)
+    private Http2Connection(IDuplexPipe transport, IHttp2StreamHandler? handler, Http2ConnectionLimits? limits, bool isClient, bool secure = false)
     {
         _isClient = isClient;
+        _secure = secure;
         _prefaceRead = isClient; // only a server reads the 24-octet client preface
         _frameReader = isClient ? Http2FrameReader.ForClient(enablePush: false) : Http2FrameReader.ForServer();
         _input = transport.Input;
@@ -273,6 +283,14 @@ internal sealed partial class Http2Connection
                 _outputClosed = true;
                 abortOutput = true;
             }
+            else if (_keepAliveAwaited && nowMs - Math.Max(_keepAliveSentAt, _lastFrameAt) > _limits.KeepAliveTimeoutMs)
+            {
+                // A dead peer reads no GOAWAY either: the connection is dropped, and its streams fail as resets.
+                if (EndReason == Http2ConnectionEndReason.None) EndReason = Http2ConnectionEndReason.KeepAliveTimeout;
+                _closing = true;
+                _outputClosed = true;
+                abortOutput = true;
+            }
             else if (_outputClosed)
             {
                 return;
@@ -291,6 +309,13 @@ internal sealed partial class Http2Connection
                         ResetStream(s, Http2ErrorCode.CANCEL, countAsAbuse: false);
                 }
                 ExpirePooledStreams(nowMs);
+                if (_limits.KeepAliveIntervalMs > 0 && _shutdown == ShutdownPhase.None && !_keepAliveAwaited && nowMs - _keepAliveSentAt >= _limits.KeepAliveIntervalMs)
+                {
+                    _keepAliveSentAt = nowMs;
+                    _keepAliveAwaited = true;
+                    Http2FrameWriter.WritePing(_writer, KeepAlivePingOpaque, ack: false);
+                    SignalOutput();
+                }
                 if (_shutdown == ShutdownPhase.PingSent && nowMs - _shutdownStartedAt > _limits.ShutdownTimeoutMs)
                     SendFinalGoAway();
                 else if (_shutdown == ShutdownPhase.Draining && nowMs - _shutdownStartedAt > _limits.ShutdownTimeoutMs)
@@ -353,6 +378,7 @@ internal sealed partial class Http2Connection
             if (status == Http2FrameReadStatus.Incomplete) break;
             lock (_sync)
             {
+                _lastFrameAt = _now;
                 switch (status)
                 {
                     case Http2FrameReadStatus.ConnectionError:
@@ -776,6 +802,7 @@ internal sealed partial class Http2Connection
         if (frame.IsAck)
         {
             if (frame.OpaqueData == ShutdownPingOpaque && _shutdown == ShutdownPhase.PingSent) SendFinalGoAway();
+            else if (frame.OpaqueData == KeepAlivePingOpaque) _keepAliveAwaited = false;
             return;
         }
         if (!CountControlFrame()) return;

@@ -1,5 +1,5 @@
 // Limits and timeouts of one HTTP/2 connection, with the attack each defends against. Immutable; one instance is
-// shared by every connection of a listener.
+// shared by every connection of a listener, or of a cluster's endpoint pool (built from its http2 settings).
 namespace FastPath.Http2;
 
 internal sealed class Http2ConnectionLimits
@@ -56,6 +56,17 @@ internal sealed class Http2ConnectionLimits
     /// <summary>Octets written but not yet taken by the transport above which writers (streams and the read loop's
     /// control replies) wait: the outbound queue a peer that does not read can make us hold (CVE-2019-9512/9515).</summary>
     public int MaxOutputBufferBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Client role: the most streams we open at once, below the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+    /// (Envoy's cluster max_concurrent_streams); the default leaves the peer's limit alone.</summary>
+    public uint MaxOpenStreams { get; init; } = uint.MaxValue;
+
+    /// <summary>Client role: how often a keepalive PING is sent (Envoy connection_keepalive.interval); 0 sends none.</summary>
+    public long KeepAliveIntervalMs { get; init; }
+
+    /// <summary>How long a keepalive PING may go unanswered, extended by any frame received (a slow peer behind
+    /// head-of-line blocking is not dead), before the connection is closed as dead.</summary>
+    public long KeepAliveTimeoutMs { get; init; } = 20_000;
 
     /// <summary>Streams (with their buffers, ~5 KB each) kept for reuse by one connection: as many as the default
     /// stream limit, so a connection that runs that many at once (an upstream connection usually does) allocates none

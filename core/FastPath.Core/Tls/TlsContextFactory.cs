@@ -53,7 +53,7 @@ internal sealed class TlsContextFactory(GatewayConfig config, CertificateStore s
                 : tls.Mode == UpstreamTlsMode.Mutual ? store.WatchCertificateFiles(tls.CertFile!, tls.KeyFile!) : null;
             var verifier = new PeerVerifier(trust, required: true, istio ? config.Mesh!.TrustDomain : null, tls.SubjectAltNames,
                 checkHostName: !istio && tls.SubjectAltNames.Count == 0);
-            return new UpstreamTlsContext(tls, client, verifier, logger);
+            return new UpstreamTlsContext(tls, cluster.Protocol, client, verifier, logger);
         });
     }
 

@@ -21,6 +21,8 @@ internal enum TlsFailure : byte
     HandshakeTimeout,
     /// <summary>Plaintext on a port that requires TLS (PeerAuthentication STRICT, or a chain with tls).</summary>
     Plaintext,
+    /// <summary>No ALPN protocol agreed where one is required: an HTTP/2 cluster's origin that does not select h2.</summary>
+    AlpnMismatch,
     Other,
 }
 
@@ -48,6 +50,7 @@ internal static class TlsFailures
         TlsFailure.ProtocolVersion => "protocol_version",
         TlsFailure.HandshakeTimeout => "handshake_timeout",
         TlsFailure.Plaintext => "plaintext",
+        TlsFailure.AlpnMismatch => "alpn_mismatch",
         TlsFailure.None => "none",
         _ => "other",
     };
@@ -69,6 +72,8 @@ internal static class TlsFailures
             if (m.Contains("certificate required", StringComparison.OrdinalIgnoreCase)) return TlsFailure.NoClientCert;
             if (m.Contains("unknown ca", StringComparison.OrdinalIgnoreCase)) return TlsFailure.UnknownCa;
             if (m.Contains("certificate expired", StringComparison.OrdinalIgnoreCase)) return TlsFailure.Expired;
+            // RFC 7301 §3.2: the server shares none of the protocols offered (an HTTP/1.1-only origin asked for h2).
+            if (m.Contains("no application protocol", StringComparison.OrdinalIgnoreCase)) return TlsFailure.AlpnMismatch;
         }
         return TlsFailure.Other;
     }

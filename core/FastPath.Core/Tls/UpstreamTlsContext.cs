@@ -1,6 +1,8 @@
 // TLS origination to one cluster's endpoints (Istio DestinationRule SIMPLE, MUTUAL, ISTIO_MUTUAL): SNI (configured,
 // else the endpoint's host name), ALPN, the origin's certificate verified against a trust bundle and the expected
 // names, and the client certificate for mutual TLS, read at each connect so a rotated one is presented at once.
+// An HTTP/2 cluster offers only h2 and refuses an origin that does not select it (RFC 9113 §3.2); an auto cluster
+// offers both and lets the pool follow the origin's choice.
 using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
@@ -13,18 +15,29 @@ namespace FastPath.Tls;
 
 internal sealed class UpstreamTlsContext
 {
+    private static readonly List<SslApplicationProtocol> Http11Only = [SslApplicationProtocol.Http11];
+
     private readonly string? _sni;
     private readonly List<SslApplicationProtocol>? _alpn;
+    private readonly bool _requireH2;
     private readonly SslProtocols _protocols;
     private readonly ReloadableCertificate? _clientCertificate;
     private readonly PeerVerifier _verifier;
     private readonly ILogger? _logger;
 
-    public UpstreamTlsContext(UpstreamTlsConfig config, ReloadableCertificate? clientCertificate, PeerVerifier verifier, ILogger? logger)
+    /// <param name="protocol">What the pool speaks over the connection: it picks the default ALPN, and HTTP/2 requires h2.</param>
+    public UpstreamTlsContext(UpstreamTlsConfig config, UpstreamProtocol protocol, ReloadableCertificate? clientCertificate, PeerVerifier verifier,
+        ILogger? logger)
     {
         _sni = config.Sni;
-        _alpn = config.Alpn.Count == 0 ? null
-            : config.Alpn.Select(a => a == "h2" ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11).ToList();
+        _requireH2 = protocol == UpstreamProtocol.Http2;
+        IReadOnlyList<string> alpn = config.Alpn ?? protocol switch
+        {
+            UpstreamProtocol.Http2 => ["h2"],
+            UpstreamProtocol.Auto => ["h2", "http/1.1"],
+            _ => ["http/1.1"],
+        };
+        _alpn = alpn.Count == 0 ? null : alpn.Select(a => a == "h2" ? SslApplicationProtocol.Http2 : SslApplicationProtocol.Http11).ToList();
         _protocols = TlsFailures.Protocols(config.MinVersion == "TLSv1_3");
         _clientCertificate = clientCertificate;
         _verifier = verifier;
@@ -35,13 +48,23 @@ internal sealed class UpstreamTlsContext
     /// Runs the client handshake over a freshly opened connection. On failure the connection is closed, the reason
     /// counted and logged, and an IOException thrown, which the pool and the TCP proxy treat as a connect failure.
     /// </summary>
-    public async ValueTask<ConnectionContext> AuthenticateAsync(ConnectionContext connection, string host, TimeSpan timeout)
+    /// <param name="http11Only">Offer only http/1.1 (protocol auto, for an endpoint whose origin chose it): the
+    /// connection will speak HTTP/1.1 whatever the origin would prefer now.</param>
+    public async ValueTask<ConnectionContext> AuthenticateAsync(ConnectionContext connection, string host, TimeSpan timeout, bool http11Only = false)
     {
         var stream = new TlsStream(new DuplexPipeStream(connection.Transport)) { Verifier = _verifier };
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await stream.AuthenticateAsClientAsync(Options(host), cts.Token).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host, http11Only ? Http11Only : _alpn), cts.Token).ConfigureAwait(false);
+            if (_requireH2 && stream.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
+            {
+                // The peer's choice is not echoed: it is the origin's bytes.
+                stream.Failure = TlsFailure.AlpnMismatch;
+                throw new AuthenticationException(stream.NegotiatedApplicationProtocol.Protocol.IsEmpty
+                    ? "the origin selected no ALPN protocol; the cluster speaks HTTP/2 (h2) only"
+                    : "the origin selected an ALPN protocol other than h2; the cluster speaks HTTP/2 only");
+            }
             TlsMetrics.UpstreamHandshakes.Inc();
             return new TlsConnection(connection, stream, ownsTransport: true);
         }
@@ -58,14 +81,14 @@ internal sealed class UpstreamTlsContext
 
     /// <summary>
     /// The same handshake over a plain stream (an HTTP health probe's socket): the TLS stream, or an IOException
-    /// after counting and logging the failure like a connection's.
+    /// after counting and logging the failure like a connection's. The probe speaks HTTP/1.1, so it offers only that.
     /// </summary>
     public async Task<Stream> AuthenticateStreamAsync(Stream inner, string host, CancellationToken cancel)
     {
         var stream = new TlsStream(inner) { Verifier = _verifier };
         try
         {
-            await stream.AuthenticateAsClientAsync(Options(host), cancel).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host, Http11Only), cancel).ConfigureAwait(false);
             TlsMetrics.UpstreamHandshakes.Inc();
             return stream;
         }
@@ -78,11 +101,15 @@ internal sealed class UpstreamTlsContext
         }
     }
 
-    private SslClientAuthenticationOptions Options(string host) => new()
+    /// <summary>Whether ALPN on this upstream connection selected h2 (protocol auto follows it).</summary>
+    public static bool SelectedHttp2(ConnectionContext connection) =>
+        connection is TlsConnection tls && tls.Stream.NegotiatedApplicationProtocol == SslApplicationProtocol.Http2;
+
+    private SslClientAuthenticationOptions Options(string host, List<SslApplicationProtocol>? alpn) => new()
     {
         // An IP address is never sent as SNI (RFC 6066 section 3); it still names what the certificate must match.
         TargetHost = _sni ?? host,
-        ApplicationProtocols = _alpn,
+        ApplicationProtocols = alpn,
         EnabledSslProtocols = _protocols,
         ClientCertificateContext = _clientCertificate?.Current?.Context,
         RemoteCertificateValidationCallback = PeerVerifier.Callback,

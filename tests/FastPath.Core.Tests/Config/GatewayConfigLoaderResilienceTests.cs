@@ -23,10 +23,11 @@ public sealed class GatewayConfigLoaderResilienceTests
         CLUSTER
         """;
 
-    private static string Yaml(string route = "", string cluster = "") =>
+    /// <summary>One listener routing / to cluster web; ROUTE and CLUSTER take more fields (also used by the http2 tests).</summary>
+    internal static string Yaml(string route = "", string cluster = "") =>
         Base.Replace("ROUTE", route, StringComparison.Ordinal).Replace("CLUSTER", cluster, StringComparison.Ordinal);
 
-    private static int LineOf(string yaml, string text) =>
+    internal static int LineOf(string yaml, string text) =>
         yaml[..yaml.IndexOf(text, StringComparison.Ordinal)].Count(c => c == '\n') + 1;
 
     [Fact]

@@ -136,5 +136,54 @@ public sealed class TlsConfigLoaderTests : IDisposable
         Assert.Contains(errors, e => e.Path == "clusters[0].tls.cert_file" && e.Message.Contains("MUTUAL"));
     }
 
+    [Theory]
+    [InlineData("{mode: SIMPLE, trust_bundle: ca.pem}")]
+    [InlineData("{mode: MUTUAL, trust_bundle: ca.pem, cert_file: shop.pem, key_file: shop.key}")]
+    [InlineData("{mode: ISTIO_MUTUAL}")]
+    [InlineData("{mode: SIMPLE, alpn: [h2]}")]
+    public void Parse_Http2ClusterWithTls_AcceptedInEveryMode(string tls)
+    {
+        GatewayConfig c = GatewayConfigLoader.Parse($$"""
+            mesh:
+              trust_domain: cluster.local
+              certificate: {cert_file: workload.pem, key_file: workload.key}
+              trust_bundle: ca.pem
+            listeners: [{name: a, port: 8080, virtual_hosts: [{domains: ["*"], routes: [{prefix: /, cluster: b}]}]}]
+            clusters: [{name: b, endpoints: [127.0.0.1:9000], protocol: http2, tls: {{tls}}}]
+            """, _file);
+
+        Assert.Equal(UpstreamProtocol.Http2, c.Clusters[0].Protocol);
+        Assert.NotNull(c.Clusters[0].Tls);
+    }
+
+    [Fact]
+    public void Parse_Http2ClusterOfferingHttp11_ErrorNamesAlpn()
+    {
+        List<ConfigError> errors = Errors("""
+            listeners: [{name: a, port: 8080, virtual_hosts: [{domains: ["*"], routes: [{prefix: /, cluster: b}]}]}]
+            clusters: [{name: b, endpoints: [127.0.0.1:9000], protocol: http2, tls: {mode: SIMPLE, alpn: [h2, http/1.1]}}]
+            """);
+
+        ConfigError e = Assert.Single(errors);
+        Assert.Equal("clusters[0].tls.alpn", e.Path);
+        Assert.Contains("only h2", e.Message);
+    }
+
+    [Fact]
+    public void Parse_ProtocolAuto_NeedsTlsAndBothAlpnProtocols()
+    {
+        List<ConfigError> errors = Errors("""
+            listeners: [{name: a, port: 8080, virtual_hosts: [{domains: ["*"], routes: [{prefix: /, cluster: b}]}]}]
+            clusters:
+              - {name: b, endpoints: [127.0.0.1:9000], protocol: auto}
+              - {name: c, endpoints: [127.0.0.1:9001], protocol: auto, tls: {mode: SIMPLE, alpn: [h2]}}
+              - {name: d, endpoints: [127.0.0.1:9002], protocol: auto, tls: {mode: SIMPLE}, http2: {max_concurrent_streams: 50}}
+            """);
+
+        Assert.Equal(2, errors.Count);
+        Assert.Contains(errors, e => e.Path == "clusters[0].protocol" && e.Message.Contains("needs tls") && e.Line == 3);
+        Assert.Contains(errors, e => e.Path == "clusters[1].tls.alpn" && e.Message.Contains("h2 and http/1.1"));
+    }
+
     public void Dispose() => _pki.Dispose();
 }

@@ -1,8 +1,8 @@
-// A real gRPC service (Grpc.AspNetCore on Kestrel) on 127.0.0.1:0, speaking HTTP/2 with prior knowledge (h2c), for
-// the tests that call gRPC through FastPath. The Echo service covers the four call kinds; the request carries the
-// knobs a proxy test needs: a delay (deadlines), a status to fail with for the first N calls of a key (retries on
-// gRPC status), reply padding (large messages). Replies name the origin, and response headers and trailers carry
-// markers, so a test can see that metadata crossed the proxy both ways.
+// A real gRPC service (Grpc.AspNetCore on Kestrel) on 127.0.0.1:0, speaking HTTP/2 with prior knowledge (h2c) or h2
+// over TLS, for the tests that call gRPC through FastPath. The Echo service covers the four call kinds; the request
+// carries the knobs a proxy test needs: a delay (deadlines), a status to fail with for the first N calls of a key
+// (retries on gRPC status), reply padding (large messages). Replies name the origin, and response headers and
+// trailers carry markers, so a test can see that metadata crossed the proxy both ways.
 using System.Collections.Concurrent;
 using System.Net;
 using FastPath.EndToEnd.Grpc;
@@ -39,7 +39,8 @@ public sealed class GrpcOrigin : IAsyncDisposable
     /// <summary>The last call's request headers as the service saw them (metadata, te, content-type, grpc-timeout).</summary>
     public IReadOnlyDictionary<string, string> LastRequestHeaders => Service.LastHeaders;
 
-    public static async Task<GrpcOrigin> StartAsync(string id)
+    /// <param name="tls">Serve gRPC over TLS (ALPN h2); null: h2c.</param>
+    public static async Task<GrpcOrigin> StartAsync(string id, OriginTls? tls = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "grpc-origin-" + id });
         builder.Logging.ClearProviders();
@@ -47,7 +48,11 @@ public sealed class GrpcOrigin : IAsyncDisposable
         {
             o.AddServerHeader = false;
             o.Limits.Http2.MaxStreamsPerConnection = 100;
-            o.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            o.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                tls?.Apply(listen);
+            });
         });
         var service = new EchoService(id);
         builder.Services.AddSingleton(service);

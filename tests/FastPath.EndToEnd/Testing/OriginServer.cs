@@ -27,6 +27,12 @@ public sealed record OriginRequest(string Method, string PathAndQuery, IReadOnly
 
     /// <summary>The request target exactly as it came on the wire (Kestrel's Path is already decoded and normalised).</summary>
     public string RawTarget { get; init; } = "";
+
+    /// <summary>Over mutual TLS: the URI SAN (a SPIFFE ID) of the client certificate the gateway presented.</summary>
+    public string? ClientCertificateUri { get; init; }
+
+    /// <summary>HTTP/1.1 or HTTP/2, as Kestrel served it.</summary>
+    public string Protocol { get; init; } = "";
 }
 
 public sealed class OriginServer : IAsyncDisposable
@@ -57,8 +63,9 @@ public sealed class OriginServer : IAsyncDisposable
     public IReadOnlyList<OriginRequest> Requests => [.. _requests];
     public OriginRequest? LastRequest => _requests.LastOrDefault();
 
-    /// <param name="http2">Serve HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1.</param>
-    public static async Task<OriginServer> StartAsync(string id, bool http2 = false)
+    /// <param name="http2">Serve HTTP/2 (with prior knowledge, h2c, unless over TLS) instead of HTTP/1.1.</param>
+    /// <param name="tls">Serve HTTPS (ALPN h2 or http/1.1, following <paramref name="http2"/>); null: plaintext.</param>
+    public static async Task<OriginServer> StartAsync(string id, bool http2 = false, OriginTls? tls = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "origin-" + id });
         builder.Logging.ClearProviders();
@@ -73,12 +80,13 @@ public sealed class OriginServer : IAsyncDisposable
             o.Listen(IPAddress.Loopback, 0, listen =>
             {
                 listen.Protocols = http2 ? HttpProtocols.Http2 : HttpProtocols.Http1;
-                // Counts accepted TCP connections, before any HTTP parsing.
+                // Counts accepted TCP connections, before any TLS or HTTP parsing.
                 listen.Use(next => ctx =>
                 {
                     Interlocked.Increment(ref self!._connections);
                     return next(ctx);
                 });
+                tls?.Apply(listen);
             });
         });
         WebApplication app = builder.Build();
@@ -211,6 +219,8 @@ public sealed class OriginServer : IAsyncDisposable
         _requests.Enqueue(new OriginRequest(req.Method, $"{req.Path}{req.QueryString}", headers, bodyBytes, trailers)
         {
             RawTarget = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "",
+            ClientCertificateUri = ctx.Connection.ClientCertificate?.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.UrlName, false),
+            Protocol = req.Protocol,
         });
         while (_requests.Count > MaxRecorded) _requests.TryDequeue(out _);
     }

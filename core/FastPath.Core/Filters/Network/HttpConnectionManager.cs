@@ -309,7 +309,8 @@ internal sealed partial class HttpConnectionManager
                         break;
                     }
                     // An HTTP/2 cluster opens a stream on a multiplexed connection; HTTP/1.1 leases a whole connection.
-                    Http2ConnectionPool? h2Pool = endpoint.Pool.Http2;
+                    // Protocol auto starts on HTTP/2 and moves to HTTP/1.1 for good once the origin chose it in ALPN.
+                    Http2ConnectionPool? h2Pool = endpoint.Pool.Http11Selected ? null : endpoint.Pool.Http2;
                     PoolLease lease = default;
                     Http2StreamLease h2Lease = default;
                     int attemptCount = retry.Policy is null ? 0 : attempt + 1;
@@ -321,6 +322,11 @@ internal sealed partial class HttpConnectionManager
                     {
                         BuildHttp2UpstreamHead(exchange, snapshot, endpoint, route, attemptCount);
                         h2Lease = await h2Pool.OpenStreamAsync(exchange.UpstreamRequest, endStream: !request.HasBody).ConfigureAwait(false);
+                        if (h2Lease.Http11Selected)
+                        {
+                            h2Pool = null;
+                            lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+                        }
                     }
                     if (h2Pool is null ? lease.Connection is null : h2Lease.Stream is null)
                     {

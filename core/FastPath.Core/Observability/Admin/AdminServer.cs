@@ -249,6 +249,15 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
                     w.WriteNumber("connections_idle", e.Pool.IdleConnections);
                     w.WriteNumber("connections_opened_total", e.Pool.ConnectionsOpened);
                     w.WriteNumber("connect_failures_total", e.Pool.ConnectFailures);
+                    if (e.Pool.Http2 is { } h2)
+                    {
+                        // protocol: http2 - the HTTP/1.1 counts above stay zero; the multiplexed connections are here.
+                        w.WriteStartObject("http2");
+                        w.WriteNumber("connections_open", h2.OpenConnections);
+                        w.WriteNumber("connections_opened_total", h2.ConnectionsOpened);
+                        w.WriteNumber("connect_failures_total", h2.ConnectFailures);
+                        w.WriteEndObject();
+                    }
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

@@ -3,6 +3,7 @@
 using System.Net;
 using System.Net.Sockets;
 using FastPath.Config;
+using FastPath.Http2;
 using FastPath.Observability.Stats;
 using FastPath.Tls;
 using FastPath.Transport;
@@ -94,15 +95,18 @@ internal sealed class ClusterManager : IDisposable
                 {
                     string name = e.ToString();
                     IPEndPoint ip = resolved[(c.Name, name)];
-                    bool http2 = c.Protocol == UpstreamProtocol.Http2;
+                    bool http2 = c.Protocol is UpstreamProtocol.Http2 or UpstreamProtocol.Auto;
                     if (!_pools.TryGetValue((c.Name, name), out Http1ConnectionPool? pool) || !pool.Address.Equals(ip) || pool.TlsFingerprint != tlsFingerprint
-                        || (pool.Http2 is not null) != http2)
+                        || pool.Protocol != c.Protocol || (http2 && pool.Http2!.Options != c.Http2))
                     {
                         pool = new Http1ConnectionPool(name, ip, _connector, settings, e.Host)
                         {
                             TlsFingerprint = tlsFingerprint,
-                            Http2 = http2 ? new Http2ConnectionPool(name, ip, _connector, settings) : null,
+                            Protocol = c.Protocol,
+                            Http2 = http2 ? new Http2ConnectionPool(name, ip, _connector, settings, e.Host, Http2Limits(c.Http2)) { Options = c.Http2 } : null,
                         };
+                        // Auto: a connection on which the origin chose http/1.1 goes to the HTTP/1.1 pool.
+                        if (c.Protocol == UpstreamProtocol.Auto) pool.Http2!.Http11Fallback = pool;
                         if (pool.Http2 is { } h2)
                         {
                             Gauge.Child h2Gauge = stats.UpstreamActive;
@@ -123,6 +127,16 @@ internal sealed class ClusterManager : IDisposable
             return new ClusterSet(clusters, pools);
         }
     }
+
+    /// <summary>The engine limits of a cluster's upstream HTTP/2 connections; the defences stay the engine's defaults.</summary>
+    private static Http2ConnectionLimits? Http2Limits(UpstreamHttp2Config? options) => options is null ? null : new Http2ConnectionLimits
+    {
+        MaxOpenStreams = options.MaxConcurrentStreams is { } max ? (uint)max : uint.MaxValue,
+        InitialStreamWindowSize = options.InitialStreamWindowSize,
+        ConnectionWindowSize = options.InitialConnectionWindowSize,
+        KeepAliveIntervalMs = (long)(options.KeepaliveInterval ?? TimeSpan.Zero).TotalMilliseconds,
+        KeepAliveTimeoutMs = (long)options.KeepaliveTimeout.TotalMilliseconds,
+    };
 
     /// <summary>
     /// A new endpoint object: with the health of the one it replaces (same address and pool; other weight, priority or

@@ -4,6 +4,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using FastPath.Config;
 using FastPath.Tls;
 using FastPath.Transport;
 using Microsoft.AspNetCore.Connections;
@@ -22,6 +23,7 @@ internal sealed class Http1ConnectionPool
     private int _open;
     private int _openTotal;
     private int _connectFailures;
+    private volatile bool _http11Selected;
 
     /// <param name="host">The endpoint's host as configured: the SNI and the name its certificate must match under TLS.</param>
     public Http1ConnectionPool(string name, IPEndPoint address, UpstreamConnector connector, PoolSettings settings, string? host = null)
@@ -52,6 +54,15 @@ internal sealed class Http1ConnectionPool
     /// this pool opens no connections. Kept here so reloads, drains and the heartbeat reach both through one object.
     /// </summary>
     public Http2ConnectionPool? Http2 { get; init; }
+
+    /// <summary>What the cluster speaks to the endpoint: a change needs a new pool.</summary>
+    public UpstreamProtocol Protocol { get; init; }
+
+    /// <summary>
+    /// Protocol auto: the origin chose http/1.1 in ALPN, so requests come here instead of to <see cref="Http2"/>, and
+    /// new connections offer only http/1.1. It holds for the pool's life (a config change builds a new pool).
+    /// </summary>
+    public bool Http11Selected => _http11Selected;
 
     public ValueTask<PoolLease> AcquireAsync()
     {
@@ -144,7 +155,8 @@ internal sealed class Http1ConnectionPool
         try
         {
             ConnectionContext context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
-            if (Settings.Tls is { } tls) context = await tls.AuthenticateAsync(context, Host, Settings.ConnectTimeout).ConfigureAwait(false);
+            if (Settings.Tls is { } tls)
+                context = await tls.AuthenticateAsync(context, Host, Settings.ConnectTimeout, http11Only: _http11Selected).ConfigureAwait(false);
             Interlocked.Increment(ref _openTotal);
             return new PoolLease(new UpstreamConnection(context, this) { CountedBy = breakers }, ProxyError.None, false);
         }
@@ -157,6 +169,19 @@ internal sealed class Http1ConnectionPool
             OnSlotFreed();
             return new PoolLease(null, ProxyError.UpstreamConnectFailure, false);
         }
+    }
+
+    /// <summary>
+    /// Protocol auto: a connection the HTTP/2 pool opened on which the origin chose http/1.1. From now on the endpoint
+    /// speaks HTTP/1.1 through this pool, and the connection is its first idle one (it holds its cluster-wide count).
+    /// </summary>
+    internal void AdoptHttp11(ConnectionContext context, CircuitBreakers? breakers)
+    {
+        _http11Selected = true;
+        Interlocked.Increment(ref _open);
+        Interlocked.Increment(ref _openTotal);
+        OnActiveChanged?.Invoke(1);
+        Release(new UpstreamConnection(context, this) { CountedBy = breakers });
     }
 
     /// <summary>Returns a connection whose last exchange left it clean (complete response, no Connection: close).</summary>

@@ -1,37 +1,52 @@
 // HTTP/2 connections to one endpoint, multiplexed: a request opens a stream on the first live connection that has
-// room under the peer's SETTINGS_MAX_CONCURRENT_STREAMS; when every connection is full (or there is none) another is
-// opened, up to the pool's cap. A connection that received GOAWAY opens no more streams (the engine says so) and
-// leaves the pool once its streams end; streams above the GOAWAY's last id fail as refused, which the route's
-// retry policy may retry (refused-stream). The connection engine (Http2/Http2Connection, client role) does the
-// framing, flow control and defences; the pool only chooses.
-using System.IO.Pipelines;
+// room under its stream cap (the peer's SETTINGS_MAX_CONCURRENT_STREAMS, or the cluster's lower
+// http2.max_concurrent_streams); when every connection is full (or there is none) another is opened, up to the
+// pool's cap. Requests that find a connection still opening (TCP, TLS with ALPN h2, the peer's SETTINGS) wait for
+// it, up to its expected stream cap, rather than each opening their own: a burst of first requests opens
+// ceil(burst / cap) connections, not one per request. A connection that received GOAWAY opens no more streams (the
+// engine says so) and leaves the pool once its streams end; streams above the GOAWAY's last id fail as refused,
+// which the route's retry policy may retry (refused-stream). The connection engine (Http2/Http2Connection, client
+// role) does the framing, flow control, keepalive and defences; the pool only chooses.
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
+using FastPath.Config;
 using FastPath.Http;
 using FastPath.Http2;
+using FastPath.Tls;
 using FastPath.Transport;
 using FastPath.Upstream.Clusters;
 using Microsoft.AspNetCore.Connections;
 
 namespace FastPath.Upstream.Pools;
 
-/// <summary>A stream opened for one request, or why none could be.</summary>
-internal readonly record struct Http2StreamLease(Http2Stream? Stream, ProxyError Error);
+/// <summary>A stream opened for one request, or why none could be; Http11Selected (protocol auto): no stream, because
+/// the origin chose http/1.1 and the request goes to the endpoint's HTTP/1.1 pool instead.</summary>
+internal readonly record struct Http2StreamLease(Http2Stream? Stream, ProxyError Error, bool Http11Selected = false);
 
 internal sealed class Http2ConnectionPool
 {
+    // What a connection is assumed to allow before any peer's SETTINGS was seen (RFC 9113 §6.5.2 recommends at
+    // least 100); once one arrives, the last peer's limit is assumed for the next connection.
+    private const uint AssumedPeerStreams = 100;
+    // A request whose connection turned out to allow fewer streams than waited for goes back to the pool this many
+    // times; each time the pool knows the peer's limit better, so one more round is the normal case.
+    private const int MaxRounds = 3;
+
     private readonly Lock _lock = new();
     private readonly List<Http2Connection> _live = new();
+    private readonly List<PendingConnection> _opening = new();
     private readonly UpstreamConnector _connector;
     private readonly Http2ConnectionLimits _limits;
-    private int _connecting;
+    private uint _peerStreams = AssumedPeerStreams;
     private int _openTotal;
     private int _connectFailures;
 
-    public Http2ConnectionPool(string name, IPEndPoint address, UpstreamConnector connector, PoolSettings settings, Http2ConnectionLimits? limits = null)
+    /// <param name="host">The endpoint's host as configured: the SNI and the name its certificate must match under TLS.</param>
+    public Http2ConnectionPool(string name, IPEndPoint address, UpstreamConnector connector, PoolSettings settings, string? host = null,
+        Http2ConnectionLimits? limits = null)
     {
         Name = name;
+        Host = host ?? address.Address.ToString();
         Address = address;
         _connector = connector;
         Settings = settings;
@@ -39,8 +54,17 @@ internal sealed class Http2ConnectionPool
     }
 
     public string Name { get; }
+    public string Host { get; }
     public IPEndPoint Address { get; }
     public PoolSettings Settings { get; set; }
+    /// <summary>
+    /// Protocol auto: the endpoint's HTTP/1.1 pool, which takes a connection on which ALPN selected http/1.1 (and
+    /// from then on the endpoint's requests); null for protocol http2, where such an origin is a TLS failure.
+    /// </summary>
+    public Http1ConnectionPool? Http11Fallback { get; set; }
+
+    /// <summary>The cluster's http2 settings the connections were built with: a change needs a new pool.</summary>
+    public UpstreamHttp2Config? Options { get; init; }
     public int OpenConnections { get { lock (_lock) return _live.Count; } }
     public int ConnectionsOpened => Volatile.Read(ref _openTotal);
     public int ConnectFailures => Volatile.Read(ref _connectFailures);
@@ -50,85 +74,145 @@ internal sealed class Http2ConnectionPool
 
     /// <summary>
     /// Sends <paramref name="head"/> on a new stream. Synchronous when a live connection has room (the steady state);
-    /// otherwise it connects first. Fails with UpstreamConnectFailure or, at the cap, UpstreamOverflow.
+    /// otherwise it waits for a connection being opened, or opens one. Fails with UpstreamConnectFailure or, at the
+    /// cap, UpstreamOverflow.
     /// </summary>
-    public ValueTask<Http2StreamLease> OpenStreamAsync(HttpRequestHead head, bool endStream)
+    public ValueTask<Http2StreamLease> OpenStreamAsync(HttpRequestHead head, bool endStream) => OpenStreamAsync(head, endStream, round: 0);
+
+    private ValueTask<Http2StreamLease> OpenStreamAsync(HttpRequestHead head, bool endStream, int round)
     {
+        PendingConnection? pending;
+        bool opener = false;
         lock (_lock)
         {
             for (int i = 0; i < _live.Count; i++)
             {
                 ValueTask<Http2Stream?> opened = _live[i].OpenStreamAsync(head, endStream);
-                if (!opened.IsCompletedSuccessfully) return AwaitOpenedAsync(opened, head, endStream);
+                if (!opened.IsCompletedSuccessfully) return AwaitOpenedAsync(opened, head, endStream, round);
                 if (opened.Result is { } stream) return new ValueTask<Http2StreamLease>(new Http2StreamLease(stream, ProxyError.None));
             }
-            if (!TryReserveConnectionLocked()) return new ValueTask<Http2StreamLease>(new Http2StreamLease(null, ProxyError.UpstreamOverflow));
+            pending = JoinOpeningLocked();
+            if (pending is null)
+            {
+                if (_live.Count + _opening.Count >= Settings.MaxConnections)
+                    return new ValueTask<Http2StreamLease>(new Http2StreamLease(null, ProxyError.UpstreamOverflow));
+                pending = new PendingConnection();
+                pending.Waiters = 1;
+                _opening.Add(pending);
+                opener = true;
+            }
         }
-        return ConnectAndOpenAsync(head, endStream);
+        if (opener) _ = ConnectAsync(pending);
+        return AwaitPendingAsync(pending, head, endStream, round);
+    }
+
+    /// <summary>A connection being opened with room for one more request, counted in; null when none has. Under _lock.</summary>
+    private PendingConnection? JoinOpeningLocked()
+    {
+        uint cap = Math.Min(_peerStreams, _limits.MaxOpenStreams);
+        foreach (PendingConnection p in _opening)
+        {
+            if ((uint)p.Waiters >= cap) continue;
+            p.Waiters++;
+            return p;
+        }
+        return null;
     }
 
     // The connection's output is backlogged: wait for it; a stream it could not open after all goes elsewhere.
-    private async ValueTask<Http2StreamLease> AwaitOpenedAsync(ValueTask<Http2Stream?> opened, HttpRequestHead head, bool endStream)
+    private async ValueTask<Http2StreamLease> AwaitOpenedAsync(ValueTask<Http2Stream?> opened, HttpRequestHead head, bool endStream, int round)
     {
         Http2Stream? stream = await opened.ConfigureAwait(false);
         if (stream is not null) return new Http2StreamLease(stream, ProxyError.None);
-        lock (_lock)
-        {
-            if (!TryReserveConnectionLocked()) return new Http2StreamLease(null, ProxyError.UpstreamOverflow);
-        }
-        return await ConnectAndOpenAsync(head, endStream).ConfigureAwait(false);
+        return await NextRoundAsync(head, endStream, round).ConfigureAwait(false);
     }
 
-    /// <summary>Counts a connection about to be opened, unless the cap (open plus opening) is reached. Under _lock.</summary>
-    private bool TryReserveConnectionLocked()
+    private async ValueTask<Http2StreamLease> AwaitPendingAsync(PendingConnection pending, HttpRequestHead head, bool endStream, int round)
     {
-        if (_live.Count + _connecting >= Settings.MaxConnections) return false;
-        _connecting++;
-        return true;
+        Http2Connection? connection = await pending.Task.ConfigureAwait(false);
+        if (connection is null) return new Http2StreamLease(null, pending.Error, pending.Http11Selected);
+        Http2Stream? stream = await connection.OpenStreamAsync(head, endStream).ConfigureAwait(false);
+        if (stream is not null) return new Http2StreamLease(stream, ProxyError.None);
+        // The peer allows fewer streams than waited for this connection, or it ended at once.
+        return await NextRoundAsync(head, endStream, round).ConfigureAwait(false);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<Http2StreamLease> ConnectAndOpenAsync(HttpRequestHead head, bool endStream)
+    private ValueTask<Http2StreamLease> NextRoundAsync(HttpRequestHead head, bool endStream, int round) =>
+        round + 1 < MaxRounds ? OpenStreamAsync(head, endStream, round + 1) : new ValueTask<Http2StreamLease>(new Http2StreamLease(null, ProxyError.UpstreamReset));
+
+    /// <summary>
+    /// Opens one connection for the requests waiting on <paramref name="pending"/>: TCP, TLS when the cluster
+    /// originates it (ALPN h2, verified as for HTTP/1.1), then the peer's SETTINGS, each within connect_timeout.
+    /// The connection joins the pool before the waiters are woken, so later requests find it live.
+    /// </summary>
+    private async Task ConnectAsync(PendingConnection pending)
     {
-        ConnectionContext context;
+        Http2Connection? connection = null;
+        Task? run = null;
+        ProxyError error = ProxyError.UpstreamConnectFailure;
+        bool http11 = false;
         CircuitBreakers? breakers = Settings.Breakers;
-        if (breakers is not null && !breakers.TryAcquireConnection())
-        {
-            lock (_lock) _connecting--;
-            return new Http2StreamLease(null, ProxyError.UpstreamOverflow);
-        }
         try
         {
-            context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
+            if (breakers is not null && !breakers.TryAcquireConnection())
+            {
+                error = ProxyError.UpstreamOverflow;
+                return;
+            }
+            ConnectionContext context;
+            try
+            {
+                context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
+                // A handshake failure (verification, or no h2 in ALPN) is counted and logged by the TLS context.
+                if (Settings.Tls is { } tls) context = await tls.AuthenticateAsync(context, Host, Settings.ConnectTimeout).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+            {
+                breakers?.ReleaseConnection();
+                Interlocked.Increment(ref _connectFailures);
+                return;
+            }
+            if (Http11Fallback is { } fallback && !UpstreamTlsContext.SelectedHttp2(context))
+            {
+                // Protocol auto and the origin chose http/1.1: the connection and its waiters go to the HTTP/1.1 pool.
+                fallback.AdoptHttp11(context, breakers);
+                error = ProxyError.None;
+                http11 = true;
+                return;
+            }
+            Interlocked.Increment(ref _openTotal);
+            var opened = Http2Connection.ForClient(context.Transport, _limits, secure: Settings.Tls is not null);
+            OnActiveChanged?.Invoke(1);
+            run = RunAsync(opened, context, breakers);
+            // Wait for the server's SETTINGS before the connection takes streams: its concurrency limit is unknown until
+            // then, and streams above it would be refused. One round trip per new connection, none per request.
+            Task settled = opened.PeerSettingsReceived;
+            if (await Task.WhenAny(settled, run, Task.Delay(Settings.ConnectTimeout)).ConfigureAwait(false) != settled)
+            {
+                opened.BeginGracefulShutdown();
+                Interlocked.Increment(ref _connectFailures);
+                return;
+            }
+            connection = opened;
         }
-        catch (Exception e) when (e is SocketException or OperationCanceledException or IOException)
+        catch (Exception)
         {
-            breakers?.ReleaseConnection();
-            lock (_lock) _connecting--;
-            Interlocked.Increment(ref _connectFailures);
-            return new Http2StreamLease(null, ProxyError.UpstreamConnectFailure);
+            // Nothing above throws by design; a waiter must be woken whatever happens.
+            connection = null;
         }
-        Interlocked.Increment(ref _openTotal);
-        Http2Connection connection = Http2Connection.ForClient(context.Transport, _limits);
-        OnActiveChanged?.Invoke(1);
-        Task run = RunAsync(connection, context, breakers);
-        // Wait for the server's SETTINGS before the connection takes streams: its concurrency limit is unknown until
-        // then, and streams above it would be refused. One round trip per new connection, none per request.
-        Task settled = connection.PeerSettingsReceived;
-        if (await Task.WhenAny(settled, run, Task.Delay(Settings.ConnectTimeout)).ConfigureAwait(false) != settled)
+        finally
         {
-            lock (_lock) _connecting--;
-            connection.BeginGracefulShutdown();
-            Interlocked.Increment(ref _connectFailures);
-            return new Http2StreamLease(null, ProxyError.UpstreamConnectFailure);
+            lock (_lock)
+            {
+                _opening.Remove(pending);
+                if (connection is not null)
+                {
+                    _peerStreams = Math.Max(1, connection.StreamCap);
+                    if (!run!.IsCompleted) _live.Add(connection);
+                }
+            }
+            pending.Complete(connection, error, http11);
         }
-        lock (_lock)
-        {
-            _connecting--;
-            if (!run.IsCompleted) _live.Add(connection);
-        }
-        Http2Stream? stream = await connection.OpenStreamAsync(head, endStream).ConfigureAwait(false);
-        return stream is null ? new Http2StreamLease(null, ProxyError.UpstreamReset) : new Http2StreamLease(stream, ProxyError.None);
     }
 
     /// <summary>Reads the connection until it ends, then takes it out of the pool and closes its socket.</summary>
@@ -175,5 +259,29 @@ internal sealed class Http2ConnectionPool
         {
             foreach (Http2Connection c in _live) c.BeginGracefulShutdown();
         }
+    }
+}
+
+/// <summary>A connection being opened and the requests waiting for it (counted so they stay under its stream cap).</summary>
+internal sealed class PendingConnection
+{
+    private readonly TaskCompletionSource<Http2Connection?> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Requests counted in, under the pool's lock.</summary>
+    public int Waiters;
+
+    /// <summary>Why it failed, read once Task completed with null.</summary>
+    public ProxyError Error { get; private set; }
+
+    /// <summary>Protocol auto: no HTTP/2 connection because the origin chose http/1.1 (not a failure).</summary>
+    public bool Http11Selected { get; private set; }
+
+    public Task<Http2Connection?> Task => _result.Task;
+
+    public void Complete(Http2Connection? connection, ProxyError error, bool http11Selected)
+    {
+        Error = error;
+        Http11Selected = http11Selected;
+        _result.TrySetResult(connection);
     }
 }

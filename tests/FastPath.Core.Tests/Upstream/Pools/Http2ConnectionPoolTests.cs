@@ -30,32 +30,36 @@ public sealed class Http2ConnectionPoolTests : IAsyncLifetime
     private int _connections;
     private readonly UpstreamConnector _connector = new(NullLoggerFactory.Instance);
 
-    public async Task InitializeAsync()
+    public async Task InitializeAsync() => (_server, _port) = await StartServerAsync(maxStreams: 2, () => Interlocked.Increment(ref _connections));
+
+    /// <summary>Kestrel h2c; /slow answers after 400 ms, so streams of a burst overlap.</summary>
+    private static async Task<(WebApplication Server, int Port)> StartServerAsync(int maxStreams, Action onConnection)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o =>
         {
-            o.Limits.Http2.MaxStreamsPerConnection = 2;
+            o.Limits.Http2.MaxStreamsPerConnection = maxStreams;
             o.Listen(IPAddress.Loopback, 0, l =>
             {
                 l.Protocols = HttpProtocols.Http2;
                 l.Use(next => ctx =>
                 {
-                    Interlocked.Increment(ref _connections);
+                    onConnection();
                     return next(ctx);
                 });
             });
         });
-        _server = builder.Build();
-        _server.Run(async ctx =>
+        WebApplication server = builder.Build();
+        server.Run(async ctx =>
         {
             if (ctx.Request.Path == "/slow") await Task.Delay(400);
             ctx.Response.Headers["x-protocol"] = ctx.Request.Protocol;
             await ctx.Response.WriteAsync("ok " + ctx.Request.Path);
         });
-        await _server.StartAsync();
-        _port = new Uri(_server.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()).Port;
+        await server.StartAsync();
+        int port = new Uri(server.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First()).Port;
+        return (server, port);
     }
 
     public async Task DisposeAsync()
@@ -64,8 +68,9 @@ public sealed class Http2ConnectionPoolTests : IAsyncLifetime
         _connector.Dispose();
     }
 
-    private Http2ConnectionPool Pool(int port, int maxConnections = 10) =>
-        new("test", new IPEndPoint(IPAddress.Loopback, port), _connector, new PoolSettings(maxConnections, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60)));
+    private Http2ConnectionPool Pool(int port, int maxConnections = 10, Http2ConnectionLimits? limits = null) =>
+        new("test", new IPEndPoint(IPAddress.Loopback, port), _connector, new PoolSettings(maxConnections, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60)),
+            limits: limits);
 
     private static HttpRequestHead Get(string path, int port)
     {
@@ -188,5 +193,44 @@ public sealed class Http2ConnectionPoolTests : IAsyncLifetime
         for (int i = 0; i < 100 && pool.OpenConnections > 0; i++) await Task.Delay(50);
         Assert.Equal(0, pool.OpenConnections);
         Assert.Equal(ProxyError.UpstreamConnectFailure, (await pool.OpenStreamAsync(Get("/x", _port), true)).Error);
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(10, 5)]   // the cluster's max_concurrent_streams below the server's 100: ceil(50 / 10)
+    [InlineData(null, 1)] // the server's 100 allows the whole burst on one connection
+    public async Task BurstOfFirstRequests_ShareConnectionsStillOpening(int? maxStreams, int expectedConnections)
+    {
+        int connections = 0;
+        (WebApplication server, int port) = await StartServerAsync(maxStreams: 100, () => Interlocked.Increment(ref connections));
+        await using WebApplication _ = server;
+        Http2ConnectionPool pool = Pool(port, maxConnections: 50,
+            maxStreams is { } max ? new Http2ConnectionLimits { MaxOpenStreams = (uint)max } : null);
+
+        // 50 requests arrive together while no connection exists; /slow keeps all 50 streams open at once.
+        Http2StreamLease[] leases = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => pool.OpenStreamAsync(Get("/slow", port), true).AsTask()));
+        Assert.All(leases, l => Assert.Equal(ProxyError.None, l.Error));
+        var results = await Task.WhenAll(leases.Select(l => ReadAsync(l.Stream!)));
+
+        Assert.All(results, r => Assert.Equal("ok /slow", r.Body));
+        Assert.Equal(expectedConnections, pool.ConnectionsOpened);
+        Assert.Equal(expectedConnections, Volatile.Read(ref connections));
+        pool.CloseAll();
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task BurstOfFirstRequests_ServerAllowsFewerStreamsThanAssumed_AllServedOnCeilConnections()
+    {
+        // The first connection is assumed to take 100 streams until the server's SETTINGS say 2: the requests it
+        // cannot take go back to the pool, which now shares new connections two by two.
+        Http2ConnectionPool pool = Pool(_port);
+        int before = Volatile.Read(ref _connections);
+        Http2StreamLease[] leases = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => pool.OpenStreamAsync(Get("/slow", _port), true).AsTask()));
+        Assert.All(leases, l => Assert.Equal(ProxyError.None, l.Error));
+        var results = await Task.WhenAll(leases.Select(l => ReadAsync(l.Stream!)));
+
+        Assert.All(results, r => Assert.Equal("ok /slow", r.Body));
+        Assert.Equal(3, pool.ConnectionsOpened);
+        Assert.Equal(3, Volatile.Read(ref _connections) - before);
+        pool.CloseAll();
     }
 }
