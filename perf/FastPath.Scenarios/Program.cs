@@ -86,6 +86,7 @@ internal static class Program
                                  [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
           FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--quick]
+                        [--gate-ratio F]: fail when FastPath's req/s is under F times HAProxy's
           FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
         """;
 }

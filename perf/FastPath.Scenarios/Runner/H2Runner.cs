@@ -10,11 +10,11 @@ using System.Text;
 namespace FastPath.Scenarios.Runner;
 
 internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, int Streams, IReadOnlyList<string> Peers, string OutDirectory,
-    string? GatewayPath)
+    string? GatewayPath, double? GateRatio)
 {
     public static H2Options Parse(ReadOnlySpan<string> args)
     {
-        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway"], ["quick"]);
+        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio"], ["quick"]);
         bool quick = flags.TryGetValue("quick", out string? q) && q != "false";
         string[] peers = flags.TryGetValue("peers", out string? text)
             ? (text is "none" ? [] : CommandLine.List(text))
@@ -33,7 +33,8 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
             CommandLine.Int(flags, "streams", 10, 1, 1000),
             peers,
             flags.TryGetValue("out", out string? dir) ? dir : "perf-results",
-            gateway);
+            gateway,
+            flags.ContainsKey("gate-ratio") ? CommandLine.Double(flags, "gate-ratio", 0, 0, 100) : null);
     }
 }
 
@@ -135,7 +136,20 @@ internal static class H2Runner
         Directory.CreateDirectory(options.OutDirectory);
         await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, "h2-results.md"), md.ToString(), CancellationToken.None);
         Console.WriteLine(md.ToString());
-        return samples.Values.Any(s => s.Sum(x => x.Errors) > 0) ? 1 : 0;
+        int exit = samples.Values.Any(s => s.Sum(x => x.Errors) > 0) ? 1 : 0;
+        if (exit != 0) Console.Error.WriteLine("GATE FAIL: requests failed (errors column)");
+        if (options.GateRatio is { } floor)
+        {
+            // FastPath's h2 throughput beside HAProxy's in the same run (a ratio, so the machine's speed cancels out).
+            if (!samples.TryGetValue(ScenarioRunner.FastPathTarget, out List<H2Sample>? fp) || !samples.TryGetValue(RunOptions.HaProxy, out List<H2Sample>? ha))
+                throw new UsageException("--gate-ratio needs --gateway and the haproxy peer");
+            double ratio = (TargetResult.Median(fp.Select(x => (double?)x.Rps)) ?? 0) / (TargetResult.Median(ha.Select(x => (double?)x.Rps)) ?? 1);
+            bool ok = ratio >= floor;
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"GATE {(ok ? "OK" : "FAIL")}: h2 {ScenarioRunner.FastPathTarget} ÷ {RunOptions.HaProxy} req/s = {ratio:0.000} {(ok ? ">=" : "<")} {floor}"));
+            if (!ok) exit = 1;
+        }
+        return exit;
     }
 
     private static string Url(int port) => $"https://127.0.0.1:{port}/small";
