@@ -96,6 +96,23 @@ public sealed class ConfigReloadTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task FileEditedInPlace_Reloads()
+    {
+        // Tests replace the file by rename (atomic); an editor or `cat >` truncates and writes the same inode.
+        await using OriginServer first = await OriginServer.StartAsync("first");
+        await using OriginServer second = await OriginServer.StartAsync("second");
+        GatewayYaml yaml = new GatewayYaml().Route("/", "first").Cluster("first", first.Address).Cluster("second", second.Address);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        long version = await gateway.ConfigVersionAsync();
+
+        File.WriteAllText(gateway.ConfigPath!, yaml.SwitchRoutes("first", "second").Render());
+
+        await WaitUntilAsync(async () => await gateway.ConfigVersionAsync() > version, TimeSpan.FromSeconds(5), "the reload");
+        RawResponse r = await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/x"));
+        Assert.Equal("second", r.Header("x-origin-id"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Sighup_AfterFileChange_Reloads()
     {
         await using OriginServer first = await OriginServer.StartAsync("first");

@@ -350,9 +350,13 @@ internal sealed partial class Http2Connection
 
     private void DispatchPending()
     {
-        // Streams start after the whole read batch is processed: a request whose body arrived with its head finds
-        // it already buffered, and the handler never runs on the read loop.
-        for (int i = 0; i < _pendingDispatch.Count; i++) ThreadPool.UnsafeQueueUserWorkItem(_pendingDispatch[i], preferLocal: false);
+        // Streams start after the whole read batch is processed (a request whose body arrived with its head finds it
+        // already buffered), outside the lock, on the read loop itself: each handler runs until its first real wait
+        // (for the proxy, the upstream response) and hands the loop back. An event loop's way, as HAProxy and Envoy
+        // run a request; queueing each to the thread pool instead cost a work item and often a thread wake-up per
+        // stream (~8-10% CPU per request in A/B runs of the h2 scenario). Handlers never block: their waits are
+        // awaits, so the next frames are read as soon as the batch's handlers have yielded.
+        for (int i = 0; i < _pendingDispatch.Count; i++) ((IThreadPoolWorkItem)_pendingDispatch[i]).Execute();
         _pendingDispatch.Clear();
     }
 

@@ -229,7 +229,16 @@ public sealed partial class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>Rewrites the config file in place (same listener port), as an operator's editor would.</summary>
-    public void RewriteConfig(string yaml) => File.WriteAllText(ConfigPath ?? throw new InvalidOperationException("no config file"), yaml);
+    /// <summary>Replaces the config file atomically (a new file renamed over it, as deploy tools and Kubernetes'
+    /// ConfigMap updates do): the watcher never reads a half-written file, which a loaded machine could otherwise show
+    /// it between the truncation and the write.</summary>
+    public void RewriteConfig(string yaml)
+    {
+        string path = ConfigPath ?? throw new InvalidOperationException("no config file");
+        string next = path + ".next";
+        File.WriteAllText(next, yaml);
+        File.Move(next, path, overwrite: true);
+    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
