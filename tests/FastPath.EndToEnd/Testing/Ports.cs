@@ -14,8 +14,30 @@ public static class Ports
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    /// <summary>A port with nothing listening on it: connects to it are refused.</summary>
-    public static int GetClosed() => GetFree();
+    /// <summary>
+    /// A port with nothing listening on it: connects to it are refused. Taken below the kernel's ephemeral range
+    /// (net.ipv4.ip_local_port_range starts at 32768): a closed port inside it can come back as the source port of
+    /// an outgoing connection, and a connect from 127.0.0.1:P to 127.0.0.1:P then succeeds (TCP self-connect), or a
+    /// test's listener on port 0 may get it; either turns "refused" into a stray 502.
+    /// </summary>
+    public static int GetClosed()
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int port = Random.Shared.Next(20_000, 32_000);
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return port; // free now, and nothing in the tests binds a fixed port in this range
+            }
+            catch (SocketException)
+            {
+                // In use: try another.
+            }
+        }
+        throw new InvalidOperationException("no free port below the ephemeral range");
+    }
 
     /// <summary>Whether a TCP connect to the port is refused (nothing listening).</summary>
     public static async Task<bool> IsRefusedAsync(int port, TimeSpan timeout)

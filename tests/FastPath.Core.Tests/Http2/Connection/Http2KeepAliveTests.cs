@@ -96,6 +96,16 @@ public sealed class Http2KeepAliveTests
         await server.SendAsync(Http2FrameType.SETTINGS, 0, []);
         await server.SendAsync(Http2FrameType.SETTINGS, Http2FrameFlags.ACK, []); // no SETTINGS_TIMEOUT in long tests
         await server.Client.PeerSettingsReceived.WaitAsync(TimeSpan.FromSeconds(5));
+        // The ACK may come in a later read than the SETTINGS: a round trip proves it was processed before the first
+        // Tick, or a long Tick finds our SETTINGS unacknowledged and ends the connection (SETTINGS_TIMEOUT). Two ACKs
+        // come back, for the first SETTINGS and the round trip's; both are read here, so none is left for a later
+        // WaitForAckProcessedAsync to mistake for its own.
+        await server.SendAsync(Http2FrameType.SETTINGS, 0, []);
+        for (int acks = 0; acks < 2;)
+        {
+            (Http2FrameFlags flags, _) = await server.NextFrameAsync(Http2FrameType.SETTINGS);
+            if ((flags & Http2FrameFlags.ACK) != 0) acks++;
+        }
         server.Client.Tick(0);
         return server;
     }
