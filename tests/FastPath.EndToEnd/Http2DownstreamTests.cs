@@ -272,24 +272,45 @@ public sealed class Http2AllocationTests
         await AssertNothingPerStreamAsync(gateway, gateway.Url("/plain").ToString(), streams: 100);
     }
 
-    private static async Task AssertNothingPerStreamAsync(GatewayProcess gateway, string url, int streams)
+    [Fact(Timeout = 120_000)]
+    public async Task PostsToHttp2Origin_NoBufferPerStream()
     {
-        await H2LoadAsync(url, 3000, streams); // warm: JIT, pools
+        // A gRPC call always has a body. Its upload to an HTTP/2 origin used a fresh 16 KB buffer per stream; the
+        // exchange keeps one now. What is left (~90 B) is the upload's own task, as for an HTTP/1.1 origin.
+        await using OriginServer origin = await OriginServer.StartAsync("h2", http2: true);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/", "main").Cluster("main", [origin.Address], "protocol: http2"));
+        string body = Path.GetTempFileName();
+        await File.WriteAllBytesAsync(body, new byte[64]);
+        try
+        {
+            await AssertNothingPerStreamAsync(gateway, gateway.Url("/plain").ToString(), streams: 10, bound: 1024, body);
+        }
+        finally
+        {
+            File.Delete(body);
+        }
+    }
+
+    private static async Task AssertNothingPerStreamAsync(GatewayProcess gateway, string url, int streams, double bound = 16, string? body = null)
+    {
+        await H2LoadAsync(url, 3000, streams, body); // warm: JIT, pools
         // Two runs of different length on one connection each: the difference is what the extra streams cost, with
         // each connection's own setup (engine, stream pool, processors) cancelled out.
         double a0 = await gateway.AllocatedBytesAsync();
-        await H2LoadAsync(url, 1000, streams);
+        await H2LoadAsync(url, 1000, streams, body);
         double a1 = await gateway.AllocatedBytesAsync();
-        await H2LoadAsync(url, 11000, streams);
+        await H2LoadAsync(url, 11000, streams, body);
         double a2 = await gateway.AllocatedBytesAsync();
         double perStream = ((a2 - a1) - (a1 - a0)) / 10_000;
-        Assert.True(perStream < 16, $"{perStream:F1} B/stream (short run {a1 - a0} B, long run {a2 - a1} B)");
+        Assert.True(perStream < bound, $"{perStream:F1} B/stream, bound {bound} (short run {a1 - a0} B, long run {a2 - a1} B)");
     }
 
-    private static async Task H2LoadAsync(string url, int requests, int streams)
+    private static async Task H2LoadAsync(string url, int requests, int streams, string? body)
     {
+        string[] data = body is null ? [] : ["-d", body];
         ToolResult r = await ExternalTool.RunAsync("h2load",
-            ["-n", requests.ToString(CultureInfo.InvariantCulture), "-c", "1", "-m", streams.ToString(CultureInfo.InvariantCulture), url],
+            ["-n", requests.ToString(CultureInfo.InvariantCulture), "-c", "1", "-m", streams.ToString(CultureInfo.InvariantCulture), .. data, url],
             TimeSpan.FromSeconds(60));
         Assert.True(r.ExitCode == 0 && r.Stdout.Contains($"{requests} succeeded"), r.ToString());
     }

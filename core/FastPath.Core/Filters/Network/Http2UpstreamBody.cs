@@ -13,8 +13,10 @@ namespace FastPath.Filters.Network;
 
 internal static class Http2UpstreamBody
 {
+    /// <param name="scratch">Holds decoded bytes between a read and the DATA write; reset here, reused across calls.</param>
     public static async Task<BodyCopyResult> CopyAsync(PipeReader input, BodyFraming inFraming, long contentLength, HttpHeaderBlock? trailers,
-        Http2Stream output, ReadDeadline deadline, long idleTimeoutMs, Http1Limits limits, IBodyTap? tap, BodyReplayBuffer? replay)
+        Http2Stream output, ReadDeadline deadline, long idleTimeoutMs, Http1Limits limits, IBodyTap? tap, BodyReplayBuffer? replay,
+        ArrayBufferWriter<byte> scratch)
     {
         var forwarder = new Http1BodyForwarder(inFraming, contentLength, BodyFraming.UntilClose, trailers, limits, tap);
         if (forwarder.IsEmpty)
@@ -25,7 +27,7 @@ internal static class Http2UpstreamBody
             return new BodyCopyResult(ended ? BodyCopyStatus.Ok : BodyCopyStatus.OutputFailed, 0);
         }
 
-        var scratch = new ArrayBufferWriter<byte>(16 * 1024);
+        scratch.ResetWrittenCount();
         deadline.Arm(input, idleTimeoutMs);
         try
         {

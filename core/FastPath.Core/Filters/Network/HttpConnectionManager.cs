@@ -375,7 +375,8 @@ internal sealed partial class HttpConnectionManager
                                 trailersIn, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, _socket,
                                 exchange.Filters.RequestBodyTap, replay)
                             : Http2UpstreamBody.CopyAsync(_input, inFraming, request.ContentLength, trailersIn, _upStream!, _downstreamDeadline,
-                                snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, exchange.Filters.RequestBodyTap, replay);
+                                snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, exchange.Filters.RequestBodyTap, replay,
+                                exchange.Http2UploadScratch ??= new ArrayBufferWriter<byte>(16 * 1024));
                     }
                     else if (upstream is not null)
                     {

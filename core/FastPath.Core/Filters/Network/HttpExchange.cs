@@ -1,5 +1,6 @@
 // Per-request state (request head, response head, trailers, request id), pooled so a keep-alive request allocates
 // nothing, and held only while a request is in flight: an idle connection owns none of it.
+using System.Buffers;
 using FastPath.Filters.Http;
 using FastPath.Http;
 using FastPath.Http1;
@@ -32,6 +33,9 @@ internal sealed class HttpExchange
     public readonly BodyReplayBuffer ReplayBuffer = new();
     /// <summary>The request as sent to an HTTP/2 origin (rewrites and forwarding fields applied); unused for HTTP/1.1.</summary>
     public readonly HttpRequestHead UpstreamRequest = new();
+    /// <summary>A request body decoded for an HTTP/2 origin, between reads and DATA writes; made on the exchange's first
+    /// such upload and kept (an exchange goes back to the pool only once its upload ended).</summary>
+    public ArrayBufferWriter<byte>? Http2UploadScratch;
     /// <summary>The request principal a verified JWT established (RequestAuthentication); null without one.</summary>
     public RequestIdentity? RequestIdentity;
     /// <summary>Why the request's JWT was refused, for the 401 body; None otherwise.</summary>
