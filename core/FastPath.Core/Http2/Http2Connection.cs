@@ -275,18 +275,15 @@ internal sealed partial class Http2Connection
                 _intervalStart = nowMs;
                 _resets = _controlFrames = _windowUpdates = 0;
             }
-            if (_flushing && nowMs - _flushStartedAt > _limits.OutputStallTimeoutMs)
+            // Dropped without a GOAWAY (the peer would not read it): a stalled output, checked even once closing so a
+            // final GOAWAY to a peer that never reads cannot hold the connection; or a keepalive PING unanswered.
+            Http2ConnectionEndReason drop =
+                _flushing && nowMs - _flushStartedAt > _limits.OutputStallTimeoutMs ? Http2ConnectionEndReason.OutputStalled
+                : _keepAliveAwaited && nowMs - Math.Max(_keepAliveSentAt, _lastFrameAt) > _limits.KeepAliveTimeoutMs ? Http2ConnectionEndReason.KeepAliveTimeout
+                : Http2ConnectionEndReason.None;
+            if (drop != Http2ConnectionEndReason.None)
             {
-                // Checked even once closing: a final GOAWAY to a peer that never reads must not hold the connection.
-                if (EndReason == Http2ConnectionEndReason.None) EndReason = Http2ConnectionEndReason.OutputStalled;
-                _closing = true;
-                _outputClosed = true;
-                abortOutput = true;
-            }
-            else if (_keepAliveAwaited && nowMs - Math.Max(_keepAliveSentAt, _lastFrameAt) > _limits.KeepAliveTimeoutMs)
-            {
-                // A dead peer reads no GOAWAY either: the connection is dropped, and its streams fail as resets.
-                if (EndReason == Http2ConnectionEndReason.None) EndReason = Http2ConnectionEndReason.KeepAliveTimeout;
+                if (EndReason == Http2ConnectionEndReason.None) EndReason = drop;
                 _closing = true;
                 _outputClosed = true;
                 abortOutput = true;

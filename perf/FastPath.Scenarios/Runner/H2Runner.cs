@@ -137,7 +137,7 @@ internal static class H2Runner
         await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, "h2-results.md"), md.ToString(), CancellationToken.None);
         Console.WriteLine(md.ToString());
         int exit = samples.Values.Any(s => s.Sum(x => x.Errors) > 0) ? 1 : 0;
-        if (exit != 0) Console.Error.WriteLine("GATE FAIL: requests failed (errors column)");
+        if (exit != 0) Console.WriteLine("GATE FAILED: requests failed (errors column)");
         if (options.GateRatio is { } floor)
         {
             // FastPath's h2 throughput beside HAProxy's in the same run (a ratio, so the machine's speed cancels out).
@@ -145,8 +145,8 @@ internal static class H2Runner
                 throw new UsageException("--gate-ratio needs --gateway and the haproxy peer");
             double ratio = (TargetResult.Median(fp.Select(x => (double?)x.Rps)) ?? 0) / (TargetResult.Median(ha.Select(x => (double?)x.Rps)) ?? 1);
             bool ok = ratio >= floor;
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"GATE {(ok ? "OK" : "FAIL")}: h2 {ScenarioRunner.FastPathTarget} ÷ {RunOptions.HaProxy} req/s = {ratio:0.000} {(ok ? ">=" : "<")} {floor}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"GATE {(ok ? "OK" : "FAILED")}: h2 {ScenarioRunner.FastPathTarget} ÷ {RunOptions.HaProxy} req/s = {ratio:0.000} {(ok ? ">=" : "<")} {floor}"));
             if (!ok) exit = 1;
         }
         return exit;
