@@ -1,4 +1,6 @@
 // Clusters: upstream endpoints, their pools, balancing and resilience settings.
+using FastPath.Http2;
+
 namespace FastPath.Config;
 
 public sealed record ClusterConfig
@@ -38,8 +40,9 @@ public sealed record ClusterConfig
 /// <summary>HTTP/2 to a cluster's endpoints (Envoy's cluster http2_protocol_options and connection_keepalive).</summary>
 public sealed record UpstreamHttp2Config
 {
-    public const int MinWindowSize = 65_535;
-    public const int MaxWindowSize = int.MaxValue;
+    // RFC 9113 §6.9.2: the initial window every peer may assume before SETTINGS, and the largest a window can be.
+    public const int MinWindowSize = (int)Http2Settings.DefaultInitialWindowSize;
+    public const int MaxWindowSize = (int)Http2Settings.MaxWindowSize;
 
     /// <summary>Streams opened at once per connection, below the origin's SETTINGS_MAX_CONCURRENT_STREAMS; null: the origin's.</summary>
     public int? MaxConcurrentStreams { get; init; }

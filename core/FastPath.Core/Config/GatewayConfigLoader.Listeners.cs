@@ -32,7 +32,6 @@ public static partial class GatewayConfigLoader
 
         private Http2ProtocolConfig ReadHttp2(YamlNode node, string path)
         {
-            const int MinWindow = 65_535; // RFC 9113 §6.9.2: the initial window every peer may assume before SETTINGS
             var h = new Http2ProtocolConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "max_concurrent_streams", "initial_stream_window_size",
                          "initial_connection_window_size", "max_header_list_size", "hpack_table_size", "rate_interval",
@@ -44,8 +43,8 @@ public static partial class GatewayConfigLoader
                 h = key switch
                 {
                     "max_concurrent_streams" => h with { MaxConcurrentStreams = Int(value, p, 1, int.MaxValue) },
-                    "initial_stream_window_size" => h with { InitialStreamWindowSize = Int(value, p, MinWindow, int.MaxValue) },
-                    "initial_connection_window_size" => h with { InitialConnectionWindowSize = Int(value, p, MinWindow, int.MaxValue) },
+                    "initial_stream_window_size" => h with { InitialStreamWindowSize = Int(value, p, UpstreamHttp2Config.MinWindowSize, UpstreamHttp2Config.MaxWindowSize) },
+                    "initial_connection_window_size" => h with { InitialConnectionWindowSize = Int(value, p, UpstreamHttp2Config.MinWindowSize, UpstreamHttp2Config.MaxWindowSize) },
                     "max_header_list_size" => h with { MaxHeaderListSize = Int(value, p, 1024, 16 << 20) },
                     "hpack_table_size" => h with { HpackTableSize = Int(value, p, 0, 1 << 20) },
                     "rate_interval" => h with { RateInterval = Duration(value, p) },
