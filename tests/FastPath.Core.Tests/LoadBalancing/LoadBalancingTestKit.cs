@@ -6,6 +6,8 @@ using FastPath.LoadBalancing;
 using FastPath.Upstream;
 using FastPath.Upstream.Pools;
 
+using FastPath.Core.Tests.Testing;
+
 namespace FastPath.Core.Tests.LoadBalancing;
 
 internal static class LoadBalancingTestKit
@@ -80,14 +82,7 @@ internal static class LoadBalancingTestKit
     public static long AllocatedBytesPerPicks(ILoadBalancingPolicy policy, ulong[] keys)
     {
         PickAll(policy, keys); // warm-up: JIT, thread statics
-        long least = long.MaxValue;
-        for (int round = 0; round < 3 && least > 0; round++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            PickAll(policy, keys);
-            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        return least;
+        return ThreadAllocations.Fewest(() => PickAll(policy, keys));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
