@@ -242,8 +242,8 @@ public sealed class GrpcTests(GrpcFixture fixture) : IClassFixture<GrpcFixture>
     public async Task AccessLog_GrpcStatusOfEachCall()
     {
         // A gRPC call answers HTTP 200 however it ends; the access log says how: the origin's trailers (OK), its
-        // trailers-only failure (NOT_FOUND), the proxy's own trailers-only reply (UNAVAILABLE: no upstream; its
-        // "status" is the proxy error's, 503, as for any local reply).
+        // trailers-only failure (NOT_FOUND), the proxy's own trailers-only reply (UNAVAILABLE: the origin refuses
+        // connections). The logged status is what the client got, 200 (as Envoy logs it); the flags say UF.
         using GrpcChannel channel = Channel(viaProxy: true);
         var client = new Echo.EchoClient(channel);
         string ok = Guid.NewGuid().ToString(), notFound = Guid.NewGuid().ToString(), down = Guid.NewGuid().ToString();
@@ -259,6 +259,8 @@ public sealed class GrpcTests(GrpcFixture fixture) : IClassFixture<GrpcFixture>
         {
             System.Text.Json.JsonElement line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("request_id").GetString() == id);
             Assert.Equal(grpcStatus, line.GetProperty("grpc_status").GetInt32());
+            Assert.Equal(200, line.GetProperty("status").GetInt32());
+            Assert.Equal(id == down ? "UF" : "-", line.GetProperty("response_flags").GetString());
         }
     }
 

@@ -10,6 +10,7 @@ using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using FastPath.EndToEnd.Testing;
 using static FastPath.EndToEnd.Testing.RawHttp2;
@@ -33,7 +34,7 @@ public sealed class Http2AttackFixture : IAsyncLifetime
             $"  max_inbound_window_update_frames_per_interval: {Http2AttackTests.MaxWindowUpdatesPerSecond}",
             "  send_stall_timeout: 1s",
         ]);
-        Gateway = await GatewayProcess.StartAsync(yaml);
+        Gateway = await GatewayProcess.StartAsync(yaml, accessLog: true);
     }
 
     public async Task DisposeAsync()
@@ -98,6 +99,15 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
     }
 
+    /// <summary>fastpath_http2_stream_resets_total for downstream streams (0 before its first count).</summary>
+    private async Task<double> StreamResetsAsync(string direction, string code)
+    {
+        (_, string text) = await _gateway.AdminGetAsync("/stats/prometheus");
+        Match m = Regex.Match(text,
+            $"^fastpath_http2_stream_resets_total\\{{side=\"downstream\",direction=\"{direction}\",code=\"{code}\"\\}} (\\S+)$", RegexOptions.Multiline);
+        return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
     /// <summary>The connection's end is counted when its last bytes are drained: waits for the counter to pass <paramref name="before"/>.</summary>
     private async Task AssertConnectionErrorsCountedAsync(string reason, double before, int connections = 1)
     {
@@ -128,12 +138,13 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     }
 
     [Fact(Timeout = 60_000)]
-    public Task RapidReset_Cve2023_44487_GoAwayEnhanceYourCalm_OthersServed()
+    public async Task RapidReset_Cve2023_44487_GoAwayEnhanceYourCalm_OthersServed()
     {
         byte[] block = GetBlock();
         byte[] cancel = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(cancel, CANCEL);
-        return AssertFloodEndsConnectionAsync("reset_flood", burst =>
+        double received = await StreamResetsAsync("received", "CANCEL");
+        await AssertFloodEndsConnectionAsync("reset_flood", burst =>
         {
             for (uint id = 1; id < 2 * 2000; id += 2)
             {
@@ -141,6 +152,8 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
                 burst.Write(Frame(RST_STREAM, 0, id, cancel));
             }
         });
+        // Every reset up to the cap was taken (and counted) before the connection ended.
+        Assert.True(await StreamResetsAsync("received", "CANCEL") >= received + MaxResetsPerSecond);
     }
 
     [Fact(Timeout = 60_000)]
@@ -298,6 +311,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     [Fact(Timeout = 60_000)]
     public async Task MaxConcurrentStreams_101stStreamRefused_OpenStreamsAndOthersServed()
     {
+        double refusedBefore = await StreamResetsAsync("sent", "REFUSED_STREAM");
         await using NetworkStream attack = await ConnectAsync(_gateway.Port);
         Dictionary<ushort, uint> server = await AcknowledgeServerSettingsAsync(attack);
         Assert.Equal(100u, server[SETTINGS_MAX_CONCURRENT_STREAMS]);
@@ -322,6 +336,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         }
         Assert.Equal(201u, refused.StreamId);
         Assert.Equal(REFUSED_STREAM, refused.ErrorCode);
+        Assert.Equal(refusedBefore + 1, await StreamResetsAsync("sent", "REFUSED_STREAM"));
         Assert.Empty(ended); // refused while all 100 were still at the origin
         await AssertLegitimateClientServedAsync();
 
@@ -340,6 +355,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
     {
         // The client lets the server send nothing on any stream (SETTINGS_INITIAL_WINDOW_SIZE 0) and never opens
         // the window of stream 1, whose response is 1 MB: the stream must not hold the server forever.
+        double cancelsBefore = await StreamResetsAsync("sent", "CANCEL");
         await using NetworkStream attack = await ConnectAsync(_gateway.Port, (SETTINGS_INITIAL_WINDOW_SIZE, 0));
         await AcknowledgeServerSettingsAsync(attack);
         long started = Environment.TickCount64;
@@ -359,6 +375,7 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         Assert.Equal(CANCEL, reset.ErrorCode);
         // send_stall_timeout is 1 s here (30 s by default): not at once, and not long after.
         Assert.InRange(elapsed, 900, 10_000);
+        Assert.True(await StreamResetsAsync("sent", "CANCEL") >= cancelsBefore + 1);
 
         // The connection itself is fine: a stream whose window the client opens is served on it.
         byte[] window = new byte[4];
@@ -384,9 +401,9 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         // A client that ignores our SETTINGS_MAX_HEADER_LIST_SIZE (curl and .NET refuse to send such a request):
         // 3 literal fields of 8000 octets, ~24 KB, over the fixture's 16 KiB limit but under its 32 KiB hard bound,
         // across HEADERS and CONTINUATION frames. The stream is answered (431, by the engine) and the connection goes
-        // on: the next stream reaches the origin. (The 431 itself is checked in the engine's conformance tests.)
+        // on: the next stream reaches the origin. (The 431 frames are checked in the engine's conformance tests.)
         await using NetworkStream client = await ConnectAsync(_gateway.Port);
-        var block = new List<byte>(GetBlock());
+        var block = new List<byte>(GetBlock("/big-headers"));
         const int ValueLength = 8000; // RFC 7541 §5.1 with a 7-bit prefix: 127, then (8000 - 127) in 7-bit groups
         for (int i = 0; i < 3; i++)
         {
@@ -426,5 +443,10 @@ public sealed class Http2AttackTests(Http2AttackFixture fixture) : IClassFixture
         }
         Assert.Equal([1u, 3u], ended.Order());
         Assert.Equal("origin=a GET /after-big-headers\n", Encoding.ASCII.GetString(body3.ToArray()));
+        // No handler ran for the refused stream, but it is logged like any refused request: 431, DPE, and why.
+        JsonElement line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == "/big-headers");
+        Assert.Equal(431, line.GetProperty("status").GetInt32());
+        Assert.Equal("DPE", line.GetProperty("response_flags").GetString());
+        Assert.Equal("header_list_too_large", line.GetProperty("response_code_details").GetString());
     }
 }

@@ -10,6 +10,7 @@ using System.IO.Pipelines;
 using FastPath.Http2.FlowControl;
 using FastPath.Http2.Frames;
 using FastPath.Http2.HPack;
+using FastPath.Observability.Stats;
 
 namespace FastPath.Http2;
 
@@ -616,6 +617,7 @@ internal sealed partial class Http2Connection
         Http2FrameWriter.WriteHeaders(_writer, stream.StreamId, _fieldBlock.WrittenSpan, endStream: true, (int)_peerSettings.MaxFrameSize);
         stream.HeadersSent = true;
         SignalOutput();
+        if (!_isClient) Handler.OnStreamAnswered(stream, 431);
         OnEndStreamSent(stream);
     }
 
@@ -754,6 +756,7 @@ internal sealed partial class Http2Connection
             return;
         }
         if (!_streams.TryGetValue(id, out Http2Stream? stream)) return; // §5.1 closed: ignored
+        Http2Metrics.CountStreamReset(_isClient, sent: false, frame.ErrorCode);
         // CVE-2023-44487: each peer reset of a live stream counts, and the stream's handler keeps counting against the
         // cap on handlers in flight (twice MaxConcurrentStreams) until it returns.
         if (!CountReset()) return;
@@ -905,6 +908,7 @@ internal sealed partial class Http2Connection
         if (_outputClosed) return;
         Http2FrameWriter.WriteRstStream(_writer, id, code);
         SignalOutput();
+        Http2Metrics.CountStreamReset(_isClient, sent: true, code);
         if (countAsAbuse) CountReset();
         RememberClosed(id, resetByUs: true);
     }

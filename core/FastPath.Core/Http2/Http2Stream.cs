@@ -27,6 +27,13 @@ internal interface IHttp2StreamHandler
     /// then is ended (with an empty DATA frame if headers were sent, else RST_STREAM INTERNAL_ERROR).
     /// </summary>
     ValueTask ProcessStreamAsync(Http2Stream stream);
+
+    /// <summary>
+    /// The connection answered a request itself, without running the handler (431 for a field block over
+    /// SETTINGS_MAX_HEADER_LIST_SIZE): for the handler's access log and counters. Called under the connection's lock;
+    /// the stream's head holds what was decoded, valid only during the call.
+    /// </summary>
+    void OnStreamAnswered(Http2Stream stream, int status) { }
 }
 
 /// <summary>

@@ -5,10 +5,13 @@
 // The heartbeat ticks the engine (its timeouts and flood intervals) and every processor's deadlines; a drain starts
 // the engine's graceful two-phase GOAWAY.
 using System.IO.Pipelines;
+using FastPath.Http;
 using FastPath.Http2;
+using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
 using FastPath.Security;
 using FastPath.Security.Authorization;
+using FastPath.Upstream;
 
 namespace FastPath.Filters.Network;
 
@@ -74,6 +77,28 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
             _ = processor.RunAsync();
         }
         return processor.BeginStream(stream);
+    }
+
+    void IHttp2StreamHandler.OnStreamAnswered(Http2Stream stream, int status)
+    {
+        // No exchange ran: count and log the answer as the request loop would (a 431 is a downstream protocol error).
+        _runtime.NoClusterStats.Record(status, 0);
+        ProxyMetrics.CountFlags(ResponseFlags.DPE);
+        if (_runtime.AccessLog is not { } log) return;
+        HttpRequestHead head = stream.RequestHead;
+        var record = new AccessLogRecord
+        {
+            StartUtc = DateTime.UtcNow,
+            Method = head.MethodLength > 0 ? head.MethodBytes : default,
+            Path = head.PathLength > 0 ? head.Path : default,
+            Authority = head.Authority,
+            Status = status,
+            Flags = ResponseFlags.DPE,
+            ClientAddress = _clientAddress,
+            PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
+            ResponseCodeDetails = "header_list_too_large"u8,
+        };
+        log.Log(in record);
     }
 
     /// <summary>A processor finished its stream and the engine took the stream back.</summary>

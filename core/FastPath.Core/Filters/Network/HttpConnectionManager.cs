@@ -800,6 +800,9 @@ internal sealed partial class HttpConnectionManager
                                 : unauthenticated ? JwtFailures.Body(exchange.AuthenticationFailure) : ProxyErrors.Body(exchange.Outcome.Error),
                             unauthenticated ? JwtFailures.WwwAuthenticate : filters.LocalReplyHeaders, headOnly);
                         exchange.Outcome.BytesSent = _h2Body!.WrittenCount;
+                        // What the client got: a gRPC call's failure is a 200 whose grpc-status says it (Envoy logs
+                        // the same); the error stays in the response flags.
+                        exchange.Outcome.Status = exchange.Response.StatusCode;
                         bool sent = await _stream.WriteHeadersAsync(exchange.Response, endStream: _h2Body.WrittenCount == 0).ConfigureAwait(false);
                         if (sent && _h2Body.WrittenCount > 0) sent = await _stream.WriteDataAsync(_h2Body.WrittenMemory, endStream: true).ConfigureAwait(false);
                         _h2Body.Clear();

@@ -1,5 +1,6 @@
-// Metrics of downstream HTTP/2 connections: which defence (or protocol error) ended a connection, so an operator
-// sees an attack, or a limit set too low, in /stats/prometheus. Children are resolved once; counting is one add.
+// Metrics of HTTP/2 connections: which defence (or protocol error) ended a downstream connection, so an operator sees
+// an attack, or a limit set too low, in /stats/prometheus; and stream resets each way on both sides (Envoy's
+// http2.rx_reset / tx_reset, by error code). Children are resolved once; counting is one add.
 using FastPath.Http2;
 using Prometheus;
 
@@ -19,6 +20,28 @@ internal static class Http2Metrics
     public static void CountEnd(Http2ConnectionEndReason reason)
     {
         if ((uint)reason < (uint)s_byReason.Length) s_byReason[(int)reason]?.Inc();
+    }
+
+    public static readonly Counter StreamResets = Metrics.CreateCounter("fastpath_http2_stream_resets_total",
+        "HTTP/2 streams ended by RST_STREAM, by side (downstream: clients; upstream: origins), direction (sent by the "
+        + "proxy, or received) and error code.", new CounterConfiguration { LabelNames = ["side", "direction", "code"] });
+
+    private const int CodeCount = (int)Http2ErrorCode.HTTP_1_1_REQUIRED + 2; // the 14 codes, then "unknown"
+    private static readonly Counter.Child?[] s_resets = new Counter.Child?[4 * CodeCount];
+
+    /// <summary>Counts a RST_STREAM; the child for each (side, direction, code) is made on first use, then reused.</summary>
+    public static void CountStreamReset(bool upstream, bool sent, Http2ErrorCode code)
+    {
+        int c = (uint)code <= (uint)Http2ErrorCode.HTTP_1_1_REQUIRED ? (int)code : CodeCount - 1;
+        int index = ((upstream ? 2 : 0) + (sent ? 1 : 0)) * CodeCount + c;
+        Counter.Child? child = Volatile.Read(ref s_resets[index]);
+        if (child is null)
+        {
+            child = StreamResets.WithLabels(upstream ? "upstream" : "downstream", sent ? "sent" : "received",
+                c == CodeCount - 1 ? "unknown" : ((Http2ErrorCode)c).ToString());
+            Volatile.Write(ref s_resets[index], child);
+        }
+        child.Inc();
     }
 
     private static Counter.Child?[] Build()
