@@ -51,6 +51,40 @@ public sealed class UpstreamHealthTests
         [.. (await EndpointStateAsync(gateway, cluster, address)).GetProperty("health_flags").EnumerateArray().Select(f => f.GetString()!)];
 
     [Fact(Timeout = 90_000)]
+    public async Task HttpHealthCheck_Http2Cluster_ProbesSpeakHttp2ToAnH2cOnlyOrigin()
+    {
+        // Kestrel serving HTTP/2 only (h2c): an HTTP/1.1 probe cannot get a status from it, so a protocol: http2
+        // cluster's checks speak HTTP/2 by default (Envoy's codec_client_type, which can still force HTTP1).
+        await using OriginServer origin = await OriginServer.StartAsync("h2c", http2: true);
+        const string Timing = "interval: 200ms, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 1";
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/ok/", "h2").Route("/bad/", "h2bad").Route("/h1/", "h1codec")
+            .Cluster("h2", [origin.Address], "protocol: http2", $"health_check: {{http: {{path: /healthz}}, {Timing}}}")
+            .Cluster("h2bad", [origin.Address], "protocol: http2", $"health_check: {{http: {{path: \"/status?code=503\"}}, {Timing}}}")
+            .Cluster("h1codec", [origin.Address], "protocol: http2",
+                $"health_check: {{http: {{path: /h1-probe, codec_client_type: HTTP1}}, {Timing}}}"));
+
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "h2bad", origin.Address)).Contains("failed_active_hc"),
+            "h2bad marked failed_active_hc by an HTTP/2 503");
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "h1codec", origin.Address)).Contains("failed_active_hc"),
+            "h1codec marked failed_active_hc: HTTP/1.1 to an h2c-only origin");
+        await EventuallyAsync(() => Task.FromResult(origin.Requests.Count(r => r.PathAndQuery == "/healthz") >= 3), "3 HTTP/2 checks of /healthz");
+        Assert.Empty(await FlagsAsync(gateway, "h2", origin.Address));
+        OriginRequest check = origin.Requests.First(r => r.PathAndQuery == "/healthz");
+        Assert.Equal("HTTP/2", check.Protocol);
+        Assert.Equal("GET", check.Method);
+        Assert.Equal("FastPath-HealthChecker", check.Headers["user-agent"]);
+        Assert.Equal("h2", check.Headers["host"]); // :authority defaults to the cluster name, as Envoy's host does
+        Assert.DoesNotContain(origin.Requests, r => r.PathAndQuery == "/h1-probe"); // the HTTP/1.1 probe never made a request
+
+        // The checked cluster serves over HTTP/2. (The failed ones would too: a cluster with every endpoint failing
+        // is in Envoy's panic mode and routes to all of them.)
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+        Assert.Equal(200, (await client.RoundTripAsync(RawHttpConnection.Get("/ok/1"))).Status);
+        Assert.Equal("HTTP/2", origin.LastRequest!.Protocol);
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task HttpHealthCheck_HealthzReturns503_TrafficOnlyToOtherThenBack()
     {
         await using var a = new SwitchableOrigin("a");

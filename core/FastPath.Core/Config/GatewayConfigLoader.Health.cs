@@ -38,17 +38,32 @@ public static partial class GatewayConfigLoader
         private HttpHealthCheckConfig ReadHttpHealthCheck(YamlNode node, string path)
         {
             var h = new HttpHealthCheckConfig();
-            foreach ((string key, YamlNode value) in Fields(node, path, "path", "host", "expected_statuses"))
+            foreach ((string key, YamlNode value) in Fields(node, path, "path", "host", "expected_statuses", "codec_client_type"))
             {
                 string p = $"{path}.{key}";
                 h = key switch
                 {
                     "path" => h with { Path = Scalar(value, p) ?? "" },
                     "host" => h with { Host = Scalar(value, p) },
+                    "codec_client_type" => h with { Codec = ReadCodec(value, p) },
                     _ => h with { ExpectedStatuses = List(value, p, ReadStatusRange) },
                 };
             }
             return h;
+        }
+
+        /// <summary>Envoy's codec_client_type: HTTP1 or HTTP2 (HTTP3 needs QUIC, which these builds lack).</summary>
+        private HealthCheckCodec? ReadCodec(YamlNode node, string path)
+        {
+            string? s = Scalar(node, path);
+            switch (s)
+            {
+                case "HTTP1": return HealthCheckCodec.Http1;
+                case "HTTP2": return HealthCheckCodec.Http2;
+                default:
+                    Error(node, path, $"expected HTTP1 or HTTP2, got '{s}'");
+                    return null;
+            }
         }
 
         /// <summary>"200" or an inclusive range "200-399".</summary>

@@ -28,6 +28,11 @@ public sealed record HttpHealthCheckConfig
     public string? Host { get; init; }
     /// <summary>Inclusive ranges; the default is Envoy's: 200 only.</summary>
     public IReadOnlyList<StatusRange> ExpectedStatuses { get; init; } = [new(200, 200)];
+    /// <summary>Envoy's codec_client_type; null: HTTP/2 for a <c>protocol: http2</c> cluster, else HTTP/1.1.</summary>
+    public HealthCheckCodec? Codec { get; init; }
+
+    /// <summary>Whether probes speak HTTP/2 for a cluster of this protocol.</summary>
+    public bool UsesHttp2(UpstreamProtocol protocol) => Codec is { } codec ? codec == HealthCheckCodec.Http2 : protocol == UpstreamProtocol.Http2;
 
     public bool Expects(int status)
     {
@@ -37,7 +42,14 @@ public sealed record HttpHealthCheckConfig
     }
 
     public bool SameAs(HttpHealthCheckConfig? other) =>
-        other is not null && Path == other.Path && Host == other.Host && ExpectedStatuses.SequenceEqual(other.ExpectedStatuses);
+        other is not null && Path == other.Path && Host == other.Host && Codec == other.Codec
+        && ExpectedStatuses.SequenceEqual(other.ExpectedStatuses);
+}
+
+public enum HealthCheckCodec
+{
+    Http1,
+    Http2,
 }
 
 public readonly record struct StatusRange(int From, int To)

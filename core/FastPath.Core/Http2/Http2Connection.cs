@@ -10,7 +10,6 @@ using System.IO.Pipelines;
 using FastPath.Http2.FlowControl;
 using FastPath.Http2.Frames;
 using FastPath.Http2.HPack;
-using FastPath.Observability.Stats;
 
 namespace FastPath.Http2;
 
@@ -756,7 +755,7 @@ internal sealed partial class Http2Connection
             return;
         }
         if (!_streams.TryGetValue(id, out Http2Stream? stream)) return; // §5.1 closed: ignored
-        Http2Metrics.CountStreamReset(_isClient, sent: false, frame.ErrorCode);
+        Http2StreamResets.Count(_isClient, sent: false, frame.ErrorCode);
         // CVE-2023-44487: each peer reset of a live stream counts, and the stream's handler keeps counting against the
         // cap on handlers in flight (twice MaxConcurrentStreams) until it returns.
         if (!CountReset()) return;
@@ -908,7 +907,7 @@ internal sealed partial class Http2Connection
         if (_outputClosed) return;
         Http2FrameWriter.WriteRstStream(_writer, id, code);
         SignalOutput();
-        Http2Metrics.CountStreamReset(_isClient, sent: true, code);
+        Http2StreamResets.Count(_isClient, sent: true, code);
         if (countAsAbuse) CountReset();
         RememberClosed(id, resetByUs: true);
     }

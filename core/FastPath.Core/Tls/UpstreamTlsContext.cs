@@ -16,6 +16,7 @@ namespace FastPath.Tls;
 internal sealed class UpstreamTlsContext
 {
     private static readonly List<SslApplicationProtocol> Http11Only = [SslApplicationProtocol.Http11];
+    private static readonly List<SslApplicationProtocol> H2Only = [SslApplicationProtocol.Http2];
 
     private readonly string? _sni;
     private readonly List<SslApplicationProtocol>? _alpn;
@@ -81,14 +82,19 @@ internal sealed class UpstreamTlsContext
 
     /// <summary>
     /// The same handshake over a plain stream (an HTTP health probe's socket): the TLS stream, or an IOException
-    /// after counting and logging the failure like a connection's. The probe speaks HTTP/1.1, so it offers only that.
+    /// after counting and logging the failure like a connection's. The probe offers only the protocol it speaks.
     /// </summary>
-    public async Task<Stream> AuthenticateStreamAsync(Stream inner, string host, CancellationToken cancel)
+    public async Task<Stream> AuthenticateStreamAsync(Stream inner, string host, CancellationToken cancel, bool http2 = false)
     {
         var stream = new TlsStream(inner) { Verifier = _verifier };
         try
         {
-            await stream.AuthenticateAsClientAsync(Options(host, Http11Only), cancel).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host, http2 ? H2Only : Http11Only), cancel).ConfigureAwait(false);
+            if (http2 && stream.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
+            {
+                stream.Failure = TlsFailure.AlpnMismatch;
+                throw new AuthenticationException("the origin did not select h2 by ALPN; the health check speaks HTTP/2");
+            }
             TlsMetrics.UpstreamHandshakes.Inc();
             return stream;
         }

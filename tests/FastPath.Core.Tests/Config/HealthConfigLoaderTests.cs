@@ -29,7 +29,7 @@ public class HealthConfigLoaderTests
 
                 lb_policy: least_request
                 health_check:
-                  http: {path: /ready, host: web.internal, expected_statuses: ["200-299", "304"]}
+                  http: {path: /ready, host: web.internal, expected_statuses: ["200-299", "304"], codec_client_type: HTTP2}
                   interval: 2s
                   timeout: 500ms
                   healthy_threshold: 1
@@ -52,6 +52,10 @@ public class HealthConfigLoaderTests
         Assert.Equal("/ready", hc.Http!.Path);
         Assert.Equal("web.internal", hc.Http.Host);
         Assert.Equal([new StatusRange(200, 299), new StatusRange(304, 304)], hc.Http.ExpectedStatuses);
+        Assert.Equal(HealthCheckCodec.Http2, hc.Http.Codec);
+        Assert.True(hc.Http.UsesHttp2(UpstreamProtocol.Http1)); // set: it wins over the cluster's protocol
+        Assert.True(new HttpHealthCheckConfig().UsesHttp2(UpstreamProtocol.Http2)); // unset: follows it
+        Assert.False(new HttpHealthCheckConfig().UsesHttp2(UpstreamProtocol.Auto));
         Assert.Equal((TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500), 1, 4, TimeSpan.FromMilliseconds(250)),
             (hc.Interval, hc.Timeout, hc.HealthyThreshold, hc.UnhealthyThreshold, hc.IntervalJitter));
         Assert.Equal(new OutlierDetectionConfig
@@ -101,6 +105,7 @@ public class HealthConfigLoaderTests
     [InlineData("health_check: {http: {expected_statuses: [\"399-200\"]}}", "health_check:", "clusters[0].health_check.http.expected_statuses[0]", "inclusive range")]
     [InlineData("health_check: {http: {expected_statuses: [\"600\"]}}", "health_check:", "clusters[0].health_check.http.expected_statuses[0]", "within 100-599")]
     [InlineData("health_check: {http: {expected_statuses: []}}", "health_check:", "clusters[0].health_check.http.expected_statuses", "at least one")]
+    [InlineData("health_check: {http: {codec_client_type: HTTP3}}", "health_check:", "clusters[0].health_check.http.codec_client_type", "expected HTTP1 or HTTP2, got 'HTTP3'")]
     [InlineData("outlier_detection: {consecutive_5xx: -1}", "outlier_detection:", "clusters[0].outlier_detection.consecutive_5xx", "expected an integer")]
     [InlineData("outlier_detection: {max_ejection_percent: 101}", "outlier_detection:", "clusters[0].outlier_detection.max_ejection_percent", "expected an integer from 0 to 100")]
     [InlineData("outlier_detection: {base_ejection_time: 0s}", "outlier_detection:", "clusters[0].outlier_detection.base_ejection_time", "greater than zero")]

@@ -157,6 +157,11 @@ public sealed class OriginServer : IAsyncDisposable
                     await ctx.Response.WriteAsync($"origin={Id} delayed={ms}\n", ctx.RequestAborted);
                     return;
                 }
+                case "/status":
+                    // Answers ?code= (a health check path that fails on purpose).
+                    Record(ctx, await DrainAsync(req.Body, ctx.RequestAborted));
+                    ctx.Response.StatusCode = int.Parse(req.Query["code"].FirstOrDefault() ?? "200", CultureInfo.InvariantCulture);
+                    return;
                 case "/abort":
                     Record(ctx, 0);
                     ctx.Abort();

@@ -24,24 +24,37 @@ internal static class Http2Metrics
 
     public static readonly Counter StreamResets = Metrics.CreateCounter("fastpath_http2_stream_resets_total",
         "HTTP/2 streams ended by RST_STREAM, by side (downstream: clients; upstream: origins), direction (sent by the "
-        + "proxy, or received) and error code.", new CounterConfiguration { LabelNames = ["side", "direction", "code"] });
+        + "proxy, or received) and error code.", new CounterConfiguration { LabelNames = ["side", "direction", "code"], SuppressInitialValue = true });
 
-    private const int CodeCount = (int)Http2ErrorCode.HTTP_1_1_REQUIRED + 2; // the 14 codes, then "unknown"
-    private static readonly Counter.Child?[] s_resets = new Counter.Child?[4 * CodeCount];
+    private static readonly Counter.Child[] s_resets = BuildResets();
 
-    /// <summary>Counts a RST_STREAM; the child for each (side, direction, code) is made on first use, then reused.</summary>
-    public static void CountStreamReset(bool upstream, bool sent, Http2ErrorCode code)
+    /// <summary>Publishes the codec's reset counts (<see cref="Http2StreamResets"/>) before each scrape; a series
+    /// appears once its count is above zero.</summary>
+    public static void Register() => Metrics.DefaultRegistry.AddBeforeCollectCallback(PublishResets);
+
+    private static void PublishResets()
     {
-        int c = (uint)code <= (uint)Http2ErrorCode.HTTP_1_1_REQUIRED ? (int)code : CodeCount - 1;
-        int index = ((upstream ? 2 : 0) + (sent ? 1 : 0)) * CodeCount + c;
-        Counter.Child? child = Volatile.Read(ref s_resets[index]);
-        if (child is null)
+        int i = 0;
+        foreach (bool upstream in (ReadOnlySpan<bool>)[false, true])
+        foreach (bool sent in (ReadOnlySpan<bool>)[false, true])
+        for (int code = 0; code < Http2StreamResets.CodeSlots; code++, i++)
         {
-            child = StreamResets.WithLabels(upstream ? "upstream" : "downstream", sent ? "sent" : "received",
-                c == CodeCount - 1 ? "unknown" : ((Http2ErrorCode)c).ToString());
-            Volatile.Write(ref s_resets[index], child);
+            long count = Http2StreamResets.Read(upstream, sent, code);
+            if (count > 0) s_resets[i].IncTo(count);
         }
-        child.Inc();
+    }
+
+    private static Counter.Child[] BuildResets()
+    {
+        var children = new List<Counter.Child>();
+        foreach (bool upstream in (ReadOnlySpan<bool>)[false, true])
+        foreach (bool sent in (ReadOnlySpan<bool>)[false, true])
+        for (int code = 0; code < Http2StreamResets.CodeSlots; code++)
+        {
+            string name = code == Http2StreamResets.CodeSlots - 1 ? "unknown" : ((Http2ErrorCode)code).ToString();
+            children.Add(StreamResets.WithLabels(upstream ? "upstream" : "downstream", sent ? "sent" : "received", name));
+        }
+        return [.. children];
     }
 
     private static Counter.Child?[] Build()

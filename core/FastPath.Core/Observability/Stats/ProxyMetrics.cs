@@ -75,6 +75,7 @@ internal static class ProxyMetrics
     {
         if (Interlocked.Exchange(ref s_initialised, 1) != 0) return;
         Metrics.DefaultRegistry.AddBeforeCollectCallback(() => GcAllocated.IncTo(GC.GetTotalAllocatedBytes(precise: false)));
+        Http2Metrics.Register();
     }
 }
 

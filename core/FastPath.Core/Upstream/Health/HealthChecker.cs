@@ -32,8 +32,9 @@ internal sealed class HealthChecker : IDisposable
     private UpstreamEndpoint[] _endpoints;
     private Task _loop = Task.CompletedTask;
 
+    /// <param name="http2">Probe with HTTP/2 (the config's codec resolved against the cluster's protocol).</param>
     public HealthChecker(string cluster, HealthCheckConfig config, UpstreamEndpoint[] endpoints, TimeProvider time, ILogger logger,
-        IRandomSource? random = null)
+        IRandomSource? random = null, bool http2 = false)
     {
         _cluster = cluster;
         Config = config;
@@ -41,10 +42,12 @@ internal sealed class HealthChecker : IDisposable
         _time = time;
         _logger = logger;
         _random = random ?? new SeededRandom((ulong)Random.Shared.NextInt64());
-        _probe = new HealthProbe(config, cluster);
+        _probe = new HealthProbe(config, cluster, http2);
     }
 
     public HealthCheckConfig Config { get; }
+
+    public bool Http2 => _probe.IsHttp2;
 
     /// <summary>The endpoints of a newly activated config; the next round probes them.</summary>
     public void UpdateEndpoints(UpstreamEndpoint[] endpoints) => Volatile.Write(ref _endpoints, endpoints);

@@ -1,11 +1,16 @@
 // One active health probe on its own socket (over TLS when the cluster originates TLS), never a pooled request connection (a probe must not queue behind
-// traffic, and traffic must not reuse a probe's connection). TCP: a completed connect is healthy. HTTP: a minimal
-// GET with Connection: close whose status line is parsed here (the codecs sit above Upstream in the dependency
-// order, and a status line is all a check needs).
+// traffic, and traffic must not reuse a probe's connection). TCP: a completed connect is healthy. HTTP/1.1: a minimal
+// GET with Connection: close whose status line is parsed here (a status line is all a check needs). HTTP/2 (Envoy's
+// codec_client_type HTTP2, for origins that speak only h2c or h2): preface, SETTINGS and one GET stream, read with the
+// engine's frame reader and HPACK decoder until the response head.
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using FastPath.Config;
+using FastPath.Http2;
+using FastPath.Http2.Frames;
+using FastPath.Http2.HPack;
 using FastPath.Tls;
 
 namespace FastPath.Upstream.Health;
@@ -15,18 +20,50 @@ internal sealed class HealthProbe
     // A status line longer than this is not an HTTP/1 origin worth calling healthy.
     private const int MaxStatusLine = 512;
 
+    // Frames past this (the default SETTINGS_MAX_FRAME_SIZE plus its header) are a protocol error from the origin.
+    private const int MaxFrameBytes = 9 + (int)Http2Settings.MinMaxFrameSize;
+
     private readonly HttpHealthCheckConfig? _http;
     private readonly byte[]? _request;
+    private readonly byte[]? _secureRequest; // HTTP/2 over TLS: :scheme https
+    private readonly bool _http2;
 
-    public HealthProbe(HealthCheckConfig config, string clusterName)
+    /// <param name="http2">Probe with HTTP/2 (<see cref="HttpHealthCheckConfig.Codec"/> resolved against the cluster's protocol).</param>
+    public HealthProbe(HealthCheckConfig config, string clusterName, bool http2 = false)
     {
         _http = config.Http;
-        if (_http is not null)
+        if (_http is null) return;
+        // Path and host were checked to be visible ASCII when the config loaded.
+        string host = _http.Host ?? clusterName;
+        _http2 = http2;
+        if (http2)
         {
-            // Path and host were checked to be visible ASCII when the config loaded.
-            _request = Encoding.ASCII.GetBytes(
-                $"GET {_http.Path} HTTP/1.1\r\nHost: {_http.Host ?? clusterName}\r\nUser-Agent: FastPath-HealthChecker\r\nConnection: close\r\n\r\n");
+            _request = Http2Request(_http.Path, host, secure: false);
+            _secureRequest = Http2Request(_http.Path, host, secure: true);
+            return;
         }
+        _request = _secureRequest = Encoding.ASCII.GetBytes(
+            $"GET {_http.Path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: FastPath-HealthChecker\r\nConnection: close\r\n\r\n");
+    }
+
+    public bool IsHttp2 => _http2;
+
+    /// <summary>The client preface, SETTINGS (no push) and stream 1: GET path, ending the stream.</summary>
+    private static byte[] Http2Request(string path, string host, bool secure)
+    {
+        var output = new ArrayBufferWriter<byte>(256);
+        output.Write(Http2ConnectionPreface.ClientPreface);
+        Http2FrameWriter.WriteSettings(output, [new Http2Setting(Http2SettingsParameter.SETTINGS_ENABLE_PUSH, 0)]);
+        var block = new ArrayBufferWriter<byte>(128);
+        var encoder = new HPackEncoder();
+        encoder.BeginBlock(block);
+        encoder.Encode(":method"u8, "GET"u8, block);
+        encoder.Encode(":scheme"u8, secure ? "https"u8 : "http"u8, block);
+        encoder.Encode(":path"u8, Encoding.ASCII.GetBytes(path), block);
+        encoder.Encode(":authority"u8, Encoding.ASCII.GetBytes(host), block);
+        encoder.Encode("user-agent"u8, "FastPath-HealthChecker"u8, block);
+        Http2FrameWriter.WriteHeaders(output, 1, block.WrittenSpan, endStream: true, (int)Http2Settings.MinMaxFrameSize);
+        return output.WrittenSpan.ToArray();
     }
 
     /// <summary>Null when healthy, else a short reason for the log ("connect failed: ConnectionRefused", "status 503").</summary>
@@ -56,8 +93,10 @@ internal sealed class HealthProbe
         try
         {
             stream = new NetworkStream(socket, ownsSocket: false);
-            if (tls is not null) stream = await tls.AuthenticateStreamAsync(stream, host ?? address.Address.ToString(), cts.Token).ConfigureAwait(false);
-            await stream.WriteAsync(_request, cts.Token).ConfigureAwait(false);
+            if (tls is not null)
+                stream = await tls.AuthenticateStreamAsync(stream, host ?? address.Address.ToString(), cts.Token, _http2).ConfigureAwait(false);
+            await stream.WriteAsync(tls is null ? _request : _secureRequest!, cts.Token).ConfigureAwait(false);
+            if (_http2) return await ReadHttp2ResponseAsync(stream, cts.Token).ConfigureAwait(false);
             byte[] buffer = new byte[MaxStatusLine];
             int length = 0;
             while (true)
@@ -85,6 +124,85 @@ internal sealed class HealthProbe
         finally
         {
             if (stream is not null) await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads frames until stream 1's final response head; acknowledges the origin's SETTINGS on the way.</summary>
+    private async Task<string?> ReadHttp2ResponseAsync(Stream stream, CancellationToken cancel)
+    {
+        Http2FrameReader frames = Http2FrameReader.ForClient(enablePush: false);
+        var decoder = new HPackDecoder();
+        var head = new StatusHandler();
+        byte[] buffer = new byte[2 * MaxFrameBytes];
+        int length = 0;
+        while (true)
+        {
+            int n = await stream.ReadAsync(buffer.AsMemory(length), cancel).ConfigureAwait(false);
+            if (n == 0) return "closed before a response";
+            length += n;
+            string? result = ReadFrames(buffer.AsMemory(0, length), ref frames, decoder, ref head, out int consumed, out bool done, out bool ackSettings);
+            if (done) return result;
+            if (ackSettings)
+            {
+                var ack = new ArrayBufferWriter<byte>(9);
+                Http2FrameWriter.WriteSettingsAck(ack);
+                await stream.WriteAsync(ack.WrittenMemory, cancel).ConfigureAwait(false);
+            }
+            buffer.AsSpan(consumed, length - consumed).CopyTo(buffer);
+            length -= consumed;
+            if (length == buffer.Length) return "HTTP/2 frame too large";
+        }
+    }
+
+    /// <summary>The complete frames in <paramref name="data"/>: done with the check's outcome once stream 1's final
+    /// head (or its end) is read, else how much was consumed and whether the origin's SETTINGS need an ACK.</summary>
+    private string? ReadFrames(ReadOnlyMemory<byte> data, ref Http2FrameReader frames, HPackDecoder decoder, ref StatusHandler head,
+        out int consumed, out bool done, out bool ackSettings)
+    {
+        var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(data));
+        consumed = 0;
+        done = true;
+        ackSettings = false;
+        while (true)
+        {
+            Http2FrameReadStatus status = frames.TryReadFrame(ref reader, out Http2Frame frame, out Http2FrameError error);
+            if (status == Http2FrameReadStatus.Incomplete) break;
+            if (status != Http2FrameReadStatus.Frame) return $"HTTP/2 protocol error: {error.Code}";
+            switch (frame.Type)
+            {
+                case Http2FrameType.SETTINGS when !frame.IsAck:
+                    ackSettings = true;
+                    break;
+                case Http2FrameType.GOAWAY:
+                    return $"GOAWAY {frame.ErrorCode}";
+                case Http2FrameType.RST_STREAM when frame.StreamId == 1:
+                    return $"stream reset: {frame.ErrorCode}";
+                case Http2FrameType.HEADERS or Http2FrameType.CONTINUATION when frame.StreamId == 1:
+                    if (decoder.Decode(frame.Payload.FirstSpan, frame.EndHeaders, ref head) is not (HPackError.None or HPackError.HeaderListTooLarge))
+                        return "HTTP/2 response head does not decode";
+                    if (!frame.EndHeaders) break;
+                    if (head.Status >= 200) return _http!.Expects(head.Status) ? null : $"status {head.Status}";
+                    if (head.Status <= 0) return "HTTP/2 response without :status";
+                    head.Status = 0; // 1xx: the final head follows
+                    break;
+            }
+        }
+        consumed = (int)reader.Consumed;
+        done = false;
+        return null;
+    }
+
+    /// <summary>Takes :status from a decoded response head.</summary>
+    private struct StatusHandler : IHPackHeaderHandler
+    {
+        public int Status;
+
+        public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool neverIndexed)
+        {
+            if (!name.SequenceEqual(":status"u8)) return;
+            Status = value.Length == 3 && char.IsAsciiDigit((char)value[0]) && char.IsAsciiDigit((char)value[1]) && char.IsAsciiDigit((char)value[2])
+                ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0')
+                : -1;
         }
     }
 

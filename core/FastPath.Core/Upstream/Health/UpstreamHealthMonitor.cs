@@ -50,14 +50,15 @@ internal sealed class UpstreamHealthMonitor(ILogger logger, TimeProvider time) :
                 _checkers.TryGetValue(name, out HealthChecker? checker);
                 if (config.HealthCheck is { } hc)
                 {
-                    if (checker is not null && checker.Config.SameAs(hc))
+                    bool http2 = hc.Http?.UsesHttp2(config.Protocol) == true;
+                    if (checker is not null && checker.Config.SameAs(hc) && checker.Http2 == http2)
                     {
                         checker.UpdateEndpoints(endpoints);
                         checker.Tls = tls;
                         continue;
                     }
                     checker?.Dispose();
-                    checker = new HealthChecker(name, hc, endpoints, time, logger, new SeededRandom((ulong)Random.Shared.NextInt64())) { Tls = tls };
+                    checker = new HealthChecker(name, hc, endpoints, time, logger, new SeededRandom((ulong)Random.Shared.NextInt64()), http2) { Tls = tls };
                     _checkers[name] = checker;
                     checker.Start();
                 }
