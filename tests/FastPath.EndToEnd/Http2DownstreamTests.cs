@@ -92,6 +92,19 @@ public sealed class Http2DownstreamTests(Http2DownstreamFixture fixture) : IClas
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task CurlPriorKnowledge_OneLargeField_UnderTheListLimit_Forwarded()
+    {
+        // A 20 KB cookie: longer than the 16 KiB an HPACK string was once capped at (the connection ended with
+        // COMPRESSION_ERROR), well under the listener's 64 KiB header list limit: it reaches the origin whole.
+        string cookie = "session=" + new string('c', 20_000);
+        ToolResult r = await ExternalTool.RunAsync("curl", ["-sS", "--http2-prior-knowledge", "-o", "-", "-w", "\n%{http_version} %{http_code}",
+            "-H", $"cookie: {cookie}", _gateway.Url("/large-cookie").ToString()], TimeSpan.FromSeconds(20));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.EndsWith("2 200", r.Stdout);
+        Assert.Equal(cookie, _origin.Requests.Last(q => q.PathAndQuery == "/large-cookie").Header("cookie"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task SamePort_ServesHttp11AndHttp2()
     {
         using var h1 = new HttpClient(new SocketsHttpHandler { UseProxy = false });

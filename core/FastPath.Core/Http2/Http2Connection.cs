@@ -133,7 +133,10 @@ internal sealed partial class Http2Connection
         _writer = new CountingWriter(_output);
         Handler = handler!;
         _limits = limits ?? Http2ConnectionLimits.Default;
-        _decoder = new HPackDecoder(_limits.HeaderTableSize, _limits.MaxHeaderListSize);
+        // A single field may be as long as the hard list bound: one over the limit is answered 431 like any list
+        // over it, rather than ending the connection as an undecodable string would (the buffers grow only if used).
+        _decoder = new HPackDecoder(_limits.HeaderTableSize, _limits.MaxHeaderListSize,
+            maxStringLength: (int)Math.Clamp((long)HPackDecoder.HardLimitFactor * _limits.MaxHeaderListSize, 1, int.MaxValue / 4));
         _encoder = new HPackEncoder();
         _connectionReceiveWindow = new Http2ReceiveWindow(_limits.ConnectionWindowSize);
     }

@@ -18,12 +18,17 @@ internal sealed class HPackDecoder
     private readonly int _maxHeaderListSize;
     private readonly int _hardHeaderListSize;
     private readonly int _maxStringLength;
-    private readonly byte[] _nameScratch;
-    private readonly byte[] _valueScratch;
+    // Huffman output, and a copy of a name the insertion may move. These and _pending start small and grow (doubling,
+    // up to their bound) the first time a field needs more, so a connection that never sees a large field never holds
+    // the buffers a 16 KiB or 128 KiB string would need: its decoder costs ~1 KB, not 4x the string bound.
+    private byte[] _nameScratch;
+    private byte[] _valueScratch;
     // Holds the start of a field cut by a fragment boundary: at most one field representation, whose strings are
     // each bounded by _maxStringLength, plus its prefix octets.
-    private readonly byte[] _pending;
+    private byte[] _pending;
+    private readonly int _maxPending;
     private int _pendingLength;
+    private const int InitialScratch = 256;
     private bool _fieldSeen;
     private int _headerListSize;
     // The block passed the limit: the rest is still decoded (the table stays in step) but no longer emitted.
@@ -42,9 +47,10 @@ internal sealed class HPackDecoder
         _maxHeaderListSize = maxHeaderListSize;
         _hardHeaderListSize = (int)Math.Min((long)HardLimitFactor * maxHeaderListSize, int.MaxValue);
         _maxStringLength = maxStringLength;
-        _nameScratch = new byte[maxStringLength];
-        _valueScratch = new byte[maxStringLength];
-        _pending = new byte[2 * maxStringLength + 32];
+        _nameScratch = new byte[Math.Min(InitialScratch, maxStringLength)];
+        _valueScratch = new byte[Math.Min(InitialScratch, maxStringLength)];
+        _maxPending = (int)Math.Min(2L * maxStringLength + 32, int.MaxValue);
+        _pending = new byte[Math.Min(InitialScratch, _maxPending)];
     }
 
     internal HPackDynamicTable DynamicTable => _table;
@@ -70,7 +76,8 @@ internal sealed class HPackDecoder
                 error = TryDecodeField(fragment, ref position, ref handler);
                 if (error == HPackError.None) continue;
                 if (error != IncompleteField) return Fail(error);
-                if (fragment.Length - position > _pending.Length) return Fail(HPackError.StringTooLong);
+                if (fragment.Length - position > _maxPending) return Fail(HPackError.StringTooLong);
+                EnsurePending(fragment.Length - position);
                 fragment[position..].CopyTo(_pending);
                 _pendingLength = fragment.Length - position;
                 break;
@@ -107,7 +114,8 @@ internal sealed class HPackDecoder
         where THandler : struct, IHPackHeaderHandler
     {
         int old = _pendingLength;
-        int take = Math.Min(fragment.Length, _pending.Length - old);
+        int take = Math.Min(fragment.Length, _maxPending - old);
+        EnsurePending(old + take);
         fragment[..take].CopyTo(_pending.AsSpan(old));
         int position = 0;
         HPackError error = TryDecodeField(new ReadOnlySpan<byte>(_pending, 0, old + take), ref position, ref handler);
@@ -192,7 +200,7 @@ internal sealed class HPackDecoder
         ReadOnlySpan<byte> fieldName;
         if (index == 0)
         {
-            HPackError e = ReadString(src.Slice(nameStart, nameLength), nameHuffman, _nameScratch, out fieldName);
+            HPackError e = ReadString(src.Slice(nameStart, nameLength), nameHuffman, ref _nameScratch, _maxStringLength, out fieldName);
             if (e != HPackError.None) return e;
         }
         else
@@ -201,11 +209,12 @@ internal sealed class HPackDecoder
             if (incremental && index > HPackStaticTable.Count)
             {
                 // The insertion below may evict or move the entry this name lives in.
+                if (fieldName.Length > _nameScratch.Length) _nameScratch = new byte[Math.Max(fieldName.Length, 2 * _nameScratch.Length)];
                 fieldName.CopyTo(_nameScratch);
                 fieldName = new ReadOnlySpan<byte>(_nameScratch, 0, fieldName.Length);
             }
         }
-        HPackError err = ReadString(src.Slice(valueStart, valueLength), valueHuffman, _valueScratch, out ReadOnlySpan<byte> fieldValue);
+        HPackError err = ReadString(src.Slice(valueStart, valueLength), valueHuffman, ref _valueScratch, _maxStringLength, out ReadOnlySpan<byte> fieldValue);
         if (err != HPackError.None) return err;
 
         err = Emit(fieldName, fieldValue, neverIndexed, ref handler);
@@ -248,13 +257,24 @@ internal sealed class HPackDecoder
         return HPackError.None;
     }
 
-    private static HPackError ReadString(ReadOnlySpan<byte> raw, bool huffman, byte[] scratch, out ReadOnlySpan<byte> result)
+    private void EnsurePending(int length)
+    {
+        if (length <= _pending.Length) return;
+        byte[] grown = new byte[(int)Math.Min(Math.Max(length, 2L * _pending.Length), _maxPending)];
+        _pending.AsSpan(0, _pendingLength).CopyTo(grown);
+        _pending = grown;
+    }
+
+    private static HPackError ReadString(ReadOnlySpan<byte> raw, bool huffman, ref byte[] scratch, int maxLength, out ReadOnlySpan<byte> result)
     {
         if (!huffman)
         {
             result = raw;
             return HPackError.None;
         }
+        // The shortest Huffman code is 5 bits: the decoded string is at most 8/5 of its octets (and never past maxLength).
+        int bound = (int)Math.Min((raw.Length * 8L + 4) / 5, maxLength);
+        if (bound > scratch.Length) scratch = new byte[Math.Min(Math.Max(bound, 2 * scratch.Length), maxLength)];
         HPackError e = HPackHuffman.Decode(raw, scratch, out int written);
         result = new ReadOnlySpan<byte>(scratch, 0, written);
         return e;

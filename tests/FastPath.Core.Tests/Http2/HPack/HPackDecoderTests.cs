@@ -172,6 +172,62 @@ public class HPackDecoderTests
         Assert.Equal(HPackError.StringTooLong, new HPackDecoder(maxStringLength: 8).Decode(block.AsSpan(0, 4), endHeaders: false, ref handler));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Decode_LargeFields_BuffersGrowOnDemand_AcrossFragmentsAndAfterSmallOnes(bool huffman)
+    {
+        // A decoder starts with small buffers; fields of 1 KB, 20 KB and 60 KB (Huffman-coded by the encoder, or raw
+        // literals built by hand) decode the same whole, split in two, and byte by byte, with a small field after.
+        foreach (int length in new[] { 1000, 20_000, 60_000 })
+        {
+            string value = string.Concat(Enumerable.Repeat("abcdefghij0123456789", length / 20));
+            var block = new System.Buffers.ArrayBufferWriter<byte>();
+            if (huffman)
+            {
+                var encoder = new HPackEncoder();
+                encoder.BeginBlock(block);
+                encoder.Encode(B("x-big"), B(value), block, HPackIndexing.WithoutIndexing);
+                encoder.Encode(B(":path"), B("/small"), block);
+            }
+            else
+            {
+                // Literal without indexing, new name (RFC 7541 §6.2.2), H bit clear on both strings.
+                var raw = new List<byte> { 0x00, 5 };
+                raw.AddRange(B("x-big"));
+                int n = value.Length;
+                raw.Add(0x7F);
+                for (n -= 127; n >= 128; n >>= 7) raw.Add((byte)(n % 128 + 128));
+                raw.Add((byte)n);
+                raw.AddRange(B(value));
+                raw.AddRange([0x04, 6]);
+                raw.AddRange(B("/small"));
+                System.Buffers.BuffersExtensions.Write(block, raw.ToArray().AsSpan());
+            }
+            byte[] bytes = block.WrittenSpan.ToArray();
+            Assert.True(huffman ? bytes.Length < value.Length : bytes.Length > value.Length);
+            var decoder = new HPackDecoder(maxHeaderListSize: 128 * 1024, maxStringLength: 64 * 1024);
+            foreach ((HPackError error, List<Field> fields) in new[] { Decode(decoder, bytes), DecodeSplit(decoder, bytes, bytes.Length / 2), DecodeBytewise(decoder, bytes) })
+            {
+                Assert.Equal(HPackError.None, error);
+                Assert.Equal([new Field("x-big", value), new Field(":path", "/small")], fields);
+            }
+        }
+    }
+
+    [Fact]
+    public void NewDecoder_HoldsLittleMemory_WhateverItsStringBound()
+    {
+        // Before the buffers grew on demand a decoder held 4x its string bound (64 KB at the default 16 KB, 512 KB at
+        // this one): with 10,000 HTTP/2 connections, gigabytes for fields that almost never come.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var decoder = new HPackDecoder(maxHeaderListSize: 64 * 1024, maxStringLength: 128 * 1024);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        GC.KeepAlive(decoder);
+        // What remains is the 4 KB dynamic table (~10 KB with its entry index); the string buffers are ~1 KB.
+        Assert.True(allocated < 12 * 1024, $"a new decoder allocated {allocated} B");
+    }
+
     [Fact]
     public void Decode_HuffmanStringDecodingBeyondLimit_StringTooLong()
     {
