@@ -85,6 +85,35 @@ public sealed class UpstreamHealthTests
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task GrpcHealthCheck_ServingStatusOfEachService_DecidesAndFollowsChanges()
+    {
+        // The standard grpc.health.v1 service (Grpc.HealthCheck on Kestrel, h2c): "" is SERVING, echo.Echo starts
+        // NOT_SERVING, "missing" is unknown to it (NOT_FOUND). Envoy's grpc_health_check asks each cluster's service.
+        await using GrpcOrigin origin = await GrpcOrigin.StartAsync("g");
+        origin.Health.SetStatus("echo.Echo", global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing);
+        const string Timing = "interval: 200ms, timeout: 1s, healthy_threshold: 1, unhealthy_threshold: 1";
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/server/", "server").Route("/echo.Echo/", "echo").Route("/missing/", "missing")
+            .Cluster("server", [origin.Address], "protocol: http2", $"health_check: {{grpc: {{}}, {Timing}}}")
+            .Cluster("echo", [origin.Address], "protocol: http2", $"health_check: {{grpc: {{service_name: echo.Echo}}, {Timing}}}")
+            .Cluster("missing", [origin.Address], "protocol: http2",
+                $"health_check: {{grpc: {{service_name: missing, authority: health.test}}, {Timing}}}"));
+
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "echo", origin.Address)).Contains("failed_active_hc"),
+            "echo (NOT_SERVING) marked failed_active_hc");
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "missing", origin.Address)).Contains("failed_active_hc"),
+            "missing (NOT_FOUND) marked failed_active_hc");
+        Assert.Empty(await FlagsAsync(gateway, "server", origin.Address));
+        Assert.Contains("health status NOT_SERVING", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
+        Assert.Contains("grpc-status 5", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
+
+        // The service comes up: the next check passes and the endpoint is back.
+        origin.Health.SetStatus("echo.Echo", global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving);
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "echo", origin.Address)).Length == 0, "echo healthy once SERVING");
+        Assert.Contains("failed_active_hc", await FlagsAsync(gateway, "missing", origin.Address));
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task HttpHealthCheck_HealthzReturns503_TrafficOnlyToOtherThenBack()
     {
         await using var a = new SwitchableOrigin("a");

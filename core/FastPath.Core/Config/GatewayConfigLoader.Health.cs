@@ -12,16 +12,22 @@ public static partial class GatewayConfigLoader
         {
             var h = new HealthCheckConfig();
             int kinds = 0;
-            foreach ((string key, YamlNode value) in Fields(node, path, "http", "tcp", "interval", "timeout",
+            foreach ((string key, YamlNode value) in Fields(node, path, "http", "grpc", "tcp", "interval", "timeout",
                          "healthy_threshold", "unhealthy_threshold", "interval_jitter"))
             {
                 string p = $"{path}.{key}";
                 switch (key)
                 {
                     case "http":
+                    case "grpc":
                     case "tcp":
-                        if (++kinds > 1) Error(value, p, "a health check is either http or tcp, not both");
-                        h = key == "http" ? h with { Http = ReadHttpHealthCheck(value, p) } : h with { Http = null };
+                        if (++kinds > 1) Error(value, p, "a health check is one of http, grpc or tcp");
+                        h = key switch
+                        {
+                            "http" => h with { Http = ReadHttpHealthCheck(value, p), Grpc = null },
+                            "grpc" => h with { Grpc = ReadGrpcHealthCheck(value, p), Http = null },
+                            _ => h with { Http = null, Grpc = null },
+                        };
                         if (key == "tcp") foreach (var _ in Fields(value, p)) { } // tcp takes no settings: {}
                         break;
                     case "interval": h = h with { Interval = Duration(value, p) }; break;
@@ -31,7 +37,7 @@ public static partial class GatewayConfigLoader
                     default: h = h with { UnhealthyThreshold = Int(value, p, 1, 1000) }; break;
                 }
             }
-            if (kinds == 0 && node is YamlMappingNode) Error(node, path, "set http: {path: ...} or tcp: {}");
+            if (kinds == 0 && node is YamlMappingNode) Error(node, path, "set http: {path: ...}, grpc: {} or tcp: {}");
             return h;
         }
 
@@ -50,6 +56,17 @@ public static partial class GatewayConfigLoader
                 };
             }
             return h;
+        }
+
+        private GrpcHealthCheckConfig ReadGrpcHealthCheck(YamlNode node, string path)
+        {
+            var g = new GrpcHealthCheckConfig();
+            foreach ((string key, YamlNode value) in Fields(node, path, "service_name", "authority"))
+            {
+                string p = $"{path}.{key}";
+                g = key == "service_name" ? g with { ServiceName = Scalar(value, p) ?? "" } : g with { Authority = Scalar(value, p) };
+            }
+            return g;
         }
 
         /// <summary>Envoy's codec_client_type: HTTP1 or HTTP2 (HTTP3 needs QUIC, which these builds lack).</summary>

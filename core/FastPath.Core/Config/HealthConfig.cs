@@ -5,8 +5,10 @@ namespace FastPath.Config;
 /// <summary>Active health checking (Envoy's HealthCheck): one probe per endpoint every interval, on its own socket.</summary>
 public sealed record HealthCheckConfig
 {
-    /// <summary>Null: a TCP check (a completed connect is healthy).</summary>
+    /// <summary>Null (and no <see cref="Grpc"/>): a TCP check (a completed connect is healthy).</summary>
     public HttpHealthCheckConfig? Http { get; init; }
+    /// <summary>Envoy's grpc_health_check: grpc.health.v1.Health/Check over HTTP/2.</summary>
+    public GrpcHealthCheckConfig? Grpc { get; init; }
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Random extra delay in [0, jitter) added to each interval so checks of many proxies do not align.</summary>
@@ -18,7 +20,15 @@ public sealed record HealthCheckConfig
     public bool SameAs(HealthCheckConfig? other) =>
         other is not null && Interval == other.Interval && Timeout == other.Timeout && IntervalJitter == other.IntervalJitter
         && HealthyThreshold == other.HealthyThreshold && UnhealthyThreshold == other.UnhealthyThreshold
-        && (Http is null ? other.Http is null : Http.SameAs(other.Http));
+        && (Http is null ? other.Http is null : Http.SameAs(other.Http)) && Grpc == other.Grpc;
+}
+
+/// <summary>Envoy's grpc_health_check: the service asked about ("" is the server as a whole) and the :authority.</summary>
+public sealed record GrpcHealthCheckConfig
+{
+    public string ServiceName { get; init; } = "";
+    /// <summary>Null sends the cluster name, as Envoy does.</summary>
+    public string? Authority { get; init; }
 }
 
 public sealed record HttpHealthCheckConfig

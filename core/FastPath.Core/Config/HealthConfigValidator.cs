@@ -25,6 +25,13 @@ internal static class HealthConfigValidator
                     error($"{hp}.http.host", $"invalid host '{host}'");
                 if (http.ExpectedStatuses.Count == 0) error($"{hp}.http.expected_statuses", "list at least one status or range");
             }
+            if (hc.Grpc is { } grpc)
+            {
+                if (grpc.Authority is { } authority && (authority.Length == 0 || authority.Any(ch => ch <= ' ' || ch >= 0x7f)))
+                    error($"{hp}.grpc.authority", $"invalid authority '{authority}'");
+                if (grpc.ServiceName.Length > 1024 || grpc.ServiceName.Any(char.IsControl))
+                    error($"{hp}.grpc.service_name", "a service name is at most 1024 characters, without control characters");
+            }
         }
         if (c.OutlierDetection is { } od)
         {

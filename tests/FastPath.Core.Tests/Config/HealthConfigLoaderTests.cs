@@ -23,6 +23,18 @@ public class HealthConfigLoaderTests
         """;
 
     [Fact]
+    public void Parse_GrpcHealthCheck_Read()
+    {
+        ClusterConfig c = GatewayConfigLoader.Parse(Base + """
+
+                health_check: {grpc: {service_name: shop.Cart, authority: cart.internal}, interval: 1s}
+            """, File).Clusters[0];
+        Assert.Equal(new GrpcHealthCheckConfig { ServiceName = "shop.Cart", Authority = "cart.internal" }, c.HealthCheck!.Grpc);
+        Assert.Null(c.HealthCheck.Http);
+        Assert.Equal(new GrpcHealthCheckConfig(), GatewayConfigLoader.Parse(Base + "\n    health_check: {grpc: {}}", File).Clusters[0].HealthCheck!.Grpc);
+    }
+
+    [Fact]
     public void Parse_AllHealthFields_Read()
     {
         string yaml = Base + """
@@ -94,7 +106,10 @@ public class HealthConfigLoaderTests
 
     [Theory]
     [InlineData("health_check: {}", "health_check: {}", "clusters[0].health_check", "set http")]
-    [InlineData("health_check: {tcp: {}, http: {}}", "health_check: {tcp", "clusters[0].health_check.http", "either http or tcp")]
+    [InlineData("health_check: {tcp: {}, http: {}}", "health_check: {tcp", "clusters[0].health_check.http", "one of http, grpc or tcp")]
+    [InlineData("health_check: {grpc: {}, http: {}}", "health_check: {grpc", "clusters[0].health_check.http", "one of http, grpc or tcp")]
+    [InlineData("health_check: {grpc: {service: x}}", "health_check: {grpc", "clusters[0].health_check.grpc.service", "unknown field")]
+    [InlineData("health_check: {grpc: {authority: \"a b\"}}", "health_check:", "clusters[0].health_check.grpc.authority", "invalid authority")]
     [InlineData("health_check: {tcp: {port: 1}}", "health_check: {tcp", "clusters[0].health_check.tcp.port", "unknown field")]
     [InlineData("health_check: {tcp: {}, intervall: 1s}", "health_check:", "clusters[0].health_check.intervall", "unknown field")]
     [InlineData("health_check: {tcp: {}, interval: 0s}", "health_check:", "clusters[0].health_check.interval", "greater than zero")]

@@ -8,6 +8,8 @@ using System.Net;
 using FastPath.EndToEnd.Grpc;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -23,12 +25,16 @@ public sealed class GrpcOrigin : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GrpcOrigin(string id, WebApplication app, EchoService service)
+    private GrpcOrigin(string id, WebApplication app, EchoService service, HealthServiceImpl health)
     {
         Id = id;
         _app = app;
         Service = service;
+        Health = health;
     }
+
+    /// <summary>The standard grpc.health.v1 service (Grpc.HealthCheck): SERVING for "" until a test says otherwise.</summary>
+    public HealthServiceImpl Health { get; }
 
     public string Id { get; }
     public int Port { get; private set; }
@@ -56,11 +62,15 @@ public sealed class GrpcOrigin : IAsyncDisposable
         });
         var service = new EchoService(id);
         builder.Services.AddSingleton(service);
+        var health = new HealthServiceImpl();
+        health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
+        builder.Services.AddSingleton(health);
         builder.Services.AddGrpc(g => g.MaxReceiveMessageSize = g.MaxSendMessageSize = 16 * 1024 * 1024);
         WebApplication app = builder.Build();
         app.MapGrpcService<EchoService>();
+        app.MapGrpcService<HealthServiceImpl>();
         await app.StartAsync();
-        var origin = new GrpcOrigin(id, app, service);
+        var origin = new GrpcOrigin(id, app, service, health);
         string address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         origin.Port = new Uri(address).Port;
         return origin;

@@ -283,6 +283,14 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
                 w.WriteStartArray("expected_statuses");
                 foreach (StatusRange r in http.ExpectedStatuses) w.WriteStringValue(r.ToString());
                 w.WriteEndArray();
+                if (http.Codec is { } codec) w.WriteString("codec_client_type", codec == HealthCheckCodec.Http2 ? "HTTP2" : "HTTP1");
+                w.WriteEndObject();
+            }
+            else if (hc.Grpc is { } grpc)
+            {
+                w.WriteStartObject("grpc");
+                w.WriteString("service_name", grpc.ServiceName);
+                if (grpc.Authority is not null) w.WriteString("authority", grpc.Authority);
                 w.WriteEndObject();
             }
             else

@@ -2,7 +2,8 @@
 // traffic, and traffic must not reuse a probe's connection). TCP: a completed connect is healthy. HTTP/1.1: a minimal
 // GET with Connection: close whose status line is parsed here (a status line is all a check needs). HTTP/2 (Envoy's
 // codec_client_type HTTP2, for origins that speak only h2c or h2): preface, SETTINGS and one GET stream, read with the
-// engine's frame reader and HPACK decoder until the response head.
+// engine's frame reader and HPACK decoder until the response head. gRPC (Envoy's grpc_health_check): the same over
+// HTTP/2 with one grpc.health.v1.Health/Check call; healthy when it ends with grpc-status 0 and the reply says SERVING.
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
@@ -23,7 +24,12 @@ internal sealed class HealthProbe
     // Frames past this (the default SETTINGS_MAX_FRAME_SIZE plus its header) are a protocol error from the origin.
     private const int MaxFrameBytes = 9 + (int)Http2Settings.MinMaxFrameSize;
 
+    // The gRPC health reply is a few octets; more than this in DATA is not a health service.
+    private const int MaxGrpcReply = 1024;
+    private static readonly byte[] GrpcCheckPath = "/grpc.health.v1.Health/Check"u8.ToArray();
+
     private readonly HttpHealthCheckConfig? _http;
+    private readonly bool _grpc;
     private readonly byte[]? _request;
     private readonly byte[]? _secureRequest; // HTTP/2 over TLS: :scheme https
     private readonly bool _http2;
@@ -32,14 +38,27 @@ internal sealed class HealthProbe
     public HealthProbe(HealthCheckConfig config, string clusterName, bool http2 = false)
     {
         _http = config.Http;
+        if (config.Grpc is { } grpc)
+        {
+            // grpc.health.v1.HealthCheckRequest { string service = 1; } in one length-prefixed, uncompressed message.
+            byte[] service = Encoding.UTF8.GetBytes(grpc.ServiceName);
+            byte[] message = service.Length == 0 ? [] : [0x0A, .. Varint(service.Length), .. service];
+            byte[] body = [0, .. BigEndian32(message.Length), .. message];
+            string authority = grpc.Authority ?? clusterName;
+            _grpc = _http2 = true;
+            _request = Http2Request("POST"u8, GrpcCheckPath, authority, secure: false, body);
+            _secureRequest = Http2Request("POST"u8, GrpcCheckPath, authority, secure: true, body);
+            return;
+        }
         if (_http is null) return;
         // Path and host were checked to be visible ASCII when the config loaded.
         string host = _http.Host ?? clusterName;
         _http2 = http2;
         if (http2)
         {
-            _request = Http2Request(_http.Path, host, secure: false);
-            _secureRequest = Http2Request(_http.Path, host, secure: true);
+            byte[] path = Encoding.ASCII.GetBytes(_http.Path);
+            _request = Http2Request("GET"u8, path, host, secure: false, body: null);
+            _secureRequest = Http2Request("GET"u8, path, host, secure: true, body: null);
             return;
         }
         _request = _secureRequest = Encoding.ASCII.GetBytes(
@@ -48,8 +67,8 @@ internal sealed class HealthProbe
 
     public bool IsHttp2 => _http2;
 
-    /// <summary>The client preface, SETTINGS (no push) and stream 1: GET path, ending the stream.</summary>
-    private static byte[] Http2Request(string path, string host, bool secure)
+    /// <summary>The client preface, SETTINGS (no push) and stream 1: the request, and its body (gRPC) if any.</summary>
+    private static byte[] Http2Request(ReadOnlySpan<byte> method, ReadOnlySpan<byte> path, string host, bool secure, byte[]? body)
     {
         var output = new ArrayBufferWriter<byte>(256);
         output.Write(Http2ConnectionPreface.ClientPreface);
@@ -57,14 +76,30 @@ internal sealed class HealthProbe
         var block = new ArrayBufferWriter<byte>(128);
         var encoder = new HPackEncoder();
         encoder.BeginBlock(block);
-        encoder.Encode(":method"u8, "GET"u8, block);
+        encoder.Encode(":method"u8, method, block);
         encoder.Encode(":scheme"u8, secure ? "https"u8 : "http"u8, block);
-        encoder.Encode(":path"u8, Encoding.ASCII.GetBytes(path), block);
+        encoder.Encode(":path"u8, path, block);
         encoder.Encode(":authority"u8, Encoding.ASCII.GetBytes(host), block);
+        if (body is not null)
+        {
+            encoder.Encode("content-type"u8, "application/grpc"u8, block);
+            encoder.Encode("te"u8, "trailers"u8, block);
+        }
         encoder.Encode("user-agent"u8, "FastPath-HealthChecker"u8, block);
-        Http2FrameWriter.WriteHeaders(output, 1, block.WrittenSpan, endStream: true, (int)Http2Settings.MinMaxFrameSize);
+        Http2FrameWriter.WriteHeaders(output, 1, block.WrittenSpan, endStream: body is null, (int)Http2Settings.MinMaxFrameSize);
+        if (body is not null) Http2FrameWriter.WriteData(output, 1, body, endStream: true, (int)Http2Settings.MinMaxFrameSize);
         return output.WrittenSpan.ToArray();
     }
+
+    private static byte[] Varint(int value)
+    {
+        var bytes = new List<byte>(5);
+        for (; value >= 0x80; value >>= 7) bytes.Add((byte)(value | 0x80));
+        bytes.Add((byte)value);
+        return [.. bytes];
+    }
+
+    private static byte[] BigEndian32(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     /// <summary>Null when healthy, else a short reason for the log ("connect failed: ConnectionRefused", "status 503").</summary>
     /// <param name="tls">The cluster's origination settings: an HTTP probe goes over TLS like the traffic (a TCP probe
@@ -132,7 +167,8 @@ internal sealed class HealthProbe
     {
         Http2FrameReader frames = Http2FrameReader.ForClient(enablePush: false);
         var decoder = new HPackDecoder();
-        var head = new StatusHandler();
+        var head = new StatusHandler { GrpcStatus = -1 };
+        var reply = new GrpcReply();
         byte[] buffer = new byte[2 * MaxFrameBytes];
         int length = 0;
         while (true)
@@ -140,7 +176,7 @@ internal sealed class HealthProbe
             int n = await stream.ReadAsync(buffer.AsMemory(length), cancel).ConfigureAwait(false);
             if (n == 0) return "closed before a response";
             length += n;
-            string? result = ReadFrames(buffer.AsMemory(0, length), ref frames, decoder, ref head, out int consumed, out bool done, out bool ackSettings);
+            string? result = ReadFrames(buffer.AsMemory(0, length), ref frames, decoder, ref head, ref reply, out int consumed, out bool done, out bool ackSettings);
             if (done) return result;
             if (ackSettings)
             {
@@ -157,7 +193,7 @@ internal sealed class HealthProbe
     /// <summary>The complete frames in <paramref name="data"/>: done with the check's outcome once stream 1's final
     /// head (or its end) is read, else how much was consumed and whether the origin's SETTINGS need an ACK.</summary>
     private string? ReadFrames(ReadOnlyMemory<byte> data, ref Http2FrameReader frames, HPackDecoder decoder, ref StatusHandler head,
-        out int consumed, out bool done, out bool ackSettings)
+        ref GrpcReply reply, out int consumed, out bool done, out bool ackSettings)
     {
         var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(data));
         consumed = 0;
@@ -177,6 +213,31 @@ internal sealed class HealthProbe
                     return $"GOAWAY {frame.ErrorCode}";
                 case Http2FrameType.RST_STREAM when frame.StreamId == 1:
                     return $"stream reset: {frame.ErrorCode}";
+                case Http2FrameType.DATA when frame.StreamId == 1 && _grpc:
+                    if (!reply.Append(frame.Payload)) return "gRPC health reply too large";
+                    if (frame.EndStream) return "gRPC health call ended without trailers";
+                    break;
+                case Http2FrameType.HEADERS when frame.StreamId == 1 && _grpc:
+                case Http2FrameType.CONTINUATION when frame.StreamId == 1 && _grpc:
+                    if (frame.Type == Http2FrameType.HEADERS) reply.EndStream = frame.EndStream;
+                    if (decoder.Decode(frame.Payload.FirstSpan, frame.EndHeaders, ref head) is not (HPackError.None or HPackError.HeaderListTooLarge))
+                        return "HTTP/2 response head does not decode";
+                    if (!frame.EndHeaders) break;
+                    if (head.Status is > 0 and < 200 && !reply.EndStream)
+                    {
+                        head.Status = 0; // 1xx: the final head follows
+                        break;
+                    }
+                    if (head.Status != 200) return head.Status <= 0 ? "HTTP/2 response without :status" : $"status {head.Status}";
+                    if (!reply.EndStream) break; // the head; the reply and trailers follow
+                    // Trailers (or a trailers-only reply): the call's outcome.
+                    if (head.GrpcStatus != 0) return head.GrpcStatus < 0 ? "gRPC health call without grpc-status" : $"grpc-status {head.GrpcStatus}";
+                    return reply.ServingStatus() switch
+                    {
+                        1 => null,
+                        -1 => "gRPC health reply does not decode",
+                        int other => $"health status {other switch { 0 => "UNKNOWN", 2 => "NOT_SERVING", 3 => "SERVICE_UNKNOWN", _ => other.ToString(System.Globalization.CultureInfo.InvariantCulture) }}",
+                    };
                 case Http2FrameType.HEADERS or Http2FrameType.CONTINUATION when frame.StreamId == 1:
                     if (decoder.Decode(frame.Payload.FirstSpan, frame.EndHeaders, ref head) is not (HPackError.None or HPackError.HeaderListTooLarge))
                         return "HTTP/2 response head does not decode";
@@ -192,17 +253,64 @@ internal sealed class HealthProbe
         return null;
     }
 
-    /// <summary>Takes :status from a decoded response head.</summary>
+    /// <summary>Takes :status (and grpc-status, in a gRPC call's trailers or trailers-only head) from decoded fields.</summary>
     private struct StatusHandler : IHPackHeaderHandler
     {
         public int Status;
+        public int GrpcStatus;
 
         public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool neverIndexed)
         {
-            if (!name.SequenceEqual(":status"u8)) return;
-            Status = value.Length == 3 && char.IsAsciiDigit((char)value[0]) && char.IsAsciiDigit((char)value[1]) && char.IsAsciiDigit((char)value[2])
-                ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0')
-                : -1;
+            if (name.SequenceEqual(":status"u8))
+            {
+                Status = value.Length == 3 && char.IsAsciiDigit((char)value[0]) && char.IsAsciiDigit((char)value[1]) && char.IsAsciiDigit((char)value[2])
+                    ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0')
+                    : -1;
+            }
+            else if (name.SequenceEqual("grpc-status"u8))
+            {
+                GrpcStatus = System.Buffers.Text.Utf8Parser.TryParse(value, out int code, out int used) && used == value.Length && code >= 0 ? code : int.MaxValue;
+            }
+        }
+    }
+
+    /// <summary>The gRPC health reply's DATA, then grpc.health.v1.HealthCheckResponse { ServingStatus status = 1; }.</summary>
+    private struct GrpcReply
+    {
+        private byte[]? _data;
+        private int _length;
+        public bool EndStream;
+
+        public bool Append(in ReadOnlySequence<byte> payload)
+        {
+            if (_length + payload.Length > MaxGrpcReply) return false;
+            _data ??= new byte[MaxGrpcReply];
+            payload.CopyTo(_data.AsSpan(_length));
+            _length += (int)payload.Length;
+            return true;
+        }
+
+        /// <summary>The status field (SERVING is 1; absent is 0, UNKNOWN), or -1 when the reply is not one message.</summary>
+        public readonly int ServingStatus()
+        {
+            ReadOnlySpan<byte> data = _data.AsSpan(0, _length);
+            if (data.Length < 5 || data[0] != 0) return -1; // one uncompressed, length-prefixed message
+            int length = (data[1] << 24) | (data[2] << 16) | (data[3] << 8) | data[4];
+            if (length != data.Length - 5) return -1;
+            ReadOnlySpan<byte> message = data[5..];
+            int status = 0;
+            while (!message.IsEmpty)
+            {
+                int tag = message[0];
+                if (tag == 0x08 && message.Length >= 2 && message[1] < 0x80)
+                {
+                    status = message[1];
+                    message = message[2..];
+                    continue;
+                }
+                return -1; // the response has only field 1, a small enum
+            }
+            return status;
         }
     }
 
