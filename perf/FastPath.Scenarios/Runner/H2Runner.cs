@@ -41,6 +41,9 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
 internal static class H2Runner
 {
     private const int ProxyCore = 0;
+    // Long enough for a JIT gateway to reach tier 1 (4-8 s with the runtime settings ScenarioRunner gives it); the
+    // same for every target, so the natively compiled peers get it too.
+    private const int WarmUpSeconds = 8;
     private const int OriginCore = 1;
     private const int SmallBodyBytes = 64;
 
@@ -103,7 +106,7 @@ internal static class H2Runner
         foreach (H2Target target in targets)
         {
             Console.Error.WriteLine($"h2 warm-up {target.Name}");
-            await H2Load.RunAsync(Url(target.Port), options.Clients, options.Streams, 2, work, cancellationToken);
+            await H2Load.RunAsync(Url(target.Port), options.Clients, options.Streams, WarmUpSeconds, work, cancellationToken);
         }
         var samples = targets.ToDictionary(t => t.Name, _ => new List<H2Sample>());
         for (int repeat = 1; repeat <= options.Repeats; repeat++)

@@ -193,11 +193,16 @@ internal static class ScenarioRunner
         args.AddRange(gatewayArgs);
 
         // Workstation GC matches the one core the gateway gets; a gen0 budget inherited from the shell would
-        // make the numbers depend on who ran them, so it is removed rather than set.
+        // make the numbers depend on who ran them, so it is removed rather than set. On one core the runtime waits
+        // 10x longer (1 s) after the last new tier-0 method before counting calls for tier 1, so a loaded gateway
+        // ran unoptimised code for its first 12-20 s (measured: 40 -> 25 CPU-us per h2 request over 24 s); with no
+        // delay it is at steady state within 4-8 s. A JIT deployment on one CPU wants the same setting (the
+        // container image is Native AOT and has no warm-up at all).
         var environment = new Dictionary<string, string?>
         {
             ["DOTNET_gcServer"] = "0",
             ["DOTNET_TieredPGO"] = "1",
+            ["DOTNET_TC_CallCountingDelayMs"] = "0",
             ["DOTNET_GCgen0size"] = null,
             ["COMPlus_GCgen0size"] = null,
         };
