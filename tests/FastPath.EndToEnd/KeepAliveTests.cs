@@ -26,6 +26,32 @@ public sealed class KeepAliveTests
         Assert.Equal(1, origin.ConnectionCount);
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task MaxRequestsPerConnection_UpstreamConnectionRetiredAfterN_ClientConnectionKept(bool http2)
+    {
+        // Envoy's max_requests_per_connection (Istio's maxRequestsPerConnection): 6 requests, 2 per upstream
+        // connection, so the origin sees 3 connections, each carrying two consecutive requests; HTTP/1.1 closes the
+        // retired connection, HTTP/2 opens no more streams on it and closes it with GOAWAY once its streams end.
+        await using OriginServer origin = await OriginServer.StartAsync("a", http2);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .Cluster("main", [origin.Address], "max_requests_per_connection: 2", http2 ? "protocol: http2" : "protocol: http1"));
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        for (int i = 0; i < 6; i++)
+        {
+            RawResponse r = await client.RoundTripAsync(RawHttpConnection.Get($"/retire?i={i}"));
+            Assert.Equal(200, r.Status);
+            Assert.False(r.ConnectionClose, $"request {i} closed the client connection:\n{r}");
+        }
+
+        Assert.Equal(3, origin.ConnectionCount);
+        string[] connections = [.. Enumerable.Range(0, 6).Select(i => origin.Requests.Single(q => q.PathAndQuery == $"/retire?i={i}").ConnectionId)];
+        Assert.Equal(3, connections.Distinct().Count());
+        for (int i = 0; i < 6; i += 2) Assert.Equal(connections[i], connections[i + 1]);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Curl_SeveralUrlsInOneInvocation_ReusesDownstreamConnection()
     {

@@ -15,6 +15,12 @@ public sealed record ClusterConfig
     /// </summary>
     public int MaxPendingRequests { get; init; } = 1024;
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Requests an upstream connection carries before it is retired (Envoy's max_requests_per_connection, Istio's
+    /// connectionPool.http.maxRequestsPerConnection): an HTTP/1.1 connection closes after that many responses, an
+    /// HTTP/2 one opens no more streams and closes once they end. 0: no limit; 1 turns upstream keep-alive off.
+    /// </summary>
+    public int MaxRequestsPerConnection { get; init; }
     public string LbPolicy { get; init; } = "round_robin";
     /// <summary>What ring_hash and maglev hash; null hashes nothing, so those policies pick at random (as Envoy does).</summary>
     public HashPolicyConfig? HashPolicy { get; init; }

@@ -11,7 +11,7 @@ public static partial class GatewayConfigLoader
         {
             var c = new ClusterConfig();
             foreach ((string key, YamlNode value) in Fields(node, path, "name", "endpoints", "connect_timeout",
-                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "lb_policy", "hash_policy", "ring_size",
+                         "max_connections_per_endpoint", "max_pending_requests", "idle_timeout", "max_requests_per_connection", "lb_policy", "hash_policy", "ring_size",
                          "health_check", "outlier_detection", "slow_start", "healthy_panic_threshold",
                          "circuit_breakers", "retry_budget", "tls", "protocol", "http2"))
             {
@@ -24,6 +24,7 @@ public static partial class GatewayConfigLoader
                     "max_connections_per_endpoint" => c with { MaxConnectionsPerEndpoint = Int(value, p, 1, 1_000_000) },
                     "max_pending_requests" => c with { MaxPendingRequests = Int(value, p, 0, 1_000_000) },
                     "idle_timeout" => c with { IdleTimeout = Duration(value, p) },
+                    "max_requests_per_connection" => c with { MaxRequestsPerConnection = Int(value, p, 0, int.MaxValue) },
                     "hash_policy" => c with { HashPolicy = ReadHashPolicy(value, p) },
                     // Envoy's bounds for minimum_ring_size: 8M points is already 96 MB per cluster.
                     "ring_size" => c with { RingSize = Int(value, p, 1, 8 * 1024 * 1024) },

@@ -30,8 +30,10 @@ internal sealed partial class Http2Connection
     /// <summary>A client connection over <paramref name="transport"/>; RunAsync reads responses, OpenStreamAsync sends requests.</summary>
     /// <param name="secure">The transport is TLS: every request's :scheme is https, whatever the downstream spoke
     /// (servers such as Kestrel refuse an http :scheme on a TLS connection).</param>
-    public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null, bool secure = false) =>
-        new(transport, null, limits, isClient: true, secure);
+    /// <param name="maxStreams">Streams this connection opens in its life before it retires (no new streams, closed
+    /// once they end, with GOAWAY); 0: no limit (Envoy's max_requests_per_connection).</param>
+    public static Http2Connection ForClient(IDuplexPipe transport, Http2ConnectionLimits? limits = null, bool secure = false, int maxStreams = 0) =>
+        new(transport, null, limits, isClient: true, secure) { _maxStreams = maxStreams };
 
     /// <summary>
     /// Sends a request head on a new stream. Null when no stream can be opened here: the peer's
@@ -44,8 +46,9 @@ internal sealed partial class Http2Connection
         lock (_sync)
         {
             if (!_isClient) throw new InvalidOperationException("Only a client connection opens streams.");
-            if (_outputClosed || _peerGoAway || _liveStreams >= StreamCapLocked || _lastStreamId >= int.MaxValue - 2)
+            if (_outputClosed || _peerGoAway || _retiring || _liveStreams >= StreamCapLocked || _lastStreamId >= int.MaxValue - 2)
                 return new ValueTask<Http2Stream?>((Http2Stream?)null);
+            if (_maxStreams > 0 && ++_streamsOpened >= _maxStreams) _retiring = true;
             uint id = _lastStreamId == 0 ? 1 : _lastStreamId + 2;
             _lastStreamId = id;
             stream = Rent();

@@ -108,6 +108,10 @@ internal sealed partial class Http2Connection
     private long _shutdownStartedAt;
     private uint _goAwayLastStreamId = Http2Settings.MaxWindowSize;
     private bool _peerGoAway;
+    // Client role: max_requests_per_connection reached; no new streams, and the connection closes once drained.
+    private int _maxStreams;
+    private int _streamsOpened;
+    private bool _retiring;
 
     private enum ShutdownPhase : byte
     {
@@ -1079,8 +1083,14 @@ internal sealed partial class Http2Connection
     private void CloseIfDrained()
     {
         if (_liveStreams != 0 || _closing) return;
-        if (_shutdown != ShutdownPhase.Draining && !_peerGoAway) return;
+        if (_shutdown != ShutdownPhase.Draining && !_peerGoAway && !_retiring) return;
         EndReason = _peerGoAway ? Http2ConnectionEndReason.PeerClosed : Http2ConnectionEndReason.GracefulShutdown;
+        if (_retiring && !_peerGoAway && GoAwaySent is null)
+        {
+            // A client's GOAWAY names the last server-initiated stream it took: none (push is off).
+            Http2FrameWriter.WriteGoAway(_writer, 0, Http2ErrorCode.NO_ERROR);
+            GoAwaySent = Http2ErrorCode.NO_ERROR;
+        }
         _closing = true;
         _outputClosed = true;
         SignalOutput();

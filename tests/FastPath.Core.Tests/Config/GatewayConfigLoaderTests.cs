@@ -54,6 +54,7 @@ public class GatewayConfigLoaderTests
           - name: api
             connect_timeout: 250ms
             max_connections_per_endpoint: 64
+            max_requests_per_connection: 100
             idle_timeout: 30s
             lb_policy: round_robin
             endpoints:
@@ -119,6 +120,8 @@ public class GatewayConfigLoaderTests
         Assert.Equal("api", api.Name);
         Assert.Equal(TimeSpan.FromMilliseconds(250), api.ConnectTimeout);
         Assert.Equal(64, api.MaxConnectionsPerEndpoint);
+        Assert.Equal(100, api.MaxRequestsPerConnection);
+        Assert.Equal(0, config.Clusters[1].MaxRequestsPerConnection); // default: no limit
         Assert.Equal(TimeSpan.FromSeconds(30), api.IdleTimeout);
         Assert.Equal("round_robin", api.LbPolicy);
         Assert.Equal([new EndpointConfig { Host = "127.0.0.1", Port = 9001, Weight = 3 }, new EndpointConfig { Host = "::1", Port = 9002 }],

@@ -33,6 +33,9 @@ public sealed record OriginRequest(string Method, string PathAndQuery, IReadOnly
 
     /// <summary>HTTP/1.1 or HTTP/2, as Kestrel served it.</summary>
     public string Protocol { get; init; } = "";
+
+    /// <summary>Kestrel's id of the connection the request came on.</summary>
+    public string ConnectionId { get; init; } = "";
 }
 
 public sealed class OriginServer : IAsyncDisposable
@@ -226,6 +229,7 @@ public sealed class OriginServer : IAsyncDisposable
             RawTarget = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? "",
             ClientCertificateUri = ctx.Connection.ClientCertificate?.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.UrlName, false),
             Protocol = req.Protocol,
+            ConnectionId = ctx.Connection.Id,
         });
         while (_requests.Count > MaxRecorded) _requests.TryDequeue(out _);
     }

@@ -201,6 +201,7 @@ internal sealed partial class AdminServer(ProxyRuntime runtime, Action requestDr
                 w.WriteString("idle_timeout", Duration(cl.IdleTimeout));
                 w.WriteNumber("max_connections_per_endpoint", cl.MaxConnectionsPerEndpoint);
                 w.WriteNumber("max_pending_requests", cl.MaxPendingRequests);
+                w.WriteNumber("max_requests_per_connection", cl.MaxRequestsPerConnection);
                 WriteCircuitBreakers(w, cl);
                 w.WriteStartArray("endpoints");
                 foreach (EndpointConfig e in cl.Endpoints)

@@ -87,6 +87,7 @@ internal sealed class ClusterManager : IDisposable
                 var settings = new PoolSettings(c.MaxConnectionsPerEndpoint, c.ConnectTimeout, c.IdleTimeout, c.MaxPendingRequests, breakers)
                 {
                     Tls = tls[c.Name],
+                    MaxRequestsPerConnection = c.MaxRequestsPerConnection,
                 };
                 // Connections opened under other TLS settings (or in plaintext) must not serve this config's requests.
                 string tlsFingerprint = c.Tls?.Fingerprint ?? "";

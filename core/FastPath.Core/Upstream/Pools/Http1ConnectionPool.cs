@@ -187,6 +187,12 @@ internal sealed class Http1ConnectionPool
     /// <summary>Returns a connection whose last exchange left it clean (complete response, no Connection: close).</summary>
     public void Release(UpstreamConnection connection)
     {
+        int max = Settings.MaxRequestsPerConnection;
+        if (max > 0 && ++connection.Requests >= max)
+        {
+            connection.Close(); // retired; the slot it frees goes to a waiter, if any, as a new connection
+            return;
+        }
         connection.IdleSince = Environment.TickCount64;
         PoolWaiter? waiter;
         lock (_lock)
@@ -247,6 +253,8 @@ internal sealed record PoolSettings(int MaxConnections, TimeSpan ConnectTimeout,
 {
     /// <summary>TLS origination for new connections; null: plaintext.</summary>
     public UpstreamTlsContext? Tls { get; init; }
+    /// <summary>Requests per connection before it is retired; 0: no limit (see ClusterConfig.MaxRequestsPerConnection).</summary>
+    public int MaxRequestsPerConnection { get; init; }
 }
 
 /// <summary>

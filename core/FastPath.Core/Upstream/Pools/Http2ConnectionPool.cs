@@ -181,7 +181,8 @@ internal sealed class Http2ConnectionPool
                 return;
             }
             Interlocked.Increment(ref _openTotal);
-            var opened = Http2Connection.ForClient(context.Transport, _limits, secure: Settings.Tls is not null);
+            var opened = Http2Connection.ForClient(context.Transport, _limits, secure: Settings.Tls is not null,
+                maxStreams: Settings.MaxRequestsPerConnection);
             OnActiveChanged?.Invoke(1);
             run = RunAsync(opened, context, breakers);
             // Wait for the server's SETTINGS before the connection takes streams: its concurrency limit is unknown until

@@ -17,6 +17,9 @@ internal sealed class UpstreamConnection(ConnectionContext context, Http1Connect
     /// <summary>Environment.TickCount64 when it went back to the pool.</summary>
     public long IdleSince;
 
+    /// <summary>Exchanges completed on it (counted when it is released), for max_requests_per_connection.</summary>
+    public int Requests;
+
     /// <summary>The circuit breakers whose cluster-wide connection count this connection holds (released on close).</summary>
     public Clusters.CircuitBreakers? CountedBy { get; init; }
 

@@ -49,11 +49,11 @@ public sealed class Http2ClientRoleTests
         public Http2Connection Connection { get; private set; } = null!;
         public Task Run { get; private set; } = Task.CompletedTask;
 
-        public static async Task<ClientConnection> ConnectAsync(IPEndPoint endPoint)
+        public static async Task<ClientConnection> ConnectAsync(IPEndPoint endPoint, int maxStreams = 0)
         {
             var c = new ClientConnection();
             c._context = await c._connector.ConnectAsync(endPoint, TimeSpan.FromSeconds(5));
-            c.Connection = Http2Connection.ForClient(c._context.Transport);
+            c.Connection = Http2Connection.ForClient(c._context.Transport, maxStreams: maxStreams);
             c.Run = c.Connection.RunAsync();
             return c;
         }
@@ -124,6 +124,28 @@ public sealed class Http2ClientRoleTests
         Assert.Equal("0", Field(stream.ResponseTrailers, "grpc-status"));
         Assert.Equal("1", Field(stream.ResponseTrailers, "x-trailer-echo"));
         stream.Complete();
+    }
+
+    [Fact]
+    public async Task ClientRole_MaxStreams_NoMoreStreamsAfterN_ClosesWithGoAwayOnceTheyEnd()
+    {
+        // max_requests_per_connection in the engine: the third stream is refused at once (the pool then opens another
+        // connection); the two open ones finish normally, and then the connection ends by itself, sending GOAWAY.
+        await using Http2TestHost host = await Http2TestHost.StartAsync();
+        await using ClientConnection client = await ClientConnection.ConnectAsync(host.EndPoint, maxStreams: 2);
+        Http2Stream first = (await client.Connection.OpenStreamAsync(Request("GET", "/size/10", "localhost"), endStream: true))!;
+        Http2Stream second = (await client.Connection.OpenStreamAsync(Request("GET", "/size/20", "localhost"), endStream: true))!;
+        Assert.Null(await client.Connection.OpenStreamAsync(Request("GET", "/size/30", "localhost"), endStream: true));
+        Assert.False(client.Run.IsCompleted);
+        foreach ((Http2Stream s, int length) in new[] { (first, 10), (second, 20) })
+        {
+            Assert.True(await s.ReadResponseHeadAsync());
+            Assert.Equal(length, (await ReadAllAsync(s.ResponseBody)).Length);
+            s.Complete();
+        }
+        await client.Run.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Http2ConnectionEndReason.GracefulShutdown, client.Connection.EndReason);
+        Assert.Equal(Http2ErrorCode.NO_ERROR, client.Connection.GoAwaySent);
     }
 
     [Fact]
