@@ -20,6 +20,7 @@ internal sealed class Http2AsyncSignal : IValueTaskSource, IValueTaskSource<bool
             return default;
         }
         _core.Reset();
+        _core.RunContinuationsAsynchronously = true;
         _waiting = true;
         return new ValueTask(this, _core.Version);
     }
@@ -34,6 +35,7 @@ internal sealed class Http2AsyncSignal : IValueTaskSource, IValueTaskSource<bool
             return new ValueTask<bool>(ifSet);
         }
         _core.Reset();
+        _core.RunContinuationsAsynchronously = true;
         _waiting = true;
         return new ValueTask<bool>(this, _core.Version);
     }
@@ -56,6 +58,28 @@ internal sealed class Http2AsyncSignal : IValueTaskSource, IValueTaskSource<bool
     }
 
     public void Clear() => _set = false;
+
+    /// <summary>
+    /// As <see cref="Set(bool)"/>, except that a registered waiter is detached rather than woken: true means the caller
+    /// must wake it with <see cref="CompleteInline"/> once it holds no lock. Call under the owner's lock.
+    /// </summary>
+    public bool TakeWaiter()
+    {
+        if (!_waiting)
+        {
+            _set = true;
+            return false;
+        }
+        _waiting = false;
+        return true;
+    }
+
+    /// <summary>Wakes a waiter detached by <see cref="TakeWaiter"/>; its continuation runs on this thread, now.</summary>
+    public void CompleteInline(bool value)
+    {
+        _core.RunContinuationsAsynchronously = false;
+        _core.SetResult(value);
+    }
 
     void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
 

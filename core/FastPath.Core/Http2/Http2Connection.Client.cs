@@ -177,7 +177,9 @@ internal sealed partial class Http2Connection
         // with no body (RFC 9110 §8.6).
         state.ContentLength = -1;
         stream.ResponseHeadReady = true;
-        stream.HeadSignal.Set(true);
+        // The waiting request runs on the read loop once this batch is read (ResumeHeadWaiters), as the server role
+        // runs new streams: a hop to the thread pool per response cost a work item and often a thread wake-up.
+        if (stream.HeadSignal.TakeWaiter()) _headWaiters.Add(stream);
         if (_blockEndStream) OnEndStreamReceived(stream);
     }
 

@@ -59,6 +59,7 @@ internal sealed partial class Http2Connection
     private Http2Stream[] _pool = [];
     private int _pooled;
     private readonly List<Http2Stream> _pendingDispatch = new();
+    private readonly List<Http2Stream> _headWaiters = new(); // client role: response heads read in this batch
     private readonly List<Http2Stream> _blockedWriters = new();
     private readonly List<Http2Stream> _pendingClose = new();
     private readonly (uint Id, bool ResetByUs)[] _recentlyClosed = new (uint, bool)[RecentlyClosedCount];
@@ -178,6 +179,7 @@ internal sealed partial class Http2Connection
                 SequencePosition consumed = ProcessInput(buffer);
                 _input.AdvanceTo(consumed, buffer.End);
                 DispatchPending();
+                ResumeHeadWaiters();
                 if (_closing || result.IsCanceled) break;
                 if (result.IsCompleted)
                 {
@@ -213,6 +215,7 @@ internal sealed partial class Http2Connection
                 AbortAllStreams();
                 _outputSignal.Set();
             }
+            ResumeHeadWaiters(); // heads read before a failure: their requests see the streams aborted
             await _outputLoop.ConfigureAwait(false);
             if (GoAwaySent is { } code && code != Http2ErrorCode.NO_ERROR && EndReason != Http2ConnectionEndReason.OutputStalled)
                 await LingerAsync().ConfigureAwait(false);
@@ -362,6 +365,15 @@ internal sealed partial class Http2Connection
         // awaits, so the next frames are read as soon as the batch's handlers have yielded.
         for (int i = 0; i < _pendingDispatch.Count; i++) ((IThreadPoolWorkItem)_pendingDispatch[i]).Execute();
         _pendingDispatch.Clear();
+    }
+
+    private void ResumeHeadWaiters()
+    {
+        // Outside the lock: each waiter (the proxy's request) runs until its next real wait, typically having read
+        // the body already in this batch and written its response downstream. Requests never block, so the next
+        // frames are read as soon as they have yielded.
+        for (int i = 0; i < _headWaiters.Count; i++) _headWaiters[i].HeadSignal.CompleteInline(true);
+        _headWaiters.Clear();
     }
 
     /// <summary>Reads every complete frame; returns how far input was consumed.</summary>
