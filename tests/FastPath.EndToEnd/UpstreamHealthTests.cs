@@ -85,6 +85,36 @@ public sealed class UpstreamHealthTests
     }
 
     [Fact(Timeout = 90_000)]
+    public async Task Http2AndGrpcHealthChecks_OverTls_NegotiateH2ByAlpn()
+    {
+        // The HTTP/2 and gRPC probes over TLS (SIMPLE, verified): ALPN offers only h2. A TLS origin speaking h2 and a
+        // gRPC service are healthy; one that speaks only HTTP/1.1 fails its HTTP/2 check (no h2 by ALPN).
+        using var pki = new TestPki();
+        const string Host = "hc.origin.test";
+        var tls = new OriginTls(pki.Issue("hc", [Host]));
+        await using OriginServer h2 = await OriginServer.StartAsync("h2tls", http2: true, tls);
+        await using OriginServer h1 = await OriginServer.StartAsync("h1tls", http2: false, tls);
+        await using GrpcOrigin grpc = await GrpcOrigin.StartAsync("gtls", tls);
+        string simple = $"tls: {{mode: SIMPLE, sni: {Host}, trust_bundle: {pki.CaFile}}}";
+        const string Timing = "interval: 200ms, timeout: 2s, healthy_threshold: 1, unhealthy_threshold: 1";
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/h2/", "h2").Route("/h1/", "h1").Route("/grpc/", "grpc")
+            .Cluster("h2", [h2.Address], "protocol: http2", simple, $"health_check: {{http: {{path: /healthz}}, {Timing}}}")
+            .Cluster("h1", [h1.Address], "protocol: http1", simple,
+                $"health_check: {{http: {{path: /healthz, codec_client_type: HTTP2}}, {Timing}}}")
+            .Cluster("grpc", [grpc.Address], "protocol: http2", simple, $"health_check: {{grpc: {{}}, {Timing}}}"));
+
+        await EventuallyAsync(async () => (await FlagsAsync(gateway, "h1", h1.Address)).Contains("failed_active_hc"),
+            "the HTTP/1.1-only TLS origin fails its HTTP/2 check");
+        await EventuallyAsync(() => Task.FromResult(h2.Requests.Count(r => r.PathAndQuery == "/healthz") >= 2), "2 checks over h2");
+        OriginRequest check = h2.Requests.First(r => r.PathAndQuery == "/healthz");
+        Assert.Equal("HTTP/2", check.Protocol);
+        Assert.Empty(await FlagsAsync(gateway, "h2", h2.Address));
+        Assert.Empty(await FlagsAsync(gateway, "grpc", grpc.Address));
+        Assert.DoesNotContain(h1.Requests, r => r.PathAndQuery == "/healthz");
+    }
+
+    [Fact(Timeout = 90_000)]
     public async Task GrpcHealthCheck_ServingStatusOfEachService_DecidesAndFollowsChanges()
     {
         // The standard grpc.health.v1 service (Grpc.HealthCheck on Kestrel, h2c): "" is SERVING, echo.Echo starts
