@@ -122,12 +122,15 @@ internal struct Http2RequestHeaderHandler(Http2Stream? stream) : IHPackHeaderHan
     private static bool AcceptStatus(HttpResponseHead head, ref Http2HeaderBlockState state, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value)
     {
         // §8.3.2: exactly one :status, three digits.
-        if (state.HasStatus || !name.SequenceEqual(":status"u8) || value.Length != 3) return false;
-        if (!Utf8Parser.TryParse(value, out int status, out int used) || used != 3 || status < 100) return false;
+        if (state.HasStatus || !name.SequenceEqual(":status"u8) || !TryParseStatus(value, out int status)) return false;
         state.HasStatus = true;
         head.StatusCode = status;
         return true;
     }
+
+    /// <summary>A :status value: three digits, 100 or more.</summary>
+    public static bool TryParseStatus(ReadOnlySpan<byte> value, out int status) =>
+        Utf8Parser.TryParse(value, out status, out int used) && used == 3 && value.Length == 3 && status >= 100;
 
     private static bool IsWhitespace(byte b) => b is HttpChars.SP or HttpChars.HTAB;
 

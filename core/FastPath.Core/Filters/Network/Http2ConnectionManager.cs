@@ -5,7 +5,6 @@
 // The heartbeat ticks the engine (its timeouts and flood intervals) and every processor's deadlines; a drain starts
 // the engine's graceful two-phase GOAWAY.
 using System.IO.Pipelines;
-using FastPath.Http;
 using FastPath.Http2;
 using FastPath.Observability.Logging;
 using FastPath.Observability.Stats;
@@ -85,19 +84,8 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
         _runtime.NoClusterStats.Record(status, 0);
         ProxyMetrics.CountFlags(ResponseFlags.DPE);
         if (_runtime.AccessLog is not { } log) return;
-        HttpRequestHead head = stream.RequestHead;
-        var record = new AccessLogRecord
-        {
-            StartUtc = DateTime.UtcNow,
-            Method = head.MethodLength > 0 ? head.MethodBytes : default,
-            Path = head.PathLength > 0 ? head.Path : default,
-            Authority = head.Authority,
-            Status = status,
-            Flags = ResponseFlags.DPE,
-            ClientAddress = _clientAddress,
-            PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
-            ResponseCodeDetails = "header_list_too_large"u8,
-        };
+        AccessLogRecord record = HttpConnectionManager.LogRecord(stream.RequestHead, DateTime.UtcNow, status, ResponseFlags.DPE, _clientAddress, _tls);
+        record.ResponseCodeDetails = "header_list_too_large"u8;
         log.Log(in record);
     }
 

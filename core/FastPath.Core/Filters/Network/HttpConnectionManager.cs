@@ -1101,27 +1101,17 @@ internal sealed partial class HttpConnectionManager
         HttpHeaderBlock headers = request.Headers;
         ReadOnlySpan<byte> requestId = request.RequestIdIndex >= 0 ? headers.Value(headers[request.RequestIdIndex])
             : exchange.GeneratedRequestId[0] != 0 ? exchange.GeneratedRequestId : default;
-        var record = new AccessLogRecord
-        {
-            StartUtc = startUtc,
-            Method = request.MethodLength > 0 ? request.MethodBytes : default,
-            Path = request.PathLength > 0 ? request.Path : default,
-            Authority = request.Authority,
-            Status = exchange.Outcome.Status,
-            Flags = flags,
-            BytesReceived = exchange.Outcome.BytesReceived,
-            BytesSent = exchange.Outcome.BytesSent,
-            DurationMs = ms,
-            UpstreamHost = exchange.Outcome.Endpoint is null ? default : exchange.Outcome.Endpoint.NameUtf8,
-            Cluster = exchange.Outcome.Cluster is null ? default : exchange.Outcome.Cluster.NameUtf8,
-            Route = exchange.Outcome.Route is null ? default : exchange.Outcome.Route.NameUtf8,
-            VirtualHost = exchange.Outcome.VirtualHost is null ? default : exchange.Outcome.VirtualHost.NameUtf8,
-            RequestId = requestId,
-            ClientAddress = _clientAddress,
-            PeerPrincipal = _tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
-            ResponseCodeDetails = HttpAuthorizationStage.Details(in exchange.Outcome),
-            AuditPolicy = HttpAuthorizationStage.AuditPolicy(in exchange.Outcome),
-        };
+        AccessLogRecord record = LogRecord(request, startUtc, exchange.Outcome.Status, flags, _clientAddress, _tls);
+        record.BytesReceived = exchange.Outcome.BytesReceived;
+        record.BytesSent = exchange.Outcome.BytesSent;
+        record.DurationMs = ms;
+        record.UpstreamHost = exchange.Outcome.Endpoint is null ? default : exchange.Outcome.Endpoint.NameUtf8;
+        record.Cluster = exchange.Outcome.Cluster is null ? default : exchange.Outcome.Cluster.NameUtf8;
+        record.Route = exchange.Outcome.Route is null ? default : exchange.Outcome.Route.NameUtf8;
+        record.VirtualHost = exchange.Outcome.VirtualHost is null ? default : exchange.Outcome.VirtualHost.NameUtf8;
+        record.RequestId = requestId;
+        record.ResponseCodeDetails = HttpAuthorizationStage.Details(in exchange.Outcome);
+        record.AuditPolicy = HttpAuthorizationStage.AuditPolicy(in exchange.Outcome);
         // A gRPC call answers HTTP 200 whether it failed or not: its outcome is the grpc-status (trailers, or the
         // head of a trailers-only reply, the proxy's own included).
         if (IsGrpc(request))
@@ -1134,6 +1124,20 @@ internal sealed partial class HttpConnectionManager
         log.Log(in record);
         exchange.GeneratedRequestId[0] = 0;
     }
+
+    /// <summary>An access-log line's request and connection fields; the caller adds what the exchange knows.</summary>
+    internal static AccessLogRecord LogRecord(HttpRequestHead request, DateTime startUtc, int status, ResponseFlags flags,
+        byte[] clientAddress, DownstreamTls? tls) => new()
+    {
+        StartUtc = startUtc,
+        Method = request.MethodLength > 0 ? request.MethodBytes : default,
+        Path = request.PathLength > 0 ? request.Path : default,
+        Authority = request.Authority,
+        Status = status,
+        Flags = flags,
+        ClientAddress = clientAddress,
+        PeerPrincipal = tls?.Peer is { } peer ? peer.PrincipalUtf8 : default,
+    };
 
     private static int RejectionStatus(RequestRejectionReason reason) => reason switch
     {

@@ -77,7 +77,7 @@ internal sealed class HPackDecoder
                 if (error == HPackError.None) continue;
                 if (error != IncompleteField) return Fail(error);
                 if (fragment.Length - position > _maxPending) return Fail(HPackError.StringTooLong);
-                EnsurePending(fragment.Length - position);
+                Grow(ref _pending, fragment.Length - position, _maxPending, keep: 0);
                 fragment[position..].CopyTo(_pending);
                 _pendingLength = fragment.Length - position;
                 break;
@@ -115,7 +115,7 @@ internal sealed class HPackDecoder
     {
         int old = _pendingLength;
         int take = Math.Min(fragment.Length, _maxPending - old);
-        EnsurePending(old + take);
+        Grow(ref _pending, old + take, _maxPending, keep: old);
         fragment[..take].CopyTo(_pending.AsSpan(old));
         int position = 0;
         HPackError error = TryDecodeField(new ReadOnlySpan<byte>(_pending, 0, old + take), ref position, ref handler);
@@ -209,7 +209,7 @@ internal sealed class HPackDecoder
             if (incremental && index > HPackStaticTable.Count)
             {
                 // The insertion below may evict or move the entry this name lives in.
-                if (fieldName.Length > _nameScratch.Length) _nameScratch = new byte[Math.Max(fieldName.Length, 2 * _nameScratch.Length)];
+                Grow(ref _nameScratch, fieldName.Length, Math.Max(fieldName.Length, _maxStringLength), keep: 0);
                 fieldName.CopyTo(_nameScratch);
                 fieldName = new ReadOnlySpan<byte>(_nameScratch, 0, fieldName.Length);
             }
@@ -257,12 +257,14 @@ internal sealed class HPackDecoder
         return HPackError.None;
     }
 
-    private void EnsurePending(int length)
+    /// <summary>Makes <paramref name="buffer"/> hold at least <paramref name="length"/> octets (doubling, never past
+    /// <paramref name="max"/>, which is at least <paramref name="length"/>), keeping its first <paramref name="keep"/>.</summary>
+    private static void Grow(ref byte[] buffer, int length, int max, int keep)
     {
-        if (length <= _pending.Length) return;
-        byte[] grown = new byte[(int)Math.Min(Math.Max(length, 2L * _pending.Length), _maxPending)];
-        _pending.AsSpan(0, _pendingLength).CopyTo(grown);
-        _pending = grown;
+        if (length <= buffer.Length) return;
+        byte[] grown = new byte[(int)Math.Min(Math.Max(length, 2L * buffer.Length), max)];
+        buffer.AsSpan(0, keep).CopyTo(grown);
+        buffer = grown;
     }
 
     private static HPackError ReadString(ReadOnlySpan<byte> raw, bool huffman, ref byte[] scratch, int maxLength, out ReadOnlySpan<byte> result)
@@ -273,8 +275,7 @@ internal sealed class HPackDecoder
             return HPackError.None;
         }
         // The shortest Huffman code is 5 bits: the decoded string is at most 8/5 of its octets (and never past maxLength).
-        int bound = (int)Math.Min((raw.Length * 8L + 4) / 5, maxLength);
-        if (bound > scratch.Length) scratch = new byte[Math.Min(Math.Max(bound, 2 * scratch.Length), maxLength)];
+        Grow(ref scratch, (int)Math.Min((raw.Length * 8L + 4) / 5, maxLength), maxLength, keep: 0);
         HPackError e = HPackHuffman.Decode(raw, scratch, out int written);
         result = new ReadOnlySpan<byte>(scratch, 0, written);
         return e;

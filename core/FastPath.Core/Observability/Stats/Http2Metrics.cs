@@ -26,6 +26,7 @@ internal static class Http2Metrics
         "HTTP/2 streams ended by RST_STREAM, by side (downstream: clients; upstream: origins), direction (sent by the "
         + "proxy, or received) and error code.", new CounterConfiguration { LabelNames = ["side", "direction", "code"], SuppressInitialValue = true });
 
+    // One child per codec slot, in the codec's slot order.
     private static readonly Counter.Child[] s_resets = BuildResets();
 
     /// <summary>Publishes the codec's reset counts (<see cref="Http2StreamResets"/>) before each scrape; a series
@@ -34,27 +35,22 @@ internal static class Http2Metrics
 
     private static void PublishResets()
     {
-        int i = 0;
-        foreach (bool upstream in (ReadOnlySpan<bool>)[false, true])
-        foreach (bool sent in (ReadOnlySpan<bool>)[false, true])
-        for (int code = 0; code < Http2StreamResets.CodeSlots; code++, i++)
+        for (int slot = 0; slot < Http2StreamResets.Slots; slot++)
         {
-            long count = Http2StreamResets.Read(upstream, sent, code);
-            if (count > 0) s_resets[i].IncTo(count);
+            long count = Http2StreamResets.Read(slot);
+            if (count > 0) s_resets[slot].IncTo(count);
         }
     }
 
     private static Counter.Child[] BuildResets()
     {
-        var children = new List<Counter.Child>();
-        foreach (bool upstream in (ReadOnlySpan<bool>)[false, true])
-        foreach (bool sent in (ReadOnlySpan<bool>)[false, true])
-        for (int code = 0; code < Http2StreamResets.CodeSlots; code++)
+        var children = new Counter.Child[Http2StreamResets.Slots];
+        for (int slot = 0; slot < children.Length; slot++)
         {
-            string name = code == Http2StreamResets.CodeSlots - 1 ? "unknown" : ((Http2ErrorCode)code).ToString();
-            children.Add(StreamResets.WithLabels(upstream ? "upstream" : "downstream", sent ? "sent" : "received", name));
+            (bool upstream, bool sent, string code) = Http2StreamResets.Describe(slot);
+            children[slot] = StreamResets.WithLabels(upstream ? "upstream" : "downstream", sent ? "sent" : "received", code);
         }
-        return [.. children];
+        return children;
     }
 
     private static Counter.Child?[] Build()

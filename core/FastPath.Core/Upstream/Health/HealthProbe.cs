@@ -5,10 +5,12 @@
 // engine's frame reader and HPACK decoder until the response head. gRPC (Envoy's grpc_health_check): the same over
 // HTTP/2 with one grpc.health.v1.Health/Check call; healthy when it ends with grpc-status 0 and the reply says SERVING.
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using FastPath.Config;
+using FastPath.Grpc;
 using FastPath.Http2;
 using FastPath.Http2.Frames;
 using FastPath.Http2.HPack;
@@ -43,7 +45,9 @@ internal sealed class HealthProbe
             // grpc.health.v1.HealthCheckRequest { string service = 1; } in one length-prefixed, uncompressed message.
             byte[] service = Encoding.UTF8.GetBytes(grpc.ServiceName);
             byte[] message = service.Length == 0 ? [] : [0x0A, .. Varint(service.Length), .. service];
-            byte[] body = [0, .. BigEndian32(message.Length), .. message];
+            byte[] body = new byte[5 + message.Length]; // uncompressed flag 0, big-endian length, the message
+            BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(1), message.Length);
+            message.CopyTo(body, 5);
             string authority = grpc.Authority ?? clusterName;
             _grpc = _http2 = true;
             _request = Http2Request("POST"u8, GrpcCheckPath, authority, secure: false, body);
@@ -82,7 +86,7 @@ internal sealed class HealthProbe
         encoder.Encode(":authority"u8, Encoding.ASCII.GetBytes(host), block);
         if (body is not null)
         {
-            encoder.Encode("content-type"u8, "application/grpc"u8, block);
+            encoder.Encode("content-type"u8, GrpcProtocol.ContentType, block);
             encoder.Encode("te"u8, "trailers"u8, block);
         }
         encoder.Encode("user-agent"u8, "FastPath-HealthChecker"u8, block);
@@ -98,8 +102,6 @@ internal sealed class HealthProbe
         bytes.Add((byte)value);
         return [.. bytes];
     }
-
-    private static byte[] BigEndian32(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     /// <summary>Null when healthy, else a short reason for the log ("connect failed: ConnectionRefused", "status 503").</summary>
     /// <param name="tls">The cluster's origination settings: an HTTP probe goes over TLS like the traffic (a TCP probe
@@ -262,15 +264,9 @@ internal sealed class HealthProbe
         public void OnHeader(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, bool neverIndexed)
         {
             if (name.SequenceEqual(":status"u8))
-            {
-                Status = value.Length == 3 && char.IsAsciiDigit((char)value[0]) && char.IsAsciiDigit((char)value[1]) && char.IsAsciiDigit((char)value[2])
-                    ? (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0')
-                    : -1;
-            }
-            else if (name.SequenceEqual("grpc-status"u8))
-            {
-                GrpcStatus = System.Buffers.Text.Utf8Parser.TryParse(value, out int code, out int used) && used == value.Length && code >= 0 ? code : int.MaxValue;
-            }
+                Status = Http2RequestHeaderHandler.TryParseStatus(value, out int status) ? status : -1;
+            else if (name.SequenceEqual(GrpcProtocol.StatusName))
+                GrpcStatus = GrpcProtocol.TryParseStatus(value, out int code) ? code : int.MaxValue;
         }
     }
 

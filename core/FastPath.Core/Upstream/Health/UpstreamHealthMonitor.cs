@@ -50,7 +50,7 @@ internal sealed class UpstreamHealthMonitor(ILogger logger, TimeProvider time) :
                 _checkers.TryGetValue(name, out HealthChecker? checker);
                 if (config.HealthCheck is { } hc)
                 {
-                    bool http2 = hc.Grpc is not null || hc.Http?.UsesHttp2(config.Protocol) == true;
+                    bool http2 = hc.UsesHttp2(config.Protocol);
                     if (checker is not null && checker.Config.SameAs(hc) && checker.Http2 == http2)
                     {
                         checker.UpdateEndpoints(endpoints);
