@@ -197,7 +197,9 @@ public sealed class AuthorizationTests
             "the invalid policy to be rejected");
 
         Assert.Equal(reloaded, await gateway.ConfigVersionAsync());
+        await gateway.WaitForOutputAsync("CUSTOM (external authorization) is not supported");
         Assert.Contains("CUSTOM (external authorization) is not supported", gateway.Stderr, StringComparison.Ordinal);
+        await gateway.WaitForOutputAsync("authorization_policies[0].action");
         Assert.Contains("authorization_policies[0].action", gateway.Stderr, StringComparison.Ordinal);
         Assert.Equal(403, (await conn.RoundTripAsync(RawHttpConnection.Get("/secret"))).Status);
         Assert.Equal(200, (await conn.RoundTripAsync(RawHttpConnection.Get("/open"))).Status);

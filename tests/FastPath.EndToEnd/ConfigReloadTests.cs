@@ -69,6 +69,7 @@ public sealed class ConfigReloadTests
         Assert.DoesNotContain("Non-2xx or 3xx responses", result.Stdout);
 
         Assert.Equal(reloadedVersion, await gateway.ConfigVersionAsync());
+        await gateway.WaitForOutputAsync("rejected", StringComparison.OrdinalIgnoreCase);
         Assert.Contains("rejected", gateway.Stderr, StringComparison.OrdinalIgnoreCase);
         (_, string dump) = await gateway.AdminGetAsync("/config_dump");
         Assert.Contains("\"cluster\": \"second\"", dump);
@@ -90,6 +91,7 @@ public sealed class ConfigReloadTests
         await WaitUntilAsync(async () => await MetricAsync(gateway, "fastpath_config_reloads_total{result=\"rejected\"}") >= 1,
             TimeSpan.FromSeconds(5), "the malformed file to be rejected");
         Assert.Equal(version, await gateway.ConfigVersionAsync());
+        await gateway.WaitForOutputAsync(gateway.ConfigPath!);
         Assert.Contains(gateway.ConfigPath!, gateway.Stderr);
         RawResponse r = await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/still"));
         Assert.Equal("first", r.Header("x-origin-id"));

@@ -141,6 +141,7 @@ public sealed class Http2TlsUpstreamTests(Http2TlsUpstreamFixture fixture) : ICl
         var line = await _gateway.WaitForAccessLogAsync(e => e.GetProperty("path").GetString() == path);
         Assert.Equal("UF", line.GetProperty("response_flags").GetString());
         await TcpProxyTests.WaitForMetricAsync(_gateway, AlpnMismatchSeries, expectedFailures);
+        await _gateway.WaitForOutputAsync("failed: alpn_mismatch");
         Assert.Contains("failed: alpn_mismatch", _gateway.Stdout + _gateway.Stderr);
     }
     [Fact(Timeout = 60_000)]

@@ -87,7 +87,9 @@ public sealed class MutualTlsTests
         await TcpProxyTests.WaitForMetricAsync(gateway, "fastpath_tls_handshake_failures_total{direction=\"downstream\",reason=\"wrong_san\"}", 1);
         await TcpProxyTests.WaitForMetricAsync(gateway, "fastpath_tls_handshake_failures_total{direction=\"downstream\",reason=\"plaintext\"}", 1);
         Assert.Equal(0, origin.RequestCount);
+        await gateway.WaitForOutputAsync("failed: no_client_cert");
         Assert.Contains("failed: no_client_cert", gateway.Stdout + gateway.Stderr);
+        await gateway.WaitForOutputAsync("failed: plaintext");
         Assert.Contains("failed: plaintext", gateway.Stdout + gateway.Stderr);
         // Still serving: the rejections cost the listener nothing.
         ToolResult ok = await CurlMtlsAsync(pki, gateway.Port, good);

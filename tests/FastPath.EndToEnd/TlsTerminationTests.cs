@@ -280,6 +280,7 @@ public sealed class TlsTerminationTests
         Assert.True(seen.GetValueOrDefault(first.Thumbprint) > 0, "no handshake used the first certificate");
         Assert.True(keepAliveRequests > 10, $"only {keepAliveRequests} keep-alive requests");
         Assert.Equal(first.Thumbprint, keptAlive.ServerCertificate.Thumbprint); // the connection made before stays up
+        await gateway.WaitForOutputAsync("Certificate reloaded");
         Assert.Contains("Certificate reloaded", gateway.Stdout + gateway.Stderr);
     }
 

@@ -134,7 +134,9 @@ public sealed class UpstreamHealthTests
         await EventuallyAsync(async () => (await FlagsAsync(gateway, "missing", origin.Address)).Contains("failed_active_hc"),
             "missing (NOT_FOUND) marked failed_active_hc");
         Assert.Empty(await FlagsAsync(gateway, "server", origin.Address));
+        await gateway.WaitForOutputAsync("health status NOT_SERVING");
         Assert.Contains("health status NOT_SERVING", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
+        await gateway.WaitForOutputAsync("grpc-status 5");
         Assert.Contains("grpc-status 5", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
 
         // The service comes up: the next check passes and the endpoint is back.
@@ -169,6 +171,7 @@ public sealed class UpstreamHealthTests
         seen.Clear();
         for (int i = 0; i < 10; i++) seen.Add(await OriginOfAsync(client, $"/z/{i}"));
         Assert.Equal(["a", "b"], seen.Order());
+        await gateway.WaitForOutputAsync("failed active health checks");
         Assert.Contains("failed active health checks", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
     }
 
@@ -216,6 +219,7 @@ public sealed class UpstreamHealthTests
         var seen = new HashSet<string>();
         for (int i = 0; i < 10; i++) seen.Add(await OriginOfAsync(client, $"/q/{i}"));
         Assert.Equal(["a", "b"], seen.Order());
+        await gateway.WaitForOutputAsync("ejected as an outlier");
         Assert.Contains("ejected as an outlier", gateway.Stdout + gateway.Stderr, StringComparison.Ordinal);
     }
 

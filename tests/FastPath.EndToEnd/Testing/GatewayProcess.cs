@@ -307,6 +307,16 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         return default;
     }
 
+    /// <summary>
+    /// Waits (up to 10 s) until stdout or stderr holds <paramref name="text"/>. The gateway logs through a background
+    /// queue, so a line about an event can arrive after the event shows in /stats or /clusters; callers assert after.
+    /// </summary>
+    public async Task WaitForOutputAsync(string text, StringComparison comparison = StringComparison.Ordinal)
+    {
+        for (long deadline = Environment.TickCount64 + 10_000; Environment.TickCount64 < deadline; await Task.Delay(50))
+            if ((Stdout + Stderr).Contains(text, comparison)) return;
+    }
+
     private void Kill()
     {
         try
