@@ -6,7 +6,7 @@
 //       Kestrel on 127.0.0.1:PORT; GET /16k answers 16 KiB, every other path answers BODY bytes of 'a'.
 //   FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
 //                          [--peers haproxy,nginx] [--scenarios keepalive-small,keepalive-16k,newconn-small]
-//                          [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick]
+//                          [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers]
 //       PATH is the gateway executable, or a .dll run with `dotnet`. It is started as
 //       `PATH --listen 127.0.0.1:P --upstream 127.0.0.1:O --admin 127.0.0.1:A` and must answer 200 on /ready.
 //       A second FastPath, `fastpath-routed`, runs RoutedConfig (20 virtual hosts, 200 routes, a weighted split,
@@ -14,6 +14,8 @@
 //       (--routed-gate-ratio; --no-routed leaves it out).
 //       Proxies are pinned to core 0, origin and wrk to core 1. --quick (CI) means 3 s, 3 repeats,
 //       keepalive-small only and no peers unless named; explicit flags still win. --peers none skips peers.
+//       Peers add x-forwarded-for, x-forwarded-proto and x-request-id as FastPath does, so every target does the
+//       same work; --bare-peers (run, h2) leaves them at their defaults.
 //       Writes DIR/results.json and DIR/results.md (default ./perf-results) and prints the markdown.
 //   e.g. dotnet run -c Release --project perf/FastPath.Scenarios -- run --quick \
 //            --gateway hosts/FastPath.Gateway/bin/Release/net10.0/fastpath-gateway.dll
@@ -22,7 +24,7 @@
 //       Opens N keep-alive connections that each make one request and then sit idle; prints the gateway's RSS
 //       growth per connection and, with --gate-bytes, fails above that.
 //
-//   FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3]
+//   FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--bare-peers]
 //       The HTTP/2 scenario: h2load over TLS 1.3 (ALPN h2, 64-byte bodies) through each proxy to one HTTP/1.1
 //       origin, proxies on core 0; writes DIR/h2-results.md. --gateway adds FastPath (TLS listener, alpn [h2]) and
 //       fastpath-h2-origin, the same to an h2c origin (the gRPC path; no peer proxies to HTTP/2 there).
@@ -83,9 +85,9 @@ internal static class Program
           FastPath.Scenarios origin --port PORT [--body BYTES]
           FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
                                  [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
-                                 [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick]
+                                 [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
-          FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--quick]
+          FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--quick] [--bare-peers]
                         [--gate-ratio F]: fail when FastPath's req/s is under F times HAProxy's
           FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
         """;

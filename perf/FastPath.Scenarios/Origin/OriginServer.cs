@@ -18,6 +18,13 @@ internal sealed record OriginOptions(int Port, int BodyBytes, bool Http2 = false
 
     public const int LargeBodyBytes = 16 * 1024;
 
+    /// <summary>Answers with the names of the forwarding fields the request arrived with (the runner checks that each
+    /// proxy adds what it was configured to).</summary>
+    public const string ForwardedPath = "/forwarded";
+
+    /// <summary>The fields FastPath adds to every forwarded request, as Envoy does by default.</summary>
+    public static readonly string[] ForwardingFields = ["x-forwarded-for", "x-forwarded-proto", "x-request-id"];
+
     public static OriginOptions Parse(ReadOnlySpan<string> args)
     {
         var flags = CommandLine.Parse(args, ["port", "body"], ["http2"]);
@@ -72,6 +79,12 @@ internal sealed class FixedBodyHandler(int smallBytes)
 
     public Task HandleAsync(HttpContext context)
     {
+        if (string.Equals(context.Request.Path.Value, OriginOptions.ForwardedPath, StringComparison.Ordinal))
+        {
+            var present = OriginOptions.ForwardingFields.Where(f => context.Request.Headers.ContainsKey(f));
+            return WriteAsync(context.Response, System.Text.Encoding.ASCII.GetBytes(string.Join(' ', present)));
+        }
+
         var body = string.Equals(context.Request.Path.Value, OriginOptions.LargePath, StringComparison.Ordinal) ? _large : _small;
         var detection = context.Features.Get<IHttpRequestBodyDetectionFeature>();
         return detection is { CanHaveBody: true } ? DrainThenWriteAsync(context, body) : WriteAsync(context.Response, body);

@@ -6,15 +6,16 @@
 using System.Globalization;
 using System.Net.Http;
 using System.Text;
+using FastPath.Scenarios.Origin;
 
 namespace FastPath.Scenarios.Runner;
 
 internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, int Streams, IReadOnlyList<string> Peers, string OutDirectory,
-    string? GatewayPath, double? GateRatio)
+    string? GatewayPath, double? GateRatio, bool PeerForwarding = true)
 {
     public static H2Options Parse(ReadOnlySpan<string> args)
     {
-        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio"], ["quick"]);
+        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio"], ["quick", "bare-peers"]);
         bool quick = flags.TryGetValue("quick", out string? q) && q != "false";
         string[] peers = flags.TryGetValue("peers", out string? text)
             ? (text is "none" ? [] : CommandLine.List(text))
@@ -34,7 +35,8 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
             peers,
             flags.TryGetValue("out", out string? dir) ? dir : "perf-results",
             gateway,
-            flags.ContainsKey("gate-ratio") ? CommandLine.Double(flags, "gate-ratio", 0, 0, 100) : null);
+            flags.ContainsKey("gate-ratio") ? CommandLine.Double(flags, "gate-ratio", 0, 0, 100) : null,
+            !RunOptions.BarePeers(flags));
     }
 }
 
@@ -78,6 +80,7 @@ internal static class H2Runner
             ChildProcess gateway = await ScenarioRunner.StartGatewayProcessAsync(gatewayPath, ["--config", config], admin, ProxyCore,
                 ScenarioRunner.FastPathTarget, http, cancellationToken);
             await WaitForH2Async(port, gateway, work, cancellationToken);
+            await ScenarioRunner.CheckForwardingAsync(ScenarioRunner.FastPathTarget, $"https://127.0.0.1:{port}", OriginOptions.ForwardingFields, cancellationToken);
             targets.Add(new H2Target(ScenarioRunner.FastPathTarget, port, gateway));
 
             // The same, to an HTTP/2 (h2c) origin: the gRPC path, end to end HTTP/2. No peer here (nginx and h2o
@@ -98,8 +101,9 @@ internal static class H2Runner
         foreach (string peer in options.Peers)
         {
             int port = ScenarioRunner.FreePort();
-            ChildProcess process = H2Peers.Start(peer, work, tls, port, originPort, ProxyCore);
+            ChildProcess process = H2Peers.Start(peer, work, tls, port, originPort, ProxyCore, options.PeerForwarding);
             await WaitForH2Async(port, process, work, cancellationToken);
+            await ScenarioRunner.CheckForwardingAsync(peer, $"https://127.0.0.1:{port}", H2Peers.ForwardingFields(peer, options.PeerForwarding), cancellationToken);
             targets.Add(new H2Target(peer, port, process));
         }
 
@@ -127,6 +131,10 @@ internal static class H2Runner
 
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"## h2: h2load -c {options.Clients} -m {options.Streams}, TLS 1.3, {SmallBodyBytes} B bodies, HTTP/1.1 origin ({options.Repeats} x {options.DurationSeconds} s, medians)");
+        md.AppendLine();
+        md.AppendLine(options.PeerForwarding
+            ? "Peers add x-forwarded-for, x-forwarded-proto and x-request-id as FastPath does (h2o the first two); --bare-peers runs them at their defaults."
+            : "Peers at their defaults (--bare-peers): HAProxy and nginx add no forwarding fields, FastPath adds three.");
         md.AppendLine();
         md.AppendLine("| target | req/s | p50 ms | p99 ms | CPU-s/10k | errors |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|");

@@ -12,18 +12,23 @@ internal sealed record RunOptions(
     IReadOnlyList<Scenario> Scenarios,
     double GateRatio,
     bool Routed,
-    double RoutedGateRatio)
+    double RoutedGateRatio,
+    bool PeerForwarding = true)
 {
     public const string HaProxy = "haproxy";
     public const string Nginx = "nginx";
     public const string H2o = "h2o";
+
+    /// <summary>--bare-peers: HAProxy, nginx and h2o at their own defaults, adding none of the forwarding fields
+    /// FastPath adds (the default has them add the same, so every target does the same work).</summary>
+    public static bool BarePeers(Dictionary<string, string> flags) => flags.TryGetValue("bare-peers", out var bare) && bare != "false";
 
     public static RunOptions Parse(ReadOnlySpan<string> args)
     {
         var flags = CommandLine.Parse(
             args,
             ["gateway", "duration", "repeats", "connections", "out", "peers", "scenarios", "gate-ratio", "routed-gate-ratio"],
-            ["quick", "no-routed"]);
+            ["quick", "no-routed", "bare-peers"]);
 
         var quick = flags.TryGetValue("quick", out var q) && q != "false";
         if (!flags.TryGetValue("gateway", out var gateway) || gateway.Length == 0)
@@ -67,7 +72,8 @@ internal sealed record RunOptions(
             scenarios,
             CommandLine.Double(flags, "gate-ratio", 0.5, 0, 100),
             !(flags.TryGetValue("no-routed", out var noRouted) && noRouted != "false"),
-            CommandLine.Double(flags, "routed-gate-ratio", 0.9, 0, 100));
+            CommandLine.Double(flags, "routed-gate-ratio", 0.9, 0, 100),
+            !BarePeers(flags));
     }
 }
 

@@ -114,8 +114,9 @@ internal static class ScenarioRunner
         foreach (var peer in options.Peers)
         {
             var port = FreePort();
-            var process = Peers.Start(peer, work, port, originPort, ProxyCore);
+            var process = Peers.Start(peer, work, port, originPort, ProxyCore, options.PeerForwarding);
             await WaitFor200Async(http, $"http://127.0.0.1:{port}/small", process, ReadyTimeout, cancellationToken);
+            await CheckForwardingAsync(peer, $"http://127.0.0.1:{port}", options.PeerForwarding ? Origin.OriginOptions.ForwardingFields : [], cancellationToken);
             targets.Add(new Target(peer, port, process, null));
         }
 
@@ -142,6 +143,7 @@ internal static class ScenarioRunner
         (ChildProcess gateway, int port, int admin) = await StartGatewayProcessAsync(options.GatewayPath, originPort, ProxyCore, http, cancellationToken);
         // Ready is the gateway's own claim; a proxied request proves the route to the origin works too.
         await WaitFor200Async(http, $"http://127.0.0.1:{port}/small", gateway, ReadyTimeout, cancellationToken);
+        await CheckForwardingAsync(FastPathTarget, $"http://127.0.0.1:{port}", Origin.OriginOptions.ForwardingFields, cancellationToken);
         return new Target(FastPathTarget, port, gateway, admin);
     }
 
@@ -299,6 +301,41 @@ internal static class ScenarioRunner
         return PrometheusText.Sum(text, AllocatedMetric);
     }
 
+    /// <summary>
+    /// Asks the origin, through a target, which forwarding fields reached it, and fails the run unless they are
+    /// exactly <paramref name="expected"/>: a peer config that silently stopped adding them would make the comparison
+    /// unequal without anyone noticing. <paramref name="baseUrl"/> is the target's scheme, host and port.
+    /// </summary>
+    internal static async Task CheckForwardingAsync(string name, string baseUrl, IReadOnlyCollection<string> expected, CancellationToken cancellationToken)
+    {
+        using var handler = new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) };
+        // The run's own self-signed certificate.
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        // h2 where TLS offers it (FastPath's h2 listener offers nothing else), HTTP/1.1 in the clear.
+        using var client = new HttpClient(handler)
+        {
+            Timeout = TimeSpan.FromSeconds(5),
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        string body;
+        try
+        {
+            body = await client.GetStringAsync(baseUrl + Origin.OriginOptions.ForwardedPath, cancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new ScenarioException($"{name}: GET {Origin.OriginOptions.ForwardedPath} failed: {ex.Message}");
+        }
+
+        var seen = body.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (!seen.Order(StringComparer.Ordinal).SequenceEqual(expected.Order(StringComparer.Ordinal), StringComparer.Ordinal))
+        {
+            throw new ScenarioException(
+                $"{name} forwards [{string.Join(", ", seen)}] to the origin, expected [{string.Join(", ", expected)}]: the targets would not do the same work");
+        }
+    }
+
     internal static async Task WaitFor200Async(HttpClient http, string url, ChildProcess process, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + timeout;
@@ -403,6 +440,9 @@ internal static class ScenarioRunner
             $"proxies pinned to core {ProxyCore} (one thread/worker each); origin and wrk pinned to core {OriginCore}; loopback only",
             $"gateway: {options.GatewayPath}",
             "CPU-s/10k: proxy process-tree CPU seconds (user+sys) per 10,000 requests; for `origin` it is the origin's own",
+            options.PeerForwarding
+                ? "peers add x-forwarded-for, x-forwarded-proto and x-request-id as FastPath does (--bare-peers: their defaults)"
+                : "peers at their defaults (--bare-peers): they add no forwarding fields, FastPath adds three",
             // Shared or busy machines skew req/s far more than CPU-s/10k; the load average tells a reader which to trust.
             $"load average (1/5/15 min) at start: {startLoad}, at end: {LoadAverage()}",
         };

@@ -185,7 +185,7 @@ internal static class TlsScenarios
 
     /// <summary>The `run` scenarios' HAProxy config (one thread, keep-alive both sides), its bind terminating TLS.</summary>
     private static string HaProxyTlsConfig(int listenPort, int originPort, string pem) =>
-        Peers.HaProxyConfig(listenPort, originPort).Replace($"bind 127.0.0.1:{listenPort}",
+        Peers.HaProxyConfig(listenPort, originPort, forwarding: true).Replace($"bind 127.0.0.1:{listenPort}",
             $"bind 127.0.0.1:{listenPort} ssl crt {pem} alpn http/1.1 ssl-min-ver TLSv1.2", StringComparison.Ordinal);
 
     /// <summary>A CA and a workload certificate (SPIFFE URI and localhost), as PEM files; Combined is HAProxy's cert+key.</summary>
