@@ -24,10 +24,12 @@
 //       Opens N keep-alive connections that each make one request and then sit idle; prints the gateway's RSS
 //       growth per connection and, with --gate-bytes, fails above that.
 //
-//   FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--bare-peers]
+//   FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--bare-peers] [--restart]
 //       The HTTP/2 scenario: h2load over TLS 1.3 (ALPN h2, 64-byte bodies) through each proxy to one HTTP/1.1
 //       origin, proxies on core 0; writes DIR/h2-results.md. --gateway adds FastPath (TLS listener, alpn [h2]) and
 //       fastpath-h2-origin, the same to an h2c origin (the gRPC path; no peer proxies to HTTP/2 there).
+//       --restart starts a fresh process of each target for every repeat (warmed each time), so effects fixed at a
+//       process's start are sampled too; the report adds FastPath ÷ HAProxy as the median of per-repeat ratios.
 //   FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
 //       TLS keep-alive throughput against plaintext on the same gateway (gated at --gate-ratio), new TLS
 //       connections per second beside HAProxy with the same certificate, and the p50/p99 an mTLS hop
@@ -87,7 +89,7 @@ internal static class Program
                                  [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
                                  [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
-          FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--quick] [--bare-peers]
+          FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--quick] [--bare-peers] [--restart]
                         [--gate-ratio F]: fail when FastPath's req/s is under F times HAProxy's
           FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
         """;

@@ -11,11 +11,11 @@ using FastPath.Scenarios.Origin;
 namespace FastPath.Scenarios.Runner;
 
 internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, int Streams, IReadOnlyList<string> Peers, string OutDirectory,
-    string? GatewayPath, double? GateRatio, bool PeerForwarding = true)
+    string? GatewayPath, double? GateRatio, bool PeerForwarding = true, bool Restart = false)
 {
     public static H2Options Parse(ReadOnlySpan<string> args)
     {
-        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio"], ["quick", "bare-peers"]);
+        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio"], ["quick", "bare-peers", "restart"]);
         bool quick = flags.TryGetValue("quick", out string? q) && q != "false";
         string[] peers = flags.TryGetValue("peers", out string? text)
             ? (text is "none" ? [] : CommandLine.List(text))
@@ -36,7 +36,8 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
             flags.TryGetValue("out", out string? dir) ? dir : "perf-results",
             gateway,
             flags.ContainsKey("gate-ratio") ? CommandLine.Double(flags, "gate-ratio", 0, 0, 100) : null,
-            !RunOptions.BarePeers(flags));
+            !RunOptions.BarePeers(flags),
+            flags.TryGetValue("restart", out string? restart) && restart != "false");
     }
 }
 
@@ -48,6 +49,7 @@ internal static class H2Runner
     private const int WarmUpSeconds = 8;
     private const int OriginCore = 1;
     private const int SmallBodyBytes = 64;
+    private const string H2OriginTarget = "fastpath-h2-origin";
 
     private sealed record H2Target(string Name, int Port, ChildProcess Process);
 
@@ -69,19 +71,12 @@ internal static class H2Runner
         await ScenarioRunner.WaitFor200Async(http, $"http://127.0.0.1:{originPort}/small", origin, TimeSpan.FromSeconds(15), cancellationToken);
 
         H2Peers.TlsFiles tls = H2Peers.WriteCertificate(work);
-        var targets = new List<H2Target>();
+        // Each target is a recipe, so that --restart can start a fresh process of it for every repeat.
+        var specs = new List<(string Name, Func<Task<H2Target>> StartAsync)>();
         if (options.GatewayPath is { } gatewayPath)
         {
             // FastPath terminating TLS + h2 in front of the HTTP/1.1 origin, as the peers do.
-            int port = ScenarioRunner.FreePort();
-            int admin = ScenarioRunner.FreePort();
-            string config = Path.Combine(work, "fastpath-h2.yaml");
-            await File.WriteAllTextAsync(config, GatewayYaml(port, admin, originPort, tls), cancellationToken);
-            ChildProcess gateway = await ScenarioRunner.StartGatewayProcessAsync(gatewayPath, ["--config", config], admin, ProxyCore,
-                ScenarioRunner.FastPathTarget, http, cancellationToken);
-            await WaitForH2Async(port, gateway, work, cancellationToken);
-            await ScenarioRunner.CheckForwardingAsync(ScenarioRunner.FastPathTarget, $"https://127.0.0.1:{port}", OriginOptions.ForwardingFields, cancellationToken);
-            targets.Add(new H2Target(ScenarioRunner.FastPathTarget, port, gateway));
+            specs.Add((ScenarioRunner.FastPathTarget, () => StartGatewayAsync(ScenarioRunner.FastPathTarget, gatewayPath, originPort, http2Origin: false)));
 
             // The same, to an HTTP/2 (h2c) origin: the gRPC path, end to end HTTP/2. No peer here (nginx and h2o
             // cannot proxy to HTTP/2), so it is reported beside FastPath's HTTP/1.1-origin figure.
@@ -89,38 +84,72 @@ internal static class H2Runner
             ChildProcess h2Origin = ChildProcess.StartPinned("origin-h2", OriginCore, self,
                 [.. selfPrefix, "origin", "--port", h2OriginPort.ToString(CultureInfo.InvariantCulture), "--body",
                  SmallBodyBytes.ToString(CultureInfo.InvariantCulture), "--http2"]);
-            int port2 = ScenarioRunner.FreePort();
-            int admin2 = ScenarioRunner.FreePort();
-            string config2 = Path.Combine(work, "fastpath-h2-h2.yaml");
-            await File.WriteAllTextAsync(config2, GatewayYaml(port2, admin2, h2OriginPort, tls, http2Origin: true), cancellationToken);
-            ChildProcess gateway2 = await ScenarioRunner.StartGatewayProcessAsync(gatewayPath, ["--config", config2], admin2, ProxyCore,
-                "fastpath-h2-origin", http, cancellationToken);
-            await WaitForH2Async(port2, h2Origin.HasExited ? h2Origin : gateway2, work, cancellationToken);
-            targets.Add(new H2Target("fastpath-h2-origin", port2, gateway2));
+            specs.Add((H2OriginTarget, async () =>
+            {
+                if (h2Origin.HasExited) throw new ScenarioException($"{h2Origin.Name} exited. Command: {h2Origin.CommandLine}{Environment.NewLine}{h2Origin.Tail()}");
+                return await StartGatewayAsync(H2OriginTarget, gatewayPath, h2OriginPort, http2Origin: true);
+            }));
         }
         foreach (string peer in options.Peers)
         {
-            int port = ScenarioRunner.FreePort();
-            ChildProcess process = H2Peers.Start(peer, work, tls, port, originPort, ProxyCore, options.PeerForwarding);
-            await WaitForH2Async(port, process, work, cancellationToken);
-            await ScenarioRunner.CheckForwardingAsync(peer, $"https://127.0.0.1:{port}", H2Peers.ForwardingFields(peer, options.PeerForwarding), cancellationToken);
-            targets.Add(new H2Target(peer, port, process));
+            specs.Add((peer, async () =>
+            {
+                int port = ScenarioRunner.FreePort();
+                ChildProcess process = H2Peers.Start(peer, work, tls, port, originPort, ProxyCore, options.PeerForwarding);
+                await WaitForH2Async(port, process, work, cancellationToken);
+                await ScenarioRunner.CheckForwardingAsync(peer, $"https://127.0.0.1:{port}", H2Peers.ForwardingFields(peer, options.PeerForwarding), cancellationToken);
+                return new H2Target(peer, port, process);
+            }));
         }
 
-        foreach (H2Target target in targets)
+        async Task<H2Target> StartGatewayAsync(string name, string gatewayPath, int upstreamPort, bool http2Origin)
+        {
+            int port = ScenarioRunner.FreePort();
+            int admin = ScenarioRunner.FreePort();
+            string config = Path.Combine(work, name + ".yaml");
+            await File.WriteAllTextAsync(config, GatewayYaml(port, admin, upstreamPort, tls, http2Origin), cancellationToken);
+            ChildProcess gateway = await ScenarioRunner.StartGatewayProcessAsync(gatewayPath, ["--config", config], admin, ProxyCore,
+                name, http, cancellationToken);
+            await WaitForH2Async(port, gateway, work, cancellationToken);
+            if (!http2Origin)
+                await ScenarioRunner.CheckForwardingAsync(name, $"https://127.0.0.1:{port}", OriginOptions.ForwardingFields, cancellationToken);
+            return new H2Target(name, port, gateway);
+        }
+
+        async Task WarmUpAsync(H2Target target)
         {
             Console.Error.WriteLine($"h2 warm-up {target.Name}");
             await H2Load.RunAsync(Url(target.Port), options.Clients, options.Streams, WarmUpSeconds, work, cancellationToken);
         }
-        var samples = targets.ToDictionary(t => t.Name, _ => new List<H2Sample>());
+
+        var targets = new List<H2Target>();
+        if (!options.Restart)
+        {
+            foreach (var spec in specs) targets.Add(await spec.StartAsync());
+            foreach (H2Target target in targets) await WarmUpAsync(target);
+        }
+        var samples = specs.ToDictionary(t => t.Name, _ => new List<H2Sample>());
         for (int repeat = 1; repeat <= options.Repeats; repeat++)
         {
-            for (int i = 0; i < targets.Count; i++)
+            for (int i = 0; i < specs.Count; i++)
             {
-                H2Target target = targets[(i + repeat - 1) % targets.Count];
+                int index = (i + repeat - 1) % specs.Count;
+                H2Target target;
+                if (options.Restart)
+                {
+                    // A fresh process each repeat: some effects (thread placement, JIT or allocator state) are set at
+                    // start and hold for a process's life, and one process per target would measure only one draw.
+                    target = await specs[index].StartAsync();
+                    await WarmUpAsync(target);
+                }
+                else
+                {
+                    target = targets[index];
+                }
                 double cpuBefore = ProcessMetrics.CpuSeconds(target.Process.Id);
                 H2LoadResult r = await H2Load.RunAsync(Url(target.Port), options.Clients, options.Streams, options.DurationSeconds, work, cancellationToken);
                 double cpu = ProcessMetrics.CpuSeconds(target.Process.Id) - cpuBefore;
+                if (options.Restart) target.Process.Kill();
                 long requests = r.Succeeded;
                 var sample = new H2Sample(r.RequestsPerSecond, r.P50Ms, r.P99Ms, requests > 0 ? Math.Round(cpu / (requests / 10_000.0), 4) : null, r.Errors);
                 samples[target.Name].Add(sample);
@@ -130,7 +159,7 @@ internal static class H2Runner
         }
 
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"## h2: h2load -c {options.Clients} -m {options.Streams}, TLS 1.3, {SmallBodyBytes} B bodies, HTTP/1.1 origin ({options.Repeats} x {options.DurationSeconds} s, medians)");
+        md.AppendLine(CultureInfo.InvariantCulture, $"## h2: h2load -c {options.Clients} -m {options.Streams}, TLS 1.3, {SmallBodyBytes} B bodies, HTTP/1.1 origin ({options.Repeats} x {options.DurationSeconds} s, medians{(options.Restart ? ", a fresh process of each target per repeat" : "")})");
         md.AppendLine();
         md.AppendLine(options.PeerForwarding
             ? "Peers add x-forwarded-for, x-forwarded-proto and x-request-id as FastPath does (h2o the first two); --bare-peers runs them at their defaults."
@@ -138,11 +167,20 @@ internal static class H2Runner
         md.AppendLine();
         md.AppendLine("| target | req/s | p50 ms | p99 ms | CPU-s/10k | errors |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|");
-        foreach (H2Target t in targets)
+        foreach (string name in specs.Select(t => t.Name))
         {
-            List<H2Sample> s = samples[t.Name];
+            List<H2Sample> s = samples[name];
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {t.Name} | {TargetResult.Median(s.Select(x => (double?)x.Rps)):N0} | {TargetResult.Median(s.Select(x => x.P50Ms)):0.000} | {TargetResult.Median(s.Select(x => x.P99Ms)):0.000} | {TargetResult.Median(s.Select(x => x.CpuSecondsPer10K)):0.000} | {s.Sum(x => x.Errors)} |"));
+                $"| {name} | {TargetResult.Median(s.Select(x => (double?)x.Rps)):N0} | {TargetResult.Median(s.Select(x => x.P50Ms)):0.000} | {TargetResult.Median(s.Select(x => x.P99Ms)):0.000} | {TargetResult.Median(s.Select(x => x.CpuSecondsPer10K)):0.000} | {s.Sum(x => x.Errors)} |"));
+        }
+        if (samples.TryGetValue(ScenarioRunner.FastPathTarget, out List<H2Sample>? fastPath) && samples.TryGetValue(RunOptions.HaProxy, out List<H2Sample>? haProxy))
+        {
+            // Each repeat measures both back to back, so the ratio within a repeat cancels the machine's drift.
+            double? rps = TargetResult.Median(fastPath.Zip(haProxy, (f, h) => h.Rps > 0 ? f.Rps / h.Rps : (double?)null));
+            double? cpu = TargetResult.Median(fastPath.Zip(haProxy, (f, h) => f.CpuSecondsPer10K / h.CpuSecondsPer10K));
+            md.AppendLine();
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"{ScenarioRunner.FastPathTarget} ÷ {RunOptions.HaProxy}, median of the per-repeat ratios: req/s {rps:0.000}, CPU-s/10k {cpu:0.000}"));
         }
         Directory.CreateDirectory(options.OutDirectory);
         await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, "h2-results.md"), md.ToString(), CancellationToken.None);

@@ -31,9 +31,9 @@ internal static class Peers
 
     internal const string NginxForwarding = """
 
-                proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-                proxy_set_header X-Forwarded-Proto $scheme;
-                proxy_set_header X-Request-ID $request_id;
+                    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                    proxy_set_header X-Forwarded-Proto $scheme;
+                    proxy_set_header X-Request-ID $request_id;
         """;
 
     public static ChildProcess Start(string peer, string workDirectory, int listenPort, int originPort, int core, bool forwarding)
