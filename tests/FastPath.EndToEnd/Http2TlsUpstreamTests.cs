@@ -154,6 +154,43 @@ public sealed class Http2TlsUpstreamTests(Http2TlsUpstreamFixture fixture) : ICl
         Assert.Equal("HTTP/2", fixture.AutoHttp2.Requests.Single(q => q.PathAndQuery == "/auto-h2/a").Protocol);
     }
 
+    [Fact(Timeout = 90_000)]
+    public async Task ProtocolAuto_OriginUpgradedToH2_NextNewConnectionMovesTheEndpointBackToHttp2()
+    {
+        // Envoy negotiates ALPN on every new connection: an endpoint on HTTP/1.1 because its origin chose it is not
+        // stuck there once the origin (redeployed on the same address) offers h2.
+        var tls = new OriginTls(fixture.Pki.Issue("upgrade", [Http2TlsUpstreamFixture.OriginHost]));
+        OriginServer before = await OriginServer.StartAsync("up-h1", http2: false, tls);
+        int port = before.Port;
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Route("/up/", "up")
+            .Cluster("up", [before.Address], "protocol: auto",
+                $"tls: {{mode: SIMPLE, sni: {Http2TlsUpstreamFixture.OriginHost}, trust_bundle: {fixture.Pki.CaFile}}}"));
+        using HttpClient client = Client(connections: 1);
+        for (int i = 0; i < 3; i++)
+        {
+            using HttpResponseMessage r = await client.GetAsync(gateway.Url($"/up/h1-{i}"));
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
+        Assert.All(before.Requests, q => Assert.Equal("HTTP/1.1", q.Protocol));
+        Assert.Equal(1, before.ConnectionCount); // the idle HTTP/1.1 connection was reused, not renegotiated
+
+        await before.DisposeAsync();
+        await using OriginServer after = await OriginServer.StartAsync("up-h2", http2: true, tls, port);
+        // The gateway may try its old idle connection once before it sees the origin closed it (no retry policy).
+        int served = 0;
+        for (int i = 0; i < 10 && served < 3; i++)
+        {
+            using HttpResponseMessage r = await client.GetAsync(gateway.Url($"/up/h2-{i}"));
+            if (r.StatusCode == HttpStatusCode.OK) served++;
+        }
+
+        Assert.Equal(3, served);
+        Assert.Equal(3, after.Requests.Count);
+        Assert.All(after.Requests, q => Assert.Equal("HTTP/2", q.Protocol));
+        Assert.Equal(1, after.ConnectionCount); // the connection that found h2 became the endpoint's HTTP/2 connection
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task ProtocolAuto_OriginSelectsHttp11_RequestsGoOverHttp11_OnTheConnectionAlpnChoseItFor()
     {

@@ -49,15 +49,13 @@ internal sealed class UpstreamTlsContext
     /// Runs the client handshake over a freshly opened connection. On failure the connection is closed, the reason
     /// counted and logged, and an IOException thrown, which the pool and the TCP proxy treat as a connect failure.
     /// </summary>
-    /// <param name="http11Only">Offer only http/1.1 (protocol auto, for an endpoint whose origin chose it): the
-    /// connection will speak HTTP/1.1 whatever the origin would prefer now.</param>
-    public async ValueTask<ConnectionContext> AuthenticateAsync(ConnectionContext connection, string host, TimeSpan timeout, bool http11Only = false)
+    public async ValueTask<ConnectionContext> AuthenticateAsync(ConnectionContext connection, string host, TimeSpan timeout)
     {
         var stream = new TlsStream(new DuplexPipeStream(connection.Transport)) { Verifier = _verifier };
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            await stream.AuthenticateAsClientAsync(Options(host, http11Only ? Http11Only : _alpn), cts.Token).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(Options(host, _alpn), cts.Token).ConfigureAwait(false);
             if (_requireH2 && stream.NegotiatedApplicationProtocol != SslApplicationProtocol.Http2)
             {
                 // The peer's choice is not echoed: it is the origin's bytes.

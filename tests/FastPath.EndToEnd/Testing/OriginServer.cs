@@ -68,7 +68,8 @@ public sealed class OriginServer : IAsyncDisposable
 
     /// <param name="http2">Serve HTTP/2 (with prior knowledge, h2c, unless over TLS) instead of HTTP/1.1.</param>
     /// <param name="tls">Serve HTTPS (ALPN h2 or http/1.1, following <paramref name="http2"/>); null: plaintext.</param>
-    public static async Task<OriginServer> StartAsync(string id, bool http2 = false, OriginTls? tls = null)
+    /// <param name="port">The port to listen on (a restarted origin keeps its address); 0: any free one.</param>
+    public static async Task<OriginServer> StartAsync(string id, bool http2 = false, OriginTls? tls = null, int port = 0)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "origin-" + id });
         builder.Logging.ClearProviders();
@@ -80,7 +81,7 @@ public sealed class OriginServer : IAsyncDisposable
             o.Limits.MinRequestBodyDataRate = null;
             o.Limits.MinResponseDataRate = null;
             o.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(5);
-            o.Listen(IPAddress.Loopback, 0, listen =>
+            o.Listen(IPAddress.Loopback, port, listen =>
             {
                 listen.Protocols = http2 ? HttpProtocols.Http2 : HttpProtocols.Http1;
                 // Counts accepted TCP connections, before any TLS or HTTP parsing.

@@ -309,7 +309,7 @@ internal sealed partial class HttpConnectionManager
                         break;
                     }
                     // An HTTP/2 cluster opens a stream on a multiplexed connection; HTTP/1.1 leases a whole connection.
-                    // Protocol auto starts on HTTP/2 and moves to HTTP/1.1 for good once the origin chose it in ALPN.
+                    // Protocol auto follows what the origin chose in ALPN on the endpoint's latest new connection.
                     Http2ConnectionPool? h2Pool = endpoint.Pool.Http11Selected ? null : endpoint.Pool.Http2;
                     PoolLease lease = default;
                     Http2StreamLease h2Lease = default;
@@ -317,8 +317,9 @@ internal sealed partial class HttpConnectionManager
                     if (h2Pool is null)
                     {
                         lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+                        if (lease.Http2Selected) h2Pool = endpoint.Pool.Http2;
                     }
-                    else
+                    if (h2Pool is not null)
                     {
                         BuildHttp2UpstreamHead(exchange, snapshot, endpoint, route, attemptCount);
                         h2Lease = await h2Pool.OpenStreamAsync(exchange.UpstreamRequest, endStream: !request.HasBody).ConfigureAwait(false);
@@ -326,6 +327,8 @@ internal sealed partial class HttpConnectionManager
                         {
                             h2Pool = null;
                             lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+                            // An origin flipping between protocols connection by connection: this try fails over.
+                            if (lease.Http2Selected) lease = new PoolLease(null, ProxyError.UpstreamConnectFailure, false);
                         }
                     }
                     if (h2Pool is null ? lease.Connection is null : h2Lease.Stream is null)

@@ -12,7 +12,9 @@ using FastPath.Upstream.Clusters;
 
 namespace FastPath.Upstream.Pools;
 
-internal readonly record struct PoolLease(UpstreamConnection? Connection, ProxyError Error, bool Reused);
+/// <param name="Http2Selected">Protocol auto: no connection, because the one opened for this request found the origin
+/// choosing h2; it joined the endpoint's HTTP/2 pool, where the request goes instead (not a failure).</param>
+internal readonly record struct PoolLease(UpstreamConnection? Connection, ProxyError Error, bool Reused, bool Http2Selected = false);
 
 internal sealed class Http1ConnectionPool
 {
@@ -59,8 +61,9 @@ internal sealed class Http1ConnectionPool
     public UpstreamProtocol Protocol { get; init; }
 
     /// <summary>
-    /// Protocol auto: the origin chose http/1.1 in ALPN, so requests come here instead of to <see cref="Http2"/>, and
-    /// new connections offer only http/1.1. It holds for the pool's life (a config change builds a new pool).
+    /// Protocol auto: the origin chose http/1.1 in ALPN, so requests come here instead of to <see cref="Http2"/>. As
+    /// in Envoy, every new connection offers both again: one on which the origin picks h2 (it was upgraded) moves the
+    /// endpoint back to HTTP/2; idle HTTP/1.1 connections are kept until then, so a steady origin costs no handshake.
     /// </summary>
     public bool Http11Selected => _http11Selected;
 
@@ -156,7 +159,11 @@ internal sealed class Http1ConnectionPool
         {
             ConnectionContext context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
             if (Settings.Tls is { } tls)
-                context = await tls.AuthenticateAsync(context, Host, Settings.ConnectTimeout, http11Only: _http11Selected).ConfigureAwait(false);
+            {
+                context = await tls.AuthenticateAsync(context, Host, Settings.ConnectTimeout).ConfigureAwait(false);
+                if (Protocol == UpstreamProtocol.Auto && Http2 is { } http2 && UpstreamTlsContext.SelectedHttp2(context))
+                    return await MoveToHttp2Async(http2, context, breakers).ConfigureAwait(false);
+            }
             Interlocked.Increment(ref _openTotal);
             return new PoolLease(new UpstreamConnection(context, this) { CountedBy = breakers }, ProxyError.None, false);
         }
@@ -169,6 +176,21 @@ internal sealed class Http1ConnectionPool
             OnSlotFreed();
             return new PoolLease(null, ProxyError.UpstreamConnectFailure, false);
         }
+    }
+
+    /// <summary>
+    /// Protocol auto, on HTTP/1.1: the origin chose h2 on a new connection. The endpoint goes back to HTTP/2 and the
+    /// connection (with its cluster-wide count) to that pool; the slot taken for it here is given back.
+    /// </summary>
+    private async ValueTask<PoolLease> MoveToHttp2Async(Http2ConnectionPool http2, ConnectionContext context, CircuitBreakers? breakers)
+    {
+        Interlocked.Decrement(ref _open);
+        OnActiveChanged?.Invoke(-1);
+        OnSlotFreed();
+        if (!await http2.AdoptHttp2Async(context, breakers).ConfigureAwait(false))
+            return new PoolLease(null, ProxyError.UpstreamConnectFailure, false);
+        _http11Selected = false;
+        return new PoolLease(null, ProxyError.None, false, Http2Selected: true);
     }
 
     /// <summary>

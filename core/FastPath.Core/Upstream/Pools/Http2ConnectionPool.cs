@@ -180,21 +180,8 @@ internal sealed class Http2ConnectionPool
                 http11 = true;
                 return;
             }
-            Interlocked.Increment(ref _openTotal);
-            var opened = Http2Connection.ForClient(context.Transport, _limits, secure: Settings.Tls is not null,
-                maxStreams: Settings.MaxRequestsPerConnection);
-            OnActiveChanged?.Invoke(1);
-            run = RunAsync(opened, context, breakers);
-            // Wait for the server's SETTINGS before the connection takes streams: its concurrency limit is unknown until
-            // then, and streams above it would be refused. One round trip per new connection, none per request.
-            Task settled = opened.PeerSettingsReceived;
-            if (await Task.WhenAny(settled, run, Task.Delay(Settings.ConnectTimeout)).ConfigureAwait(false) != settled)
-            {
-                opened.BeginGracefulShutdown();
-                Interlocked.Increment(ref _connectFailures);
-                return;
-            }
-            connection = opened;
+            (connection, run) = await StartAsync(context, breakers).ConfigureAwait(false);
+            if (connection is null) return;
         }
         catch (Exception)
         {
@@ -214,6 +201,46 @@ internal sealed class Http2ConnectionPool
             }
             pending.Complete(connection, error, http11);
         }
+    }
+
+    /// <summary>
+    /// Runs the HTTP/2 engine on a connection whose handshake is done and waits for the server's SETTINGS (its
+    /// concurrency limit is unknown until then, and streams above it would be refused: one round trip per new
+    /// connection, none per request). Null when they do not come within connect_timeout; the connection then closes.
+    /// </summary>
+    private async Task<(Http2Connection? Connection, Task? Run)> StartAsync(ConnectionContext context, CircuitBreakers? breakers)
+    {
+        Interlocked.Increment(ref _openTotal);
+        var opened = Http2Connection.ForClient(context.Transport, _limits, secure: Settings.Tls is not null,
+            maxStreams: Settings.MaxRequestsPerConnection);
+        OnActiveChanged?.Invoke(1);
+        Task run = RunAsync(opened, context, breakers);
+        Task settled = opened.PeerSettingsReceived;
+        if (await Task.WhenAny(settled, run, Task.Delay(Settings.ConnectTimeout)).ConfigureAwait(false) != settled)
+        {
+            opened.BeginGracefulShutdown();
+            Interlocked.Increment(ref _connectFailures);
+            return (null, run);
+        }
+        return (opened, run);
+    }
+
+    /// <summary>
+    /// Protocol auto: a connection the HTTP/1.1 pool opened on which the origin chose h2 (it offers both on every new
+    /// connection, as Envoy does). The endpoint speaks HTTP/2 again from now on; this is its first connection, live
+    /// once the server's SETTINGS arrived. False when they did not (the connection is closed; the caller fails over).
+    /// </summary>
+    internal async Task<bool> AdoptHttp2Async(ConnectionContext context, CircuitBreakers? breakers)
+    {
+        (Http2Connection? connection, Task? run) = await StartAsync(context, breakers).ConfigureAwait(false);
+        if (connection is null) return false;
+        lock (_lock)
+        {
+            _peerStreams = Math.Max(1, connection.StreamCap);
+            if (run!.IsCompleted) return false;
+            _live.Add(connection);
+        }
+        return true;
     }
 
     /// <summary>Reads the connection until it ends, then takes it out of the pool and closes its socket.</summary>
