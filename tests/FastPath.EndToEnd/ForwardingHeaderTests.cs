@@ -70,6 +70,13 @@ public sealed class ForwardingHeaderTests(ForwardingFixture fixture) : IClassFix
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task SeveralForwardedForFields_OneListInOrder_ThenTheClient()
+    {
+        OriginRequest seen = await ForwardAsync("X-Forwarded-For: 203.0.113.7", "X-Forwarded-For: 192.0.2.1, 192.0.2.2");
+        Assert.Equal("203.0.113.7, 192.0.2.1, 192.0.2.2, 127.0.0.1", seen.Header("x-forwarded-for"));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task HopByHopFields_NotForwarded_EndToEndFieldsAre()
     {
         OriginRequest seen = await ForwardAsync("Connection: keep-alive, Foo", "Foo: secret-hop", "Keep-Alive: timeout=5",

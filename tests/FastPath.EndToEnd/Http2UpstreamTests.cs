@@ -70,6 +70,28 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
         if (tls) Assert.True(await TcpProxyTests.MetricAsync(gateway, "fastpath_tls_handshakes_total{direction=\"upstream\"}") >= 1);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ForwardedFor_EveryEarlierFieldInOrder_ThenTheClient_HoweverLong()
+    {
+        // Several x-forwarded-for fields are one list (RFC 9110 section 5.3); the HTTP/2 head carries them whole and
+        // in order as the HTTP/1.1 writer does (it once kept only the last field, and dropped hops past 512 bytes).
+        string longHops = string.Join(", ", Enumerable.Range(1, 60).Select(i => $"198.51.100.{i}"));
+        foreach (string[] fields in new[]
+                 {
+                     new[] { "X-Forwarded-For: 203.0.113.7", "X-Forwarded-For: 192.0.2.1" },
+                     new[] { "X-Forwarded-For: " + longHops },
+                 })
+        {
+            string path = $"/xff?t={Guid.NewGuid():N}";
+            RawResponse r = await RawHttpConnection.SendOnceAsync(_gateway.Port, RawHttpConnection.Get(path, fields));
+            Assert.Equal(200, r.Status);
+            OriginRequest seen = Assert.Single(_origin.Requests, q => q.PathAndQuery == path);
+            Assert.Equal("HTTP/2", seen.Protocol);
+            string earlier = string.Join(", ", fields.Select(f => f["X-Forwarded-For: ".Length..]));
+            Assert.Equal(earlier + ", 127.0.0.1", seen.Header("x-forwarded-for"));
+        }
+    }
+
     [Theory(Timeout = 60_000)]
     [InlineData(0, false)]
     [InlineData(100_000, false)]

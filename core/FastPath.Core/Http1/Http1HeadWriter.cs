@@ -37,17 +37,15 @@ internal static class Http1HeadWriter
             : head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
         ReadOnlySpan<byte> path = fwd.Path.IsEmpty ? head.Path : fwd.Path;
 
-        int xffLength = 0;
         int size = head.MethodLength + 1 + path.Length + 11;
         size += 8 + host.Length;
         for (int i = 0; i < block.Count; i++)
         {
             ref HeaderEntry e = ref block[i];
-            if (e.Id == KnownHeader.XForwardedFor) { xffLength += e.ValueLength + 2; continue; }
-            if (e.Skip || e.Id == KnownHeader.Host) continue;
+            if (e.Skip || e.Id is KnownHeader.Host or KnownHeader.XForwardedFor) continue;
             size += e.NameLength + e.ValueLength + 4;
         }
-        size += 19 + xffLength + fwd.ClientAddress.Length;
+        size += 19 + ForwardedFor.Length(block, fwd.ClientAddress);
         size += 21 + fwd.Scheme.Length;
         size += 16 + fwd.RequestId.Length;
         if (fwd.Via.Length > 0) size += 13 + fwd.Via.Length;
@@ -75,17 +73,9 @@ internal static class Http1HeadWriter
             Field(span, ref at, block.Name(e), block.Value(e));
         }
 
-        // x-forwarded-for: earlier hops first, then the address this proxy saw (Envoy appends the same way).
         Put(span, ref at, KnownHeaders.XForwardedForName);
         Put(span, ref at, ColonSpace);
-        for (int i = 0; i < block.Count; i++)
-        {
-            ref HeaderEntry e = ref block[i];
-            if (e.Id != KnownHeader.XForwardedFor) continue;
-            Put(span, ref at, block.Value(e));
-            Put(span, ref at, ", "u8);
-        }
-        Put(span, ref at, fwd.ClientAddress);
+        at += ForwardedFor.Write(block, fwd.ClientAddress, span[at..]);
         Put(span, ref at, Crlf);
 
         Field(span, ref at, KnownHeaders.XForwardedProtoName, fwd.Scheme);

@@ -78,35 +78,19 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         head.ContentLength = source.ContentLength;
 
         HttpHeaderBlock fields = source.Headers;
-        int xff = -1;
         for (int i = 0; i < fields.Count; i++)
         {
             ref HeaderEntry e = ref fields[i];
-            if (e.Skip || e.Id is KnownHeader.Host or KnownHeader.ContentLength or KnownHeader.TransferEncoding) continue;
-            if (e.Id == KnownHeader.XForwardedFor)
-            {
-                xff = i;
-                continue;
-            }
+            if (e.Skip || e.Id is KnownHeader.Host or KnownHeader.ContentLength or KnownHeader.TransferEncoding or KnownHeader.XForwardedFor) continue;
             block.Add(fields.Name(e), fields.Value(e), e.Id);
         }
-        // x-forwarded-for: earlier hops first, then the address this proxy saw (as the HTTP/1.1 writer does).
-        Span<byte> forwardedFor = stackalloc byte[512];
-        int n = 0;
-        if (xff >= 0)
-        {
-            ReadOnlySpan<byte> earlier = fields.Value(fields[xff]);
-            if (earlier.Length + 2 + _clientAddress.Length <= forwardedFor.Length)
-            {
-                earlier.CopyTo(forwardedFor);
-                n = earlier.Length;
-                ", "u8.CopyTo(forwardedFor[n..]);
-                n += 2;
-            }
-        }
-        _clientAddress.CopyTo(forwardedFor[n..]);
-        n += _clientAddress.Length;
+        // The same x-forwarded-for the HTTP/1.1 writer sends; a list of hops past the stack buffer is rare.
+        int length = ForwardedFor.Length(fields, _clientAddress);
+        byte[]? rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> forwardedFor = rented is null ? stackalloc byte[512] : rented;
+        int n = ForwardedFor.Write(fields, _clientAddress, forwardedFor);
         block.Append("x-forwarded-for"u8, forwardedFor[..n]);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         block.Append("x-forwarded-proto"u8, _tls is null ? "http"u8 : "https"u8);
         block.Append("x-request-id"u8, RequestId(exchange)); // the client's own (set aside when parsed) or a fresh one
         if (snapshot.Via is { Length: > 0 } via) block.Append("via"u8, via);
