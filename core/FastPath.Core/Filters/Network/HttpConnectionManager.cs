@@ -638,6 +638,9 @@ internal sealed partial class HttpConnectionManager
                         // body still being uploaded starts it when that ends.
                         long responseDeadline = uploading ? 0 : CapResponse(retry, timeoutMs);
                         _upstreamDeadline.Arm(upstreamInput, uploading ? UploadPollMs : snapshot.StreamIdleTimeoutMs);
+                        // Bytes of the response consumed so far, and how far the kernel's last answer reaches (see
+                        // SocketBacklog.MoreWaiting): whether more is already here is asked once per burst.
+                        long bodyConsumed = 0, knownUntil = 0;
                         while (true)
                         {
                             try
@@ -686,10 +689,12 @@ internal sealed partial class HttpConnectionManager
                             step = exchange.ResponseBody.Step(buffer, read.IsCompleted, bodyOutput, out SequencePosition consumed);
                             if (step == BodyStep.NeedMore)
                             {
+                                long observed = bodyConsumed + buffer.Length;
+                                bodyConsumed += buffer.Slice(buffer.Start, consumed).Length;
                                 upstreamInput.AdvanceTo(consumed, buffer.End);
                                 if (_stream is not null)
                                 {
-                                    if (_h2Body!.WrittenCount < SocketBacklog.MaxUnflushedBytes && upstream?.HasBufferedBytes() == true) continue;
+                                    if (_h2Body!.WrittenCount < SocketBacklog.MaxUnflushedBytes && upstream?.MoreWaiting(observed, ref knownUntil) == true) continue;
                                     bool sent = _h2Body.WrittenCount == 0
                                                 || await _stream.WriteDataAsync(_h2Body.WrittenMemory, endStream: false).ConfigureAwait(false);
                                     _h2Body.Clear();
@@ -702,7 +707,7 @@ internal sealed partial class HttpConnectionManager
                                 }
                                 // More of the body is already in the socket: read it before sending, so the client
                                 // gets one send for what arrived together (bounded by MaxUnflushedBytes).
-                                if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream?.HasBufferedBytes() == true) continue;
+                                if (_output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes && upstream?.MoreWaiting(observed, ref knownUntil) == true) continue;
                                 FlushResult f = await _output.FlushAsync().ConfigureAwait(false);
                                 if (f.IsCompleted)
                                 {

@@ -25,8 +25,8 @@ internal sealed class UpstreamConnection(ConnectionContext context, Http1Connect
 
     private readonly System.Net.Sockets.Socket? _socket = SocketBacklog.SocketOf(context);
 
-    /// <summary>Whether the kernel holds response bytes not yet read (see <see cref="SocketBacklog"/>).</summary>
-    public bool HasBufferedBytes() => SocketBacklog.HasBufferedBytes(_socket);
+    /// <summary>Whether more response bytes are already here (see <see cref="SocketBacklog.MoreWaiting"/>).</summary>
+    public bool MoreWaiting(long observed, ref long knownUntil) => SocketBacklog.MoreWaiting(_socket, observed, ref knownUntil);
 
     /// <summary>
     /// Whether an idle connection can take another request: the origin has neither closed it nor sent bytes no
