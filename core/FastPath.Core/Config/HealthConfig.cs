@@ -16,10 +16,10 @@ public sealed record HealthCheckConfig
     public int HealthyThreshold { get; init; } = 2;
     public int UnhealthyThreshold { get; init; } = 3;
 
-    /// <summary>Value equality including the status ranges (records compare lists by reference).</summary>
     /// <summary>Whether probes speak HTTP/2 for a cluster of this protocol: gRPC always; HTTP as its codec says.</summary>
     public bool UsesHttp2(UpstreamProtocol protocol) => Grpc is not null || Http?.UsesHttp2(protocol) == true;
 
+    /// <summary>Value equality including the status ranges (records compare lists by reference).</summary>
     public bool SameAs(HealthCheckConfig? other) =>
         other is not null && Interval == other.Interval && Timeout == other.Timeout && IntervalJitter == other.IntervalJitter
         && HealthyThreshold == other.HealthyThreshold && UnhealthyThreshold == other.UnhealthyThreshold

@@ -193,11 +193,7 @@ internal sealed class Http2ConnectionPool
             lock (_lock)
             {
                 _opening.Remove(pending);
-                if (connection is not null)
-                {
-                    _peerStreams = Math.Max(1, connection.StreamCap);
-                    if (!run!.IsCompleted) _live.Add(connection);
-                }
+                if (connection is not null) JoinLiveLocked(connection, run!);
             }
             pending.Complete(connection, error, http11);
         }
@@ -234,12 +230,16 @@ internal sealed class Http2ConnectionPool
     {
         (Http2Connection? connection, Task? run) = await StartAsync(context, breakers).ConfigureAwait(false);
         if (connection is null) return false;
-        lock (_lock)
-        {
-            _peerStreams = Math.Max(1, connection.StreamCap);
-            if (run!.IsCompleted) return false;
-            _live.Add(connection);
-        }
+        lock (_lock) return JoinLiveLocked(connection, run!);
+    }
+
+    /// <summary>A started connection takes streams from now on, unless it already ended; its SETTINGS set the stream
+    /// cap new connections are counted against. Under _lock.</summary>
+    private bool JoinLiveLocked(Http2Connection connection, Task run)
+    {
+        _peerStreams = Math.Max(1, connection.StreamCap);
+        if (run.IsCompleted) return false;
+        _live.Add(connection);
         return true;
     }
 
