@@ -195,6 +195,7 @@ internal static class Http1BodyCopier
         }
 
         deadline.Arm(input, idleTimeoutMs);
+        long inputConsumed = 0, knownUntil = 0; // for SocketBacklog.MoreWaiting: the kernel is asked once per burst
         try
         {
             while (true)
@@ -225,10 +226,11 @@ internal static class Http1BodyCopier
                         input.AdvanceTo(consumed, buffer.End);
                         return new BodyCopyResult(BodyCopyStatus.InputEnded, forwarder.Bytes);
                 }
+                long observed = SocketBacklog.Observed(ref inputConsumed, buffer, consumed);
                 input.AdvanceTo(consumed, buffer.End);
                 // More input already waits in the kernel: read it first, so it leaves in one send (SocketBacklog).
                 if (output.CanGetUnflushedBytes && output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes
-                    && SocketBacklog.HasBufferedBytes(inputSocket)) continue;
+                    && SocketBacklog.MoreWaiting(inputSocket, observed, ref knownUntil)) continue;
                 BodyCopyResult flushed = await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, forwarder.Bytes)).ConfigureAwait(false);
                 if (flushed.Status != BodyCopyStatus.Ok) return flushed;
             }

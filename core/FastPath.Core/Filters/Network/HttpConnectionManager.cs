@@ -689,8 +689,7 @@ internal sealed partial class HttpConnectionManager
                             step = exchange.ResponseBody.Step(buffer, read.IsCompleted, bodyOutput, out SequencePosition consumed);
                             if (step == BodyStep.NeedMore)
                             {
-                                long observed = bodyConsumed + buffer.Length;
-                                bodyConsumed += buffer.Slice(buffer.Start, consumed).Length;
+                                long observed = SocketBacklog.Observed(ref bodyConsumed, buffer, consumed);
                                 upstreamInput.AdvanceTo(consumed, buffer.End);
                                 if (_stream is not null)
                                 {

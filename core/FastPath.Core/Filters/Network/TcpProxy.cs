@@ -146,6 +146,7 @@ internal sealed class TcpProxy
         int readFailure = upstreamBound ? AbortedDownstreamReset : AbortedUpstreamReset;
         int sendFailure = upstreamBound ? AbortedUpstreamReset : AbortedDownstreamReset;
         bool sending = false;
+        long forwarded = 0, knownUntil = 0; // for SocketBacklog.MoreWaiting: the kernel is asked once per burst
         try
         {
             while (true)
@@ -164,7 +165,8 @@ internal sealed class TcpProxy
                     // The transport receives at most one 4 KiB block at a time: while the kernel holds more, read on
                     // and send what arrived together in one syscall (see SocketBacklog; a bulk transfer otherwise
                     // pays one send per 4 KiB).
-                    if (!result.IsCompleted && buffer.Length < SocketBacklog.MaxUnflushedBytes && SocketBacklog.HasBufferedBytes(source))
+                    if (!result.IsCompleted && buffer.Length < SocketBacklog.MaxUnflushedBytes
+                        && SocketBacklog.MoreWaiting(source, forwarded + buffer.Length, ref knownUntil))
                     {
                         from.AdvanceTo(buffer.Start, buffer.End);
                         continue;
@@ -204,6 +206,7 @@ internal sealed class TcpProxy
                         }
                     }
                     long n = buffer.Length;
+                    forwarded += n;
                     if (upstreamBound) Interlocked.Add(ref BytesReceived, n);
                     else Interlocked.Add(ref BytesSent, n);
                     bytes.Inc(n);
