@@ -5,7 +5,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using FastPath.Scenarios.Origin;
 
 namespace FastPath.Scenarios.Runner;
 
@@ -39,10 +38,6 @@ internal static class H2Peers
             File.SetUnixFileMode(f, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         return files;
     }
-
-    /// <summary>The forwarding fields a peer's config adds: FastPath's three, or for h2o the two it can.</summary>
-    public static string[] ForwardingFields(string peer, bool forwarding) =>
-        !forwarding ? [] : peer == RunOptions.H2o ? OriginOptions.ForwardingFields[..2] : OriginOptions.ForwardingFields;
 
     public static string ExecutableFor(string peer) => peer switch
     {

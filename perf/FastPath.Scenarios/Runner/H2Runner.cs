@@ -97,7 +97,7 @@ internal static class H2Runner
                 int port = ScenarioRunner.FreePort();
                 ChildProcess process = H2Peers.Start(peer, work, tls, port, originPort, ProxyCore, options.PeerForwarding);
                 await WaitForH2Async(port, process, work, cancellationToken);
-                await ScenarioRunner.CheckForwardingAsync(peer, $"https://127.0.0.1:{port}", H2Peers.ForwardingFields(peer, options.PeerForwarding), cancellationToken);
+                await ScenarioRunner.CheckForwardingAsync(peer, $"https://127.0.0.1:{port}", Peers.ForwardingFields(peer, options.PeerForwarding), cancellationToken);
                 return new H2Target(peer, port, process);
             }));
         }

@@ -2,6 +2,7 @@
 // to the origin, no logging, and every file they write kept inside the run's temp directory.
 
 using System.Globalization;
+using FastPath.Scenarios.Origin;
 
 namespace FastPath.Scenarios.Runner;
 
@@ -35,6 +36,11 @@ internal static class Peers
                     proxy_set_header X-Forwarded-Proto $scheme;
                     proxy_set_header X-Request-ID $request_id;
         """;
+
+    /// <summary>The forwarding fields a peer's config adds (what the runner checks it forwards): FastPath's three, for
+    /// h2o the two it can, none for a bare peer.</summary>
+    public static string[] ForwardingFields(string peer, bool forwarding) =>
+        !forwarding ? [] : peer == RunOptions.H2o ? OriginOptions.ForwardingFields[..2] : OriginOptions.ForwardingFields;
 
     public static ChildProcess Start(string peer, string workDirectory, int listenPort, int originPort, int core, bool forwarding)
     {

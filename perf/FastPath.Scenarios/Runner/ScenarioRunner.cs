@@ -116,7 +116,7 @@ internal static class ScenarioRunner
             var port = FreePort();
             var process = Peers.Start(peer, work, port, originPort, ProxyCore, options.PeerForwarding);
             await WaitFor200Async(http, $"http://127.0.0.1:{port}/small", process, ReadyTimeout, cancellationToken);
-            await CheckForwardingAsync(peer, $"http://127.0.0.1:{port}", options.PeerForwarding ? Origin.OriginOptions.ForwardingFields : [], cancellationToken);
+            await CheckForwardingAsync(peer, $"http://127.0.0.1:{port}", Peers.ForwardingFields(peer, options.PeerForwarding), cancellationToken);
             targets.Add(new Target(peer, port, process, null));
         }
 
