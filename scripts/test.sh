@@ -24,6 +24,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 dotnet test FastPath.sln -c Release "$@" 2>&1 | tee "$log" || status=$?
+# The end-to-end suite again on Kestrel's socket transport, the fallback to FastPath's own epoll transport.
+FASTPATH_TRANSPORT=kestrel dotnet test tests/FastPath.EndToEnd -c Release --no-build "$@" 2>&1 | tee -a "$log" || status=$?
 # One closing line for the whole run, summed over the test projects ("Passed!  - Failed: 0, Passed: 927, ...").
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')

@@ -18,7 +18,7 @@ namespace FastPath;
 public sealed class FastPathProxy : IAsyncDisposable
 {
     private readonly ILogger _logger;
-    private readonly SocketTransportFactory _transport;
+    private readonly IConnectionListenerFactory _transport;
     private readonly Heartbeat _heartbeat;
     private readonly UpstreamConnector _connector;
     private readonly ProxyRuntime _runtime;
@@ -30,7 +30,7 @@ public sealed class FastPathProxy : IAsyncDisposable
     private int _drained;
 
     private FastPathProxy(ILoggerFactory loggerFactory, ProxySnapshot snapshot, Heartbeat heartbeat, UpstreamConnector connector,
-        ClusterManager clusters, SocketTransportFactory transport)
+        ClusterManager clusters, IConnectionListenerFactory transport)
     {
         _logger = loggerFactory.CreateLogger("FastPath");
         _transport = transport;
@@ -65,7 +65,7 @@ public sealed class FastPathProxy : IAsyncDisposable
         var clusters = new ClusterManager(connector, heartbeat, loggerFactory.CreateLogger("FastPath.Upstream.Health"));
         ProxySnapshot snapshot = ProxySnapshot.Build(config, clusters);
         clusters.Activate(snapshot.ClusterSet);
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions
+        IConnectionListenerFactory transport = Transport.Epoll.EpollTransport.Enabled ? Transport.Epoll.EpollTransport.Shared : new SocketTransportFactory(Options.Create(new SocketTransportOptions
         {
             // An idle connection holds no receive buffer (zero-byte reads before renting memory).
             WaitForDataBeforeAllocatingBuffer = true,
@@ -92,6 +92,8 @@ public sealed class FastPathProxy : IAsyncDisposable
             await proxy.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+        ProxyLog.Transport(proxy._logger, Transport.Epoll.EpollTransport.Enabled
+            ? $"epoll, {Transport.Epoll.EpollTransport.Shared.LoopCount} loops" : "kestrel sockets");
         ProxyLog.ConfigLoaded(proxy._logger, snapshot.Version, config.SourcePath ?? "(command line)");
         return proxy;
     }

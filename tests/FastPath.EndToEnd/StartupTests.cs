@@ -124,4 +124,20 @@ public sealed class StartupTests : IDisposable
         Assert.InRange(b.RequestCount, 40, 60);
         Assert.Equal(a.RequestCount, servedBy.GetValueOrDefault("a"));
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task SocketTransport_IsEpollUnlessKestrelIsAskedFor_AndSaysWhichAtStart()
+    {
+        // The whole end-to-end suite runs once on each transport (scripts/test.sh); this checks which one it got.
+        bool kestrel = Environment.GetEnvironmentVariable("FASTPATH_TRANSPORT") == "kestrel";
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        await using GatewayProcess gateway = await GatewayProcess.StartQuickAsync([origin.Address]);
+        await gateway.WaitForOutputAsync(kestrel ? "Socket transport: kestrel sockets" : "Socket transport: epoll, ");
+
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+        Assert.Equal(200, (await client.RoundTripAsync(RawHttpConnection.Get("/t"))).Status);
+        string[] threads = Directory.GetDirectories($"/proc/{gateway.Pid}/task")
+            .Select(t => File.ReadAllText(Path.Combine(t, "comm")).Trim()).ToArray();
+        Assert.Equal(!kestrel, threads.Any(t => t.StartsWith("FastPath epoll", StringComparison.Ordinal)));
+    }
 }

@@ -8,8 +8,21 @@ internal sealed class Http2AsyncSignal : IValueTaskSource, IValueTaskSource<bool
 {
     // Continuations run on the thread pool: a setter (the read loop) must never run a stream's code inline.
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
+    private static readonly Action<object?> s_completeDeferred = static s =>
+    {
+        var signal = (Http2AsyncSignal)s!;
+        signal._core.RunContinuationsAsynchronously = false;
+        signal._core.SetResult(signal._deferredValue);
+    };
+
     private bool _set;
     private bool _waiting;
+    private bool _deferredValue;
+    private readonly bool _deferOnLoop;
+
+    /// <param name="deferOnLoop">When set from an epoll loop thread, wake the waiter at the end of that loop's pass
+    /// (on that thread) rather than on the thread pool.</param>
+    public Http2AsyncSignal(bool deferOnLoop = false) => _deferOnLoop = deferOnLoop;
 
     /// <summary>Completes at once when the signal was set since the last wait. Call under the owner's lock.</summary>
     public ValueTask WaitAsync()
@@ -49,7 +62,17 @@ internal sealed class Http2AsyncSignal : IValueTaskSource, IValueTaskSource<bool
         if (_waiting)
         {
             _waiting = false;
-            _core.SetResult(value);
+            // On an epoll loop thread the waiter runs at the end of the loop's pass, on that thread: several streams
+            // that complete in one pass then share one flush, with no hand-off to the thread pool.
+            if (_deferOnLoop && Transport.Epoll.EpollLoop.Current is { } loop)
+            {
+                _deferredValue = value;
+                loop.Defer(s_completeDeferred, this);
+            }
+            else
+            {
+                _core.SetResult(value);
+            }
         }
         else
         {

@@ -72,7 +72,7 @@ internal sealed partial class Http2Connection
     private Http2SendWindow _connectionSendWindow = new(Http2Settings.DefaultInitialWindowSize);
     private Http2ReceiveWindow _connectionReceiveWindow;
 
-    private readonly Http2AsyncSignal _outputSignal = new();
+    private readonly Http2AsyncSignal _outputSignal = new(deferOnLoop: true);
     private readonly Http2AsyncSignal _readLoopSignal = new();
     private bool _readLoopWaiting;
     private int _inFlightBytes;

@@ -26,6 +26,7 @@ internal sealed class UpstreamConnector : IDisposable
 
     public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint address, TimeSpan timeout)
     {
+        if (Epoll.EpollTransport.Enabled) return await Epoll.EpollTransport.Shared.ConnectAsync(address, timeout).ConfigureAwait(false);
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {

@@ -26,6 +26,9 @@ internal static partial class ProxyLog
     [LoggerMessage(7, LogLevel.Warning, "Connection limit {Limit} reached; refusing a connection")]
     public static partial void ConnectionLimit(ILogger logger, int limit);
 
+    [LoggerMessage(9, LogLevel.Information, "Socket transport: {Transport}")]
+    public static partial void Transport(ILogger logger, string transport);
+
     [LoggerMessage(8, LogLevel.Error, "Accept loop on {Address} failed")]
     public static partial void AcceptFailed(ILogger logger, string address, Exception exception);
 }

@@ -1,0 +1,247 @@
+// One event loop thread: epoll_wait, then each ready socket's handler, then the work deferred during that pass.
+// Deferring is what lets a pass end with one send per connection however many responses it produced: a connection
+// flushed by several streams is written once, after all of them, on this thread (HAProxy's and Envoy's shape), with
+// no hand-off to the thread pool. Work posted from other threads arrives through an eventfd.
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using static FastPath.Transport.Epoll.EpollNative;
+
+namespace FastPath.Transport.Epoll;
+
+internal interface IEpollHandler
+{
+    /// <summary>Called on the loop thread with the epoll event bits.</summary>
+    void OnEvents(uint events);
+}
+
+internal sealed class EpollLoop : IDisposable
+{
+    private const int MaxEvents = 256;
+
+    [ThreadStatic] private static EpollLoop? t_current;
+
+    private readonly int _epfd;
+    private readonly int _eventFd;
+    private readonly Thread _thread;
+    private readonly Lock _slotsLock = new();
+    private IEpollHandler?[] _handlers = new IEpollHandler?[64];
+    private uint[] _generations = new uint[64];
+    private readonly Stack<int> _free = new();
+    private int _nextSlot = 1; // slot 0 is the eventfd
+
+    private (Action<object?> Action, object? State)[] _deferred = new (Action<object?>, object?)[64];
+    private int _deferredHead, _deferredCount;
+
+    private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _posted = new();
+    private int _wakePending;
+    private volatile bool _stopping;
+
+    public EpollLoop(int index)
+    {
+        _epfd = epoll_create1(0x80000);
+        if (_epfd < 0) throw new InvalidOperationException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
+        _eventFd = eventfd(0, 0x80000 | 0x800);
+        var ev = new EpollEvent { Events = EPOLLIN | EPOLLET, Data = 0 };
+        if (epoll_ctl(_epfd, EPOLL_CTL_ADD, _eventFd, ref ev) != 0) throw new InvalidOperationException("epoll_ctl(eventfd) failed");
+        Scheduler = new LoopScheduler(this);
+        _thread = new Thread(Run) { IsBackground = true, Name = $"FastPath epoll {index}" };
+        _thread.Start();
+    }
+
+    /// <summary>The loop whose thread is running this code, if any.</summary>
+    public static EpollLoop? Current => t_current;
+
+    public bool IsCurrent => t_current == this;
+
+    /// <summary>Runs continuations at the end of the current pass on the loop thread; from elsewhere, posts them.</summary>
+    public LoopScheduler Scheduler { get; }
+
+    public int Register(System.Net.Sockets.SafeSocketHandle handle, IEpollHandler handler, out ulong token)
+    {
+        int slot;
+        lock (_slotsLock)
+        {
+            if (!_free.TryPop(out slot))
+            {
+                slot = _nextSlot++;
+                if (slot >= _handlers.Length)
+                {
+                    Array.Resize(ref _handlers, _handlers.Length * 2);
+                    Array.Resize(ref _generations, _generations.Length * 2);
+                }
+            }
+            _generations[slot]++;
+            Volatile.Write(ref _handlers[slot], handler);
+            token = (ulong)(uint)slot | ((ulong)_generations[slot] << 32);
+        }
+        var ev = new EpollEvent { Events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, Data = token };
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            if (epoll_ctl(_epfd, EPOLL_CTL_ADD, (int)handle.DangerousGetHandle(), ref ev) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                Unregister(token);
+                throw Error(errno);
+            }
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+        return slot;
+    }
+
+    /// <summary>Forgets a handler: an event still queued for its slot is dropped (the generation no longer matches).
+    /// The socket leaves the epoll set when it is closed.</summary>
+    public void Unregister(ulong token, SafeHandle? removeFromSet = null)
+    {
+        if (removeFromSet is not null && !removeFromSet.IsClosed)
+        {
+            var ev = default(EpollEvent);
+            bool added = false;
+            removeFromSet.DangerousAddRef(ref added);
+            try
+            {
+                epoll_ctl(_epfd, EPOLL_CTL_DEL, (int)removeFromSet.DangerousGetHandle(), ref ev);
+            }
+            finally
+            {
+                if (added) removeFromSet.DangerousRelease();
+            }
+        }
+        int slot = (int)(uint)token;
+        lock (_slotsLock)
+        {
+            if (_generations[slot] != (uint)(token >> 32) || _handlers[slot] is null) return;
+            _handlers[slot] = null;
+            _generations[slot]++;
+            _free.Push(slot);
+        }
+    }
+
+    /// <summary>Queues work for the end of this pass. Loop thread only.</summary>
+    public void Defer(Action<object?> action, object? state)
+    {
+        if (_deferredCount == _deferred.Length)
+        {
+            var grown = new (Action<object?>, object?)[_deferred.Length * 2];
+            for (int i = 0; i < _deferredCount; i++) grown[i] = _deferred[(_deferredHead + i) % _deferred.Length];
+            _deferred = grown;
+            _deferredHead = 0;
+        }
+        _deferred[(_deferredHead + _deferredCount) % _deferred.Length] = (action, state);
+        _deferredCount++;
+    }
+
+    /// <summary>Runs work on the loop thread: deferred when called there, otherwise posted and the loop woken.</summary>
+    public void Post(Action<object?> action, object? state)
+    {
+        if (IsCurrent)
+        {
+            Defer(action, state);
+            return;
+        }
+        _posted.Enqueue((action, state));
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0) Wake();
+    }
+
+    private unsafe void Wake()
+    {
+        ulong one = 1;
+        write(_eventFd, &one, 8);
+    }
+
+    private unsafe void Run()
+    {
+        t_current = this;
+        EpollEvent* events = stackalloc EpollEvent[MaxEvents];
+        while (!_stopping)
+        {
+            int n = epoll_wait(_epfd, events, MaxEvents, _deferredCount > 0 || !_posted.IsEmpty ? 0 : -1);
+            if (n < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == EINTR) continue;
+                break;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                ulong token = events[i].Data;
+                if (token == 0)
+                {
+                    ulong value;
+                    read(_eventFd, &value, 8);
+                    continue;
+                }
+                int slot = (int)(uint)token;
+                IEpollHandler? handler = Volatile.Read(ref _handlers[slot]);
+                if (handler is null || Volatile.Read(ref _generations[slot]) != (uint)(token >> 32)) continue;
+                try
+                {
+                    handler.OnEvents(events[i].Events);
+                }
+                catch (Exception e)
+                {
+                    // Handlers end their own connection on failure; what escapes is a bug, reported and survived.
+                    Report(e);
+                }
+            }
+            if (Volatile.Read(ref _wakePending) != 0)
+            {
+                Volatile.Write(ref _wakePending, 0);
+                while (_posted.TryDequeue(out var item)) Defer(item.Action, item.State);
+            }
+            RunDeferred();
+        }
+    }
+
+    private void RunDeferred()
+    {
+        // Work deferred while this runs (a flush that schedules the send) runs in the same pass.
+        while (_deferredCount > 0)
+        {
+            var (action, state) = _deferred[_deferredHead];
+            _deferred[_deferredHead] = default;
+            _deferredHead = (_deferredHead + 1) % _deferred.Length;
+            _deferredCount--;
+            try
+            {
+                action(state);
+            }
+            catch (Exception e)
+            {
+                Report(e);
+            }
+        }
+    }
+
+    private static void Report(Exception e) => Console.Error.WriteLine($"fastpath: unhandled exception on the epoll loop: {e}");
+
+    public void Dispose()
+    {
+        _stopping = true;
+        Wake();
+    }
+
+    /// <summary>A PipeScheduler: at the end of the pass on the loop thread, otherwise posted to it.</summary>
+    internal sealed class LoopScheduler(EpollLoop loop) : System.IO.Pipelines.PipeScheduler
+    {
+        public EpollLoop Loop => loop;
+
+        public override void Schedule(Action<object?> action, object? state) => loop.Post(action, state);
+    }
+
+    /// <summary>A PipeScheduler: at the end of the pass on a loop thread; inline on any other thread.</summary>
+    internal sealed class DeferOrInline : System.IO.Pipelines.PipeScheduler
+    {
+        public static readonly DeferOrInline Instance = new();
+
+        public override void Schedule(Action<object?> action, object? state)
+        {
+            EpollLoop? current = t_current;
+            if (current is not null) current.Defer(action, state);
+            else action(state);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+// The few libc calls the epoll transport makes itself (Linux, x86-64 layout of epoll_event). Sockets are still
+// created and owned by System.Net.Sockets.Socket; these calls only drive them without its event engine.
+using System.Runtime.InteropServices;
+
+namespace FastPath.Transport.Epoll;
+
+internal static partial class EpollNative
+{
+    public const uint EPOLLIN = 0x001, EPOLLOUT = 0x004, EPOLLERR = 0x008, EPOLLHUP = 0x010, EPOLLRDHUP = 0x2000, EPOLLET = 1u << 31;
+    public const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2;
+    public const int EAGAIN = 11, EINTR = 4, EINPROGRESS = 115, ECONNRESET = 104, EPIPE = 32, ECONNABORTED = 103;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
+    public const int SOL_SOCKET = 1, SO_ERROR = 4, IPPROTO_TCP = 6, TCP_NODELAY = 1;
+
+    /// <summary>x86-64's epoll_event is packed: 4 bytes of events, then 8 of data.</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    public struct EpollEvent
+    {
+        public uint Events;
+        public ulong Data;
+    }
+
+    /// <summary>A SocketException for a Linux errno (its constructor takes SocketError codes, not errno values).</summary>
+    public static System.Net.Sockets.SocketException Error(int errno) => new((int)(errno switch
+    {
+        111 => System.Net.Sockets.SocketError.ConnectionRefused,
+        110 => System.Net.Sockets.SocketError.TimedOut,
+        104 => System.Net.Sockets.SocketError.ConnectionReset,
+        103 => System.Net.Sockets.SocketError.ConnectionAborted,
+        101 => System.Net.Sockets.SocketError.NetworkUnreachable,
+        113 => System.Net.Sockets.SocketError.HostUnreachable,
+        99 => System.Net.Sockets.SocketError.AddressNotAvailable,
+        98 => System.Net.Sockets.SocketError.AddressAlreadyInUse,
+        32 => System.Net.Sockets.SocketError.Shutdown,
+        13 or 1 => System.Net.Sockets.SocketError.AccessDenied,
+        24 or 23 => System.Net.Sockets.SocketError.TooManyOpenSockets,
+        105 or 12 => System.Net.Sockets.SocketError.NoBufferSpaceAvailable,
+        _ => System.Net.Sockets.SocketError.SocketError,
+    }));
+
+    public static bool IsSupported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int epoll_create1(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int epoll_ctl(int epfd, int op, int fd, ref EpollEvent ev);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int epoll_wait(int epfd, EpollEvent* events, int maxEvents, int timeout);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint read(int fd, void* buf, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint write(int fd, void* buf, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint recv(SafeHandle fd, byte* buf, nint len, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint send(SafeHandle fd, byte* buf, nint len, int flags);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct IoVec
+    {
+        public byte* Base;
+        public nint Length;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public unsafe struct MsgHdr
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVec* Iov;
+        public nint IovLength;
+        public void* Control;
+        public nint ControlLength;
+        public int Flags;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint sendmsg(SafeHandle fd, MsgHdr* msg, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int accept4(SafeHandle fd, void* addr, void* addrLength, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int connect(SafeHandle fd, byte* addr, int addrLength);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int getsockopt(SafeHandle fd, int level, int name, void* value, int* length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int setsockopt(SafeHandle fd, int level, int name, void* value, int length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+}

@@ -1,0 +1,205 @@
+// The epoll transport over real loopback sockets: bytes both ways under back-pressure, FIN, reset and abort as
+// Kestrel's socket transport reports them, connect failures, and work deferred to the end of a loop's pass.
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using FastPath.Http2;
+using FastPath.Transport.Epoll;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+
+namespace FastPath.Core.Tests.Transport;
+
+public sealed class EpollTransportTests
+{
+    private static EpollTransport Transport => EpollTransport.Shared;
+
+    private static async Task<(IConnectionListener Listener, ConnectionContext Client, ConnectionContext Server)> PairAsync()
+    {
+        IConnectionListener listener = await Transport.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        ConnectionContext client = await Transport.ConnectAsync((IPEndPoint)listener.EndPoint, TimeSpan.FromSeconds(5));
+        ConnectionContext server = (await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)))!;
+        return (listener, client, server);
+    }
+
+    private static async Task<byte[]> ReadAllAsync(PipeReader reader, int expected)
+    {
+        var received = new MemoryStream();
+        while (true)
+        {
+            ReadResult result = await reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+            foreach (ReadOnlyMemory<byte> segment in result.Buffer) received.Write(segment.Span);
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted || received.Length >= expected) break;
+        }
+        return received.ToArray();
+    }
+
+    private static async Task WriteInPiecesAsync(PipeWriter writer, byte[] data)
+    {
+        // Pieces of odd sizes, flushed one by one: the sender meets a full socket and a full pipe many times over.
+        for (int at = 0; at < data.Length;)
+        {
+            int n = Math.Min(37_000, data.Length - at);
+            await writer.WriteAsync(data.AsMemory(at, n));
+            at += n;
+        }
+    }
+
+    [Fact]
+    public async Task EightMiBEachWay_AtOnce_ArriveWholeAndInOrder()
+    {
+        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
+        await using (listener)
+        await using (client)
+        await using (server)
+        {
+            byte[] up = new byte[8 << 20], down = new byte[8 << 20];
+            new Random(1).NextBytes(up);
+            new Random(2).NextBytes(down);
+            Task<byte[]> serverGot = ReadAllAsync(server.Transport.Input, up.Length);
+            Task<byte[]> clientGot = ReadAllAsync(client.Transport.Input, down.Length);
+            await Task.WhenAll(WriteInPiecesAsync(client.Transport.Output, up), WriteInPiecesAsync(server.Transport.Output, down));
+            Assert.Equal(up, await serverGot);
+            Assert.Equal(down, await clientGot);
+        }
+    }
+
+    [Fact]
+    public async Task CompletingTheOutput_SendsWhatWasWritten_ThenTheEnd()
+    {
+        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
+        await using (listener)
+        await using (client)
+        await using (server)
+        {
+            await client.Transport.Output.WriteAsync("last words"u8.ToArray());
+            await client.Transport.Output.CompleteAsync();
+            byte[] got = await ReadAllAsync(server.Transport.Input, int.MaxValue); // returns on the FIN only
+            Assert.Equal("last words"u8.ToArray(), got);
+        }
+    }
+
+    [Fact]
+    public async Task PeerReset_EndsTheInputWithConnectionReset()
+    {
+        await using IConnectionListener listener = await Transport.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listener.EndPoint);
+        await using ConnectionContext server = (await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)))!;
+        peer.LingerState = new LingerOption(true, 0);
+        peer.Close(); // RST
+
+        await Assert.ThrowsAsync<ConnectionResetException>(async () =>
+        {
+            while (true)
+            {
+                ReadResult r = await server.Transport.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+                server.Transport.Input.AdvanceTo(r.Buffer.End);
+                if (r.IsCompleted) return; // a FIN would be the wrong answer
+            }
+        });
+    }
+
+    [Fact]
+    public async Task Abort_EndsTheInputWithConnectionAborted_AndThePeerSeesTheConnectionEnd()
+    {
+        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
+        await using (listener)
+        await using (client)
+        await using (server)
+        {
+            ValueTask<ReadResult> pending = server.Transport.Input.ReadAsync();
+            server.Abort(new ConnectionAbortedException("test abort"));
+            await Assert.ThrowsAsync<ConnectionAbortedException>(async () => await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
+
+            ReadResult peer = await client.Transport.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.True(peer.IsCompleted);
+        }
+    }
+
+    [Fact]
+    public async Task Connect_ToAPortNobodyListensOn_FailsWithConnectionRefused()
+    {
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        SocketException e = await Assert.ThrowsAsync<SocketException>(() =>
+            Transport.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), TimeSpan.FromSeconds(5)).AsTask());
+        Assert.Equal(SocketError.ConnectionRefused, e.SocketErrorCode);
+    }
+
+    [Fact]
+    public async Task Connections_CarryTheirEndpointsAndSocket()
+    {
+        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
+        await using (listener)
+        await using (client)
+        await using (server)
+        {
+            Assert.Equal(listener.EndPoint, client.RemoteEndPoint);
+            Assert.Equal(client.LocalEndPoint, server.RemoteEndPoint);
+            Socket socket = server.Features.Get<IConnectionSocketFeature>()!.Socket;
+            await client.Transport.Output.WriteAsync(new byte[1000]);
+            ReadResult r = await server.Transport.Input.ReadAsync();
+            server.Transport.Input.AdvanceTo(r.Buffer.End);
+            Assert.Equal(1000, r.Buffer.Length);
+            Assert.Equal(0, socket.Available); // what arrived was read, in one receive
+        }
+    }
+
+    [Fact]
+    public async Task UpstreamConnect_FromALoopThread_JoinsThatLoop()
+    {
+        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
+        await using (listener)
+        await using (client)
+        await using (server)
+        {
+            EpollLoop loop = ((EpollConnection)server).Loop;
+            var opened = new TaskCompletionSource<ValueTask<ConnectionContext>>();
+            loop.Post(_ => opened.SetResult(Transport.ConnectAsync((IPEndPoint)listener.EndPoint, TimeSpan.FromSeconds(5))), null);
+            await using ConnectionContext second = await await opened.Task;
+            Assert.Same(loop, ((EpollConnection)second).Loop);
+            await using ConnectionContext accepted = (await listener.AcceptAsync())!;
+        }
+    }
+
+    /// <summary>Awaits as the proxy does (no captured context), registering before it returns.</summary>
+    private static async Task ParkAsync(ValueTask wait, Action then)
+    {
+        await wait.ConfigureAwait(false);
+        then();
+    }
+
+    [Fact]
+    public async Task DeferredSignal_SetOnALoop_WakesTheWaiterAfterTheSetterReturns_OnTheLoopThread()
+    {
+        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
+        await using (listener)
+        await using (client)
+        await using (server)
+        {
+            EpollLoop loop = ((EpollConnection)server).Loop;
+            var signal = new Http2AsyncSignal(deferOnLoop: true);
+            bool setterReturned = false;
+            int loopThread = 0;
+            ValueTask wait = signal.WaitAsync();
+            var woke = new TaskCompletionSource<(bool SetterReturned, int Thread)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _ = ParkAsync(wait, () => woke.SetResult((Volatile.Read(ref setterReturned), Environment.CurrentManagedThreadId)));
+            loop.Post(_ =>
+            {
+                loopThread = Environment.CurrentManagedThreadId;
+                signal.Set();
+                Assert.False(woke.Task.IsCompleted); // not inline in Set
+                Volatile.Write(ref setterReturned, true);
+            }, null);
+            (bool returned, int thread) = await woke.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.True(returned);
+            Assert.Equal(loopThread, thread);
+        }
+    }
+}
