@@ -75,7 +75,7 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
         _connection = connection;
         // No pause threshold: flow control already bounds what the peer may send (our advertised window), and the
         // read loop must never wait on one stream's reader. Reader continuations go to the thread pool.
-        _body = new Pipe(new PipeOptions(pool: Http2BlockPool.Streams, readerScheduler: PipeScheduler.ThreadPool,
+        _body = new Pipe(new PipeOptions(pool: FastPath.Transport.BlockPool.Http2Streams, readerScheduler: PipeScheduler.ThreadPool,
             writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
         _bodyReader = new Http2RequestBodyReader(this);
         _bodyReader.Attach(_body.Reader);

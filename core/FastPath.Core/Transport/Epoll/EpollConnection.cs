@@ -65,11 +65,11 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
         RemoteEndPoint = remote;
         // The input is written on the loop thread and read inline there (the codec runs in the pass that received its
         // bytes); when the reader lags, the receive resumes on the loop.
-        _inputPipe = new Pipe(new PipeOptions(pool: MemoryPool<byte>.Shared, readerScheduler: PipeScheduler.Inline,
+        _inputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: PipeScheduler.Inline,
             writerScheduler: loop.Scheduler, pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024,
             minimumSegmentSize: ReceiveSize, useSynchronizationContext: false));
         // The output is sent at the end of the pass when flushed on a loop thread, inline otherwise.
-        _outputPipe = new Pipe(new PipeOptions(pool: MemoryPool<byte>.Shared, readerScheduler: EpollLoop.DeferOrInline.Instance,
+        _outputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: EpollLoop.DeferOrInline.Instance,
             writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024,
             minimumSegmentSize: 4096, useSynchronizationContext: false));
         _inputWriter = _inputPipe.Writer;

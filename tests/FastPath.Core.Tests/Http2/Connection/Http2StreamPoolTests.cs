@@ -36,11 +36,11 @@ public sealed class Http2StreamPoolTests
     [Fact]
     public void BlockPool_ReusesBlocks_BoundsWhatItKeeps_AndIgnoresASecondDispose()
     {
-        var pool = new Http2BlockPool(maxRetained: 2);
+        var pool = new FastPath.Transport.BlockPool(blockSize: 4096, maxRetained: 2);
         var a = pool.Rent();
         var b = pool.Rent();
         var c = pool.Rent();
-        Assert.Equal(Http2BlockPool.BlockSize, a.Memory.Length);
+        Assert.Equal(4096, a.Memory.Length);
         a.Dispose();
         a.Dispose(); // a second Dispose must not hand the same block out twice
         Assert.Equal(1, pool.Retained);
@@ -51,7 +51,7 @@ public sealed class Http2StreamPoolTests
         var e = pool.Rent();
         Assert.NotSame(d, e);
         Assert.True(ReferenceEquals(d, b) || ReferenceEquals(d, a));
-        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Rent(Http2BlockPool.BlockSize + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => pool.Rent(4096 + 1));
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
