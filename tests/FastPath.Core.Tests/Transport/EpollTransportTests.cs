@@ -22,6 +22,18 @@ public sealed class EpollTransportTests
         return (listener, client, server);
     }
 
+    /// <summary>Runs <paramref name="body"/> on a connected pair (and the listener), disposing all three after.</summary>
+    private static async Task WithPairAsync(Func<IConnectionListener, ConnectionContext, ConnectionContext, Task> body)
+    {
+        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
+        await using (listener)
+        await using (client)
+        await using (server)
+        {
+            await body(listener, client, server);
+        }
+    }
+
     private static async Task<byte[]> ReadAllAsync(PipeReader reader, int expected)
     {
         var received = new MemoryStream();
@@ -49,10 +61,7 @@ public sealed class EpollTransportTests
     [Fact]
     public async Task EightMiBEachWay_AtOnce_ArriveWholeAndInOrder()
     {
-        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
-        await using (listener)
-        await using (client)
-        await using (server)
+        await WithPairAsync(async (listener, client, server) =>
         {
             byte[] up = new byte[8 << 20], down = new byte[8 << 20];
             new Random(1).NextBytes(up);
@@ -62,22 +71,19 @@ public sealed class EpollTransportTests
             await Task.WhenAll(WriteInPiecesAsync(client.Transport.Output, up), WriteInPiecesAsync(server.Transport.Output, down));
             Assert.Equal(up, await serverGot);
             Assert.Equal(down, await clientGot);
-        }
+        });
     }
 
     [Fact]
     public async Task CompletingTheOutput_SendsWhatWasWritten_ThenTheEnd()
     {
-        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
-        await using (listener)
-        await using (client)
-        await using (server)
+        await WithPairAsync(async (listener, client, server) =>
         {
             await client.Transport.Output.WriteAsync("last words"u8.ToArray());
             await client.Transport.Output.CompleteAsync();
             byte[] got = await ReadAllAsync(server.Transport.Input, int.MaxValue); // returns on the FIN only
             Assert.Equal("last words"u8.ToArray(), got);
-        }
+        });
     }
 
     [Fact]
@@ -104,10 +110,7 @@ public sealed class EpollTransportTests
     [Fact]
     public async Task Abort_EndsTheInputWithConnectionAborted_AndThePeerSeesTheConnectionEnd()
     {
-        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
-        await using (listener)
-        await using (client)
-        await using (server)
+        await WithPairAsync(async (listener, client, server) =>
         {
             ValueTask<ReadResult> pending = server.Transport.Input.ReadAsync();
             server.Abort(new ConnectionAbortedException("test abort"));
@@ -115,7 +118,7 @@ public sealed class EpollTransportTests
 
             ReadResult peer = await client.Transport.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
             Assert.True(peer.IsCompleted);
-        }
+        });
     }
 
     [Fact]
@@ -135,10 +138,7 @@ public sealed class EpollTransportTests
     [Fact]
     public async Task Connections_CarryTheirEndpointsAndSocket()
     {
-        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
-        await using (listener)
-        await using (client)
-        await using (server)
+        await WithPairAsync(async (listener, client, server) =>
         {
             Assert.Equal(listener.EndPoint, client.RemoteEndPoint);
             Assert.Equal(client.LocalEndPoint, server.RemoteEndPoint);
@@ -148,16 +148,13 @@ public sealed class EpollTransportTests
             server.Transport.Input.AdvanceTo(r.Buffer.End);
             Assert.Equal(1000, r.Buffer.Length);
             Assert.Equal(0, socket.Available); // what arrived was read, in one receive
-        }
+        });
     }
 
     [Fact]
     public async Task UpstreamConnect_FromALoopThread_JoinsThatLoop()
     {
-        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
-        await using (listener)
-        await using (client)
-        await using (server)
+        await WithPairAsync(async (listener, client, server) =>
         {
             EpollLoop loop = ((EpollConnection)server).Loop;
             var opened = new TaskCompletionSource<ValueTask<ConnectionContext>>();
@@ -165,7 +162,7 @@ public sealed class EpollTransportTests
             await using ConnectionContext second = await await opened.Task;
             Assert.Same(loop, ((EpollConnection)second).Loop);
             await using ConnectionContext accepted = (await listener.AcceptAsync())!;
-        }
+        });
     }
 
     /// <summary>Awaits as the proxy does (no captured context), registering before it returns.</summary>
@@ -178,10 +175,7 @@ public sealed class EpollTransportTests
     [Fact]
     public async Task DeferredSignal_SetOnALoop_WakesTheWaiterAfterTheSetterReturns_OnTheLoopThread()
     {
-        (IConnectionListener listener, ConnectionContext client, ConnectionContext server) = await PairAsync();
-        await using (listener)
-        await using (client)
-        await using (server)
+        await WithPairAsync(async (listener, client, server) =>
         {
             EpollLoop loop = ((EpollConnection)server).Loop;
             var signal = new Http2AsyncSignal(deferOnLoop: true);
@@ -200,6 +194,6 @@ public sealed class EpollTransportTests
             (bool returned, int thread) = await woke.Task.WaitAsync(TimeSpan.FromSeconds(5));
             Assert.True(returned);
             Assert.Equal(loopThread, thread);
-        }
+        });
     }
 }
