@@ -25,7 +25,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private static long s_nextId;
 
     private readonly EpollLoop _loop;
-    private readonly Socket _socket;
+    private Socket? _socket; // made on first ask: most connections never need the object (it costs ~9 syscalls)
     private readonly SafeSocketHandle _handle;
     private readonly Pipe _inputPipe;
     private readonly Pipe _outputPipe;
@@ -56,12 +56,13 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private string? _id;
     private IDictionary<object, object?>? _items;
 
-    public EpollConnection(EpollLoop loop, Socket socket, EndPoint? local, EndPoint? remote)
+    private EndPoint? _local;
+
+    /// <param name="remote">The peer, known from accept4 or connect; the local end is asked for when first read.</param>
+    public EpollConnection(EpollLoop loop, SafeSocketHandle handle, EndPoint? remote)
     {
         _loop = loop;
-        _socket = socket;
-        _handle = socket.SafeHandle;
-        LocalEndPoint = local;
+        _handle = handle;
         RemoteEndPoint = remote;
         // The input is written on the loop thread and read inline there (the codec runs in the pass that received its
         // bytes); when the reader lags, the receive resumes on the loop.
@@ -109,7 +110,33 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
 
     PipeReader IDuplexPipe.Input => _inputPipe.Reader;
     PipeWriter IDuplexPipe.Output => _outputPipe.Writer;
-    Socket IConnectionSocketFeature.Socket => _socket;
+    Socket IConnectionSocketFeature.Socket
+    {
+        get
+        {
+            lock (_features) return _socket ??= new Socket(_handle);
+        }
+    }
+
+    public override EndPoint? LocalEndPoint
+    {
+        get => _local ??= QueryLocalEndPoint();
+        set => _local = value;
+    }
+
+    private unsafe EndPoint? QueryLocalEndPoint()
+    {
+        byte* sa = stackalloc byte[SockAddrStorage];
+        int length = SockAddrStorage;
+        try
+        {
+            return getsockname(_handle, sa, &length) == 0 ? ToEndPoint(sa) : null;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+    }
 
     public void OnEvents(uint events)
     {
@@ -332,9 +359,9 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
         if (Interlocked.Exchange(ref _shutdown, 1) != 0) return;
         try
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            shutdown(_handle, SHUT_RDWR);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        catch (ObjectDisposedException)
         {
             // Already gone.
         }
@@ -363,7 +390,11 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
             var c = (EpollConnection)s!;
             c._loop.Unregister(c._token);
             if (!c._receiveDone) c.EndReceive(new ConnectionAbortedException("The connection was disposed."));
-            c._socket.Dispose();
+            lock (c._features)
+            {
+                if (c._socket is not null) c._socket.Dispose();
+                else c._handle.Dispose();
+            }
             c._closed.Cancel();
         }, this);
     }

@@ -103,5 +103,23 @@ internal static partial class EpollNative
     public static unsafe partial int setsockopt(SafeHandle fd, int level, int name, void* value, int length);
 
     [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int getsockname(SafeHandle fd, byte* addr, int* addrLength);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int shutdown(SafeHandle fd, int how);
+
+    public const int SHUT_RDWR = 2, SockAddrStorage = 128;
+
+    /// <summary>An IP endpoint from a sockaddr_in or sockaddr_in6; null for other families.</summary>
+    public static unsafe System.Net.IPEndPoint? ToEndPoint(byte* sa)
+    {
+        ushort family = *(ushort*)sa;
+        int port = sa[2] << 8 | sa[3];
+        if (family == 2) return new System.Net.IPEndPoint(new System.Net.IPAddress(new ReadOnlySpan<byte>(sa + 4, 4)), port);
+        if (family == 10) return new System.Net.IPEndPoint(new System.Net.IPAddress(new ReadOnlySpan<byte>(sa + 8, 16), *(uint*)(sa + 24)), port);
+        return null;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
 }

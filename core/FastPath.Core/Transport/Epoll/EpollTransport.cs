@@ -73,8 +73,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
                 if (errno < 0) throw new OperationCanceledException($"connect to {address} timed out after {timeout}");
             }
             if (errno != 0) throw Error(errno);
-            var socket = new Socket(handle);
-            var connection = new EpollConnection(loop, socket, socket.LocalEndPoint, address);
+            var connection = new EpollConnection(loop, handle, address);
             connection.Start();
             return connection;
         }
@@ -184,12 +183,14 @@ internal sealed class EpollTransport : IConnectionListenerFactory
 
         public unsafe void OnEvents(uint events)
         {
+            byte* peer = stackalloc byte[SockAddrStorage];
             while (Volatile.Read(ref _unbound) == 0)
             {
                 int fd;
+                int peerLength = SockAddrStorage;
                 try
                 {
-                    fd = accept4(_socket.SafeHandle, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    fd = accept4(_socket.SafeHandle, peer, &peerLength, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 }
                 catch (ObjectDisposedException)
                 {
@@ -205,19 +206,10 @@ internal sealed class EpollTransport : IConnectionListenerFactory
                     _ = RetryLaterAsync();
                     return;
                 }
+                // The peer's address came with accept4; the Socket object is made only if something asks for it.
                 var handle = new SafeSocketHandle(fd, ownsHandle: true);
-                Socket socket;
-                try
-                {
-                    SetNoDelay(handle);
-                    socket = new Socket(handle);
-                }
-                catch (Exception)
-                {
-                    handle.Dispose();
-                    continue;
-                }
-                var connection = new EpollConnection(_transport.PickLoopForAccepted(), socket, socket.LocalEndPoint, socket.RemoteEndPoint);
+                SetNoDelay(handle);
+                var connection = new EpollConnection(_transport.PickLoopForAccepted(), handle, ToEndPoint(peer));
                 connection.Start();
                 if (!_accepted.Writer.TryWrite(connection))
                 {
