@@ -6,7 +6,8 @@ namespace FastPath.Http2;
 
 internal sealed class Http2AsyncSignal : IValueTaskSource, IValueTaskSource<bool>
 {
-    // Continuations run on the thread pool: a setter (the read loop) must never run a stream's code inline.
+    // Continuations run on the thread pool (or, with deferOnLoop, at the end of the setter's epoll loop pass): a setter
+    // (the read loop) must never run a stream's code inline.
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private static readonly Action<object?> s_completeDeferred = static s =>
     {

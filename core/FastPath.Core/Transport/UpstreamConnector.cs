@@ -1,5 +1,6 @@
-// Opens upstream sockets and wraps them with Kestrel's SocketConnectionContextFactory, so upstream connections are
-// IDuplexPipes with the same buffer pool and back-pressure as downstream ones.
+// Opens upstream connections on the process's socket transport: the epoll transport's connector, or a Socket wrapped
+// by Kestrel's SocketConnectionContextFactory (FASTPATH_TRANSPORT=kestrel), so upstream connections are IDuplexPipes
+// with the same buffer pool and back-pressure as downstream ones.
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
@@ -10,10 +11,11 @@ namespace FastPath.Transport;
 
 internal sealed class UpstreamConnector : IDisposable
 {
-    private readonly SocketConnectionContextFactory _factory;
+    private readonly SocketConnectionContextFactory? _factory; // Kestrel's transport only
 
     public UpstreamConnector(ILoggerFactory loggerFactory)
     {
+        if (Epoll.EpollTransport.Enabled) return;
         var options = new SocketConnectionFactoryOptions
         {
             // Upstream connections are few and busy (pooled, reused): skipping the zero-byte read saves a syscall
@@ -24,15 +26,17 @@ internal sealed class UpstreamConnector : IDisposable
         _factory = new SocketConnectionContextFactory(options, loggerFactory.CreateLogger("FastPath.Upstream"));
     }
 
-    public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint address, TimeSpan timeout)
+    public ValueTask<ConnectionContext> ConnectAsync(IPEndPoint address, TimeSpan timeout) =>
+        _factory is null ? Epoll.EpollTransport.Shared.ConnectAsync(address, timeout) : ConnectKestrelAsync(_factory, address, timeout);
+
+    private static async ValueTask<ConnectionContext> ConnectKestrelAsync(SocketConnectionContextFactory factory, IPEndPoint address, TimeSpan timeout)
     {
-        if (Epoll.EpollTransport.Enabled) return await Epoll.EpollTransport.Shared.ConnectAsync(address, timeout).ConfigureAwait(false);
         var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             using var cts = new CancellationTokenSource(timeout);
             await socket.ConnectAsync(address, cts.Token).ConfigureAwait(false);
-            return _factory.Create(socket);
+            return factory.Create(socket);
         }
         catch
         {
@@ -41,5 +45,5 @@ internal sealed class UpstreamConnector : IDisposable
         }
     }
 
-    public void Dispose() => _factory.Dispose();
+    public void Dispose() => _factory?.Dispose();
 }

@@ -31,12 +31,11 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private readonly Pipe _outputPipe;
     private readonly PipeWriter _inputWriter;
     private readonly PipeReader _outputReader;
-    private readonly IDuplexPipe _application;
     private readonly CancellationTokenSource _closed = new();
     private readonly FeatureCollection _features = new();
     private readonly Action _onReceiveResumed;
     private readonly Action<object?> _checkWritable;
-    private readonly Action _onOutputReady;
+    private readonly Action _continueSending;
     private ulong _token;
 
     // Receive state (loop thread only).
@@ -75,14 +74,13 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
             minimumSegmentSize: 4096, useSynchronizationContext: false));
         _inputWriter = _inputPipe.Writer;
         _outputReader = _outputPipe.Reader;
-        _application = this;
         _onReceiveResumed = ResumeReceive;
         _checkWritable = static s =>
         {
             var c = (EpollConnection)s!;
-            if (Interlocked.Exchange(ref c._awaitingWritable, 0) == 1) c.SendPending();
+            if (Interlocked.Exchange(ref c._awaitingWritable, 0) == 1) c.ContinueSending();
         };
-        _onOutputReady = OnOutputReady;
+        _continueSending = ContinueSending;
         _features.Set<IConnectionSocketFeature>(this);
         ConnectionClosed = _closed.Token;
     }
@@ -92,8 +90,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     /// <summary>Joins the loop's epoll set and starts sending; receiving starts with the first readable edge.</summary>
     public void Start()
     {
-        _token = 0;
-        _loop.Register(_handle, this, out _token);
+        _token = _loop.Register(_handle, this);
         StartRead();
     }
 
@@ -104,8 +101,8 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     }
 
     public override IFeatureCollection Features => _features;
-    public override IDictionary<object, object?> Items { get => _items ??= new ConnectionItems(); set => _items = value; }
-    public override IDuplexPipe Transport { get => _application; set => throw new NotSupportedException(); }
+    public override IDictionary<object, object?> Items { get => _items ??= new Dictionary<object, object?>(); set => _items = value; }
+    public override IDuplexPipe Transport { get => this; set => throw new NotSupportedException(); }
     public override CancellationToken ConnectionClosed { get; set; }
 
     PipeReader IDuplexPipe.Input => _inputPipe.Reader;
@@ -143,7 +140,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
         // A FIN or error already seen by epoll has no edge of its own after the data: read until recv says so.
         if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0 && !_receivePaused && !_receiveDone)
             Receive(untilEmpty: (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
-        if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0 && Interlocked.Exchange(ref _awaitingWritable, 0) == 1) SendPending();
+        if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0 && Interlocked.Exchange(ref _awaitingWritable, 0) == 1) ContinueSending();
     }
 
     // ---- receive (loop thread) ----
@@ -185,8 +182,13 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
             int errno = Marshal.GetLastPInvokeError();
             if (errno == EAGAIN) return;
             if (errno == EINTR) continue;
-            EndReceive((Exception?)_abortReason ?? (errno == ECONNRESET ? new ConnectionResetException("Connection reset by peer", Error(errno))
-                : new IOException("recv failed: " + Error(errno).Message, Error(errno))));
+            if (_abortReason is not null)
+            {
+                EndReceive(_abortReason);
+                return;
+            }
+            System.Net.Sockets.SocketException error = Error(errno);
+            EndReceive(errno == ECONNRESET ? new ConnectionResetException("Connection reset by peer", error) : new IOException("recv failed: " + error.Message, error));
             return;
         }
     }
@@ -230,21 +232,17 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
             _pendingRead = _outputReader.ReadAsync();
             if (!_pendingRead.IsCompleted)
             {
-                _pendingRead.GetAwaiter().UnsafeOnCompleted(_onOutputReady);
+                _pendingRead.GetAwaiter().UnsafeOnCompleted(_continueSending);
                 return;
             }
             if (!SendRead()) return;
         }
     }
 
-    private void OnOutputReady()
+    /// <summary>Sends what the pending read holds, then reads on: when the output was flushed, and when the loop saw
+    /// the socket writable again after a full one.</summary>
+    private void ContinueSending()
     {
-        if (SendRead()) StartRead();
-    }
-
-    private void SendPending()
-    {
-        // The loop saw the socket writable again: take up the buffer where the last send stopped.
         if (SendRead()) StartRead();
     }
 
@@ -301,7 +299,6 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
             }
             _outputReader.AdvanceTo(buffer.End);
             FinishSend();
-            ShutdownOnce();
             return false;
         }
         _outputReader.AdvanceTo(buffer.End);
@@ -404,6 +401,4 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     {
         private MemoryHandle _first;
     }
-
-    private sealed class ConnectionItems : Dictionary<object, object?>;
 }

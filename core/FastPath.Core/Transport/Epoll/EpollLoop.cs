@@ -29,8 +29,7 @@ internal sealed class EpollLoop : IDisposable
     private readonly Stack<int> _free = new();
     private int _nextSlot = 1; // slot 0 is the eventfd
 
-    private (Action<object?> Action, object? State)[] _deferred = new (Action<object?>, object?)[64];
-    private int _deferredHead, _deferredCount;
+    private readonly Queue<(Action<object?> Action, object? State)> _deferred = new(64); // loop thread only
 
     private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _posted = new();
     private int _wakePending;
@@ -38,9 +37,9 @@ internal sealed class EpollLoop : IDisposable
 
     public EpollLoop(int index)
     {
-        _epfd = epoll_create1(0x80000);
+        _epfd = epoll_create1(EPOLL_CLOEXEC);
         if (_epfd < 0) throw new InvalidOperationException($"epoll_create1 failed: errno {Marshal.GetLastPInvokeError()}");
-        _eventFd = eventfd(0, 0x80000 | 0x800);
+        _eventFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         var ev = new EpollEvent { Events = EPOLLIN | EPOLLET, Data = 0 };
         if (epoll_ctl(_epfd, EPOLL_CTL_ADD, _eventFd, ref ev) != 0) throw new InvalidOperationException("epoll_ctl(eventfd) failed");
         Scheduler = new LoopScheduler(this);
@@ -56,12 +55,14 @@ internal sealed class EpollLoop : IDisposable
     /// <summary>Runs continuations at the end of the current pass on the loop thread; from elsewhere, posts them.</summary>
     public LoopScheduler Scheduler { get; }
 
-    public int Register(System.Net.Sockets.SafeSocketHandle handle, IEpollHandler handler, out ulong token)
+    /// <summary>Adds a socket to this loop's epoll set (edge-triggered, both directions) with its handler; the token
+    /// returned names the registration for <see cref="Unregister"/>.</summary>
+    public ulong Register(SafeHandle handle, IEpollHandler handler)
     {
-        int slot;
+        ulong token;
         lock (_slotsLock)
         {
-            if (!_free.TryPop(out slot))
+            if (!_free.TryPop(out int slot))
             {
                 slot = _nextSlot++;
                 if (slot >= _handlers.Length)
@@ -75,41 +76,23 @@ internal sealed class EpollLoop : IDisposable
             token = (ulong)(uint)slot | ((ulong)_generations[slot] << 32);
         }
         var ev = new EpollEvent { Events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, Data = token };
-        bool added = false;
-        handle.DangerousAddRef(ref added);
-        try
+        if (Control(EPOLL_CTL_ADD, handle, ref ev) != 0)
         {
-            if (epoll_ctl(_epfd, EPOLL_CTL_ADD, (int)handle.DangerousGetHandle(), ref ev) != 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                Unregister(token);
-                throw Error(errno);
-            }
+            int errno = Marshal.GetLastPInvokeError();
+            Unregister(token);
+            throw Error(errno);
         }
-        finally
-        {
-            if (added) handle.DangerousRelease();
-        }
-        return slot;
+        return token;
     }
 
     /// <summary>Forgets a handler: an event still queued for its slot is dropped (the generation no longer matches).
-    /// The socket leaves the epoll set when it is closed.</summary>
+    /// A socket leaves the epoll set when it is closed, or at once when <paramref name="removeFromSet"/> is given.</summary>
     public void Unregister(ulong token, SafeHandle? removeFromSet = null)
     {
         if (removeFromSet is not null && !removeFromSet.IsClosed)
         {
             var ev = default(EpollEvent);
-            bool added = false;
-            removeFromSet.DangerousAddRef(ref added);
-            try
-            {
-                epoll_ctl(_epfd, EPOLL_CTL_DEL, (int)removeFromSet.DangerousGetHandle(), ref ev);
-            }
-            finally
-            {
-                if (added) removeFromSet.DangerousRelease();
-            }
+            Control(EPOLL_CTL_DEL, removeFromSet, ref ev);
         }
         int slot = (int)(uint)token;
         lock (_slotsLock)
@@ -121,19 +104,23 @@ internal sealed class EpollLoop : IDisposable
         }
     }
 
-    /// <summary>Queues work for the end of this pass. Loop thread only.</summary>
-    public void Defer(Action<object?> action, object? state)
+    /// <summary>epoll_ctl on a handle kept open for the call.</summary>
+    private int Control(int op, SafeHandle handle, ref EpollEvent ev)
     {
-        if (_deferredCount == _deferred.Length)
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
         {
-            var grown = new (Action<object?>, object?)[_deferred.Length * 2];
-            for (int i = 0; i < _deferredCount; i++) grown[i] = _deferred[(_deferredHead + i) % _deferred.Length];
-            _deferred = grown;
-            _deferredHead = 0;
+            return epoll_ctl(_epfd, op, (int)handle.DangerousGetHandle(), ref ev);
         }
-        _deferred[(_deferredHead + _deferredCount) % _deferred.Length] = (action, state);
-        _deferredCount++;
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
     }
+
+    /// <summary>Queues work for the end of this pass. Loop thread only.</summary>
+    public void Defer(Action<object?> action, object? state) => _deferred.Enqueue((action, state));
 
     /// <summary>Runs work on the loop thread: deferred when called there, otherwise posted and the loop woken.</summary>
     public void Post(Action<object?> action, object? state)
@@ -159,7 +146,7 @@ internal sealed class EpollLoop : IDisposable
         EpollEvent* events = stackalloc EpollEvent[MaxEvents];
         while (!_stopping)
         {
-            int n = epoll_wait(_epfd, events, MaxEvents, _deferredCount > 0 || !_posted.IsEmpty ? 0 : -1);
+            int n = epoll_wait(_epfd, events, MaxEvents, _deferred.Count > 0 || !_posted.IsEmpty ? 0 : -1);
             if (n < 0)
             {
                 if (Marshal.GetLastPInvokeError() == EINTR) continue;
@@ -199,15 +186,11 @@ internal sealed class EpollLoop : IDisposable
     private void RunDeferred()
     {
         // Work deferred while this runs (a flush that schedules the send) runs in the same pass.
-        while (_deferredCount > 0)
+        while (_deferred.TryDequeue(out var item))
         {
-            var (action, state) = _deferred[_deferredHead];
-            _deferred[_deferredHead] = default;
-            _deferredHead = (_deferredHead + 1) % _deferred.Length;
-            _deferredCount--;
             try
             {
-                action(state);
+                item.Action(item.State);
             }
             catch (Exception e)
             {
@@ -227,8 +210,6 @@ internal sealed class EpollLoop : IDisposable
     /// <summary>A PipeScheduler: at the end of the pass on the loop thread, otherwise posted to it.</summary>
     internal sealed class LoopScheduler(EpollLoop loop) : System.IO.Pipelines.PipeScheduler
     {
-        public EpollLoop Loop => loop;
-
         public override void Schedule(Action<object?> action, object? state) => loop.Post(action, state);
     }
 

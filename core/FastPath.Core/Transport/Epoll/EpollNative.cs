@@ -1,5 +1,6 @@
-// The few libc calls the epoll transport makes itself (Linux, x86-64 layout of epoll_event). Sockets are still
-// created and owned by System.Net.Sockets.Socket; these calls only drive them without its event engine.
+// The few libc calls the epoll transport makes itself (Linux, x86-64 layout of epoll_event). Its sockets are raw
+// descriptors in SafeSocketHandles, driven without .NET's socket engine; a System.Net.Sockets.Socket is wrapped around
+// one only when something asks for it (IConnectionSocketFeature).
 using System.Runtime.InteropServices;
 
 namespace FastPath.Transport.Epoll;
@@ -11,6 +12,7 @@ internal static partial class EpollNative
     public const int EAGAIN = 11, EINTR = 4, EINPROGRESS = 115, ECONNRESET = 104, EPIPE = 32, ECONNABORTED = 103;
     public const int MSG_NOSIGNAL = 0x4000;
     public const int SOCK_NONBLOCK = 0x800, SOCK_CLOEXEC = 0x80000;
+    public const int EPOLL_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
     public const int SOL_SOCKET = 1, SO_ERROR = 4, IPPROTO_TCP = 6, TCP_NODELAY = 1;
 
     /// <summary>x86-64's epoll_event is packed: 4 bytes of events, then 8 of data.</summary>

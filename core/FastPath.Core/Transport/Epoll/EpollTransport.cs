@@ -1,5 +1,6 @@
-// FastPath's own socket transport, the default on Linux x64 (FASTPATH_TRANSPORT=kestrel selects Kestrel's): listeners and upstream connections on EpollLoops, one
-// per core, producing the same ConnectionContext/IDuplexPipe as Kestrel's socket transport. An upstream connection
+// FastPath's own socket transport, the default on Linux x64 (FASTPATH_TRANSPORT=kestrel selects Kestrel's): listeners
+// and upstream connections on EpollLoops, one per core, producing the same ConnectionContext/IDuplexPipe as Kestrel's
+// socket transport. An upstream connection
 // opened while handling a request joins the loop that request runs on, so a proxied exchange stays on one thread.
 using System.Net;
 using System.Net.Sockets;
@@ -30,7 +31,11 @@ internal sealed class EpollTransport : IConnectionListenerFactory
 
     public int LoopCount => _loops.Length;
 
-    private EpollLoop PickLoop() => EpollLoop.Current ?? _loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)_loops.Length)];
+    /// <summary>The loop running this code (an upstream connection opened for a request stays with it), else the next.</summary>
+    private EpollLoop PickLoop() => EpollLoop.Current ?? NextLoop();
+
+    /// <summary>Round robin over the loops (accepted connections are spread, whichever loop accepted them).</summary>
+    private EpollLoop NextLoop() => _loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)_loops.Length)];
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
@@ -139,7 +144,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
         {
             _loop = loop;
             _handle = handle;
-            loop.Register(handle, this, out _token);
+            _token = loop.Register(handle, this);
         }
 
         public Task<int> Task => _done.Task;
@@ -176,7 +181,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
             _socket = socket;
             _loop = loop;
             EndPoint = socket.LocalEndPoint!;
-            loop.Register(socket.SafeHandle, this, out _token);
+            _token = loop.Register(socket.SafeHandle, this);
         }
 
         public EndPoint EndPoint { get; }
@@ -209,7 +214,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
                 // The peer's address came with accept4; the Socket object is made only if something asks for it.
                 var handle = new SafeSocketHandle(fd, ownsHandle: true);
                 SetNoDelay(handle);
-                var connection = new EpollConnection(_transport.PickLoopForAccepted(), handle, ToEndPoint(peer));
+                var connection = new EpollConnection(_transport.NextLoop(), handle, ToEndPoint(peer));
                 connection.Start();
                 if (!_accepted.Writer.TryWrite(connection))
                 {
@@ -250,6 +255,4 @@ internal sealed class EpollTransport : IConnectionListenerFactory
 
         public ValueTask DisposeAsync() => UnbindAsync();
     }
-
-    private EpollLoop PickLoopForAccepted() => _loops[(int)((uint)Interlocked.Increment(ref _next) % (uint)_loops.Length)];
 }
