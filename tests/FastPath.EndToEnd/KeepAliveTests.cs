@@ -1,5 +1,8 @@
 // Connection reuse on both hops: one client connection carries many requests, the upstream pool reuses one origin
 // connection for them, and pipelined requests are answered in order (RFC 9112 §9.3.2).
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.RegularExpressions;
 using FastPath.EndToEnd.Testing;
 
@@ -7,6 +10,43 @@ namespace FastPath.EndToEnd;
 
 public sealed class KeepAliveTests
 {
+    [Fact(Timeout = 60_000)]
+    public async Task ConnectionClose_LargeResponse_SlowReader_GetsEveryByteThenAnOrderlyEnd()
+    {
+        // The gateway hands the last bytes to its kernel and closes the connection while a slow client still has
+        // megabytes to read. The close must be orderly (FIN after the data): an abortive one (SO_LINGER 0, a reset)
+        // drops what the kernel still held for the client.
+        const int bodyBytes = 8 * 1024 * 1024;
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main").Cluster("main", origin.Address));
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 8 * 1024 };
+        await client.ConnectAsync(new IPEndPoint(IPAddress.Loopback, gateway.Port));
+        await client.SendAsync(Encoding.ASCII.GetBytes($"GET /download?bytes={bodyBytes} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"));
+
+        byte[] buffer = new byte[16 * 1024];
+        long total = 0;
+        int headEnd = -1;
+        var head = new MemoryStream();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(45));
+        while (true)
+        {
+            int n = await client.ReceiveAsync(buffer, SocketFlags.None, limit.Token); // a reset throws here
+            if (n == 0) break;
+            if (headEnd < 0)
+            {
+                head.Write(buffer, 0, n);
+                headEnd = head.ToArray().AsSpan().IndexOf("\r\n\r\n"u8);
+                if (headEnd >= 0) total = head.Length - (headEnd + 4);
+            }
+            else total += n;
+            if (total % (512 * 1024) < n) await Task.Delay(20); // read slowly: the gateway's send buffer stays full
+        }
+        string headText = Encoding.ASCII.GetString(head.ToArray(), 0, Math.Max(headEnd, 0));
+        Assert.StartsWith("HTTP/1.1 200", headText);
+        Assert.Contains("connection: close", headText, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(bodyBytes, total);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task SequentialRequests_OneClientConnection_OriginSeesOneConnection()
     {

@@ -180,7 +180,7 @@ internal static class Http1BodyCopier
     /// </summary>
     public static async Task<BodyCopyResult> CopyAsync(PipeReader input, PipeWriter output, BodyFraming inFraming,
         long contentLength, BodyFraming outFraming, HttpHeaderBlock? trailers, ReadDeadline deadline, long idleTimeoutMs,
-        Http1Limits limits, System.Net.Sockets.Socket? inputSocket = null, IBodyTap? tap = null, BodyReplayBuffer? replay = null)
+        Http1Limits limits, ISocketBacklogFeature? inputBacklog = null, IBodyTap? tap = null, BodyReplayBuffer? replay = null)
     {
         // With a replay buffer (the route retries), every byte for the upstream also goes to the buffer.
         IBufferWriter<byte> sink = replay is null ? output : replay;
@@ -230,7 +230,7 @@ internal static class Http1BodyCopier
                 input.AdvanceTo(consumed, buffer.End);
                 // More input already waits in the kernel: read it first, so it leaves in one send (SocketBacklog).
                 if (output.CanGetUnflushedBytes && output.UnflushedBytes < SocketBacklog.MaxUnflushedBytes
-                    && SocketBacklog.MoreWaiting(inputSocket, observed, ref knownUntil)) continue;
+                    && SocketBacklog.MoreWaiting(inputBacklog, observed, ref knownUntil)) continue;
                 BodyCopyResult flushed = await FlushAsync(output, new BodyCopyResult(BodyCopyStatus.Ok, forwarder.Bytes)).ConfigureAwait(false);
                 if (flushed.Status != BodyCopyStatus.Ok) return flushed;
             }

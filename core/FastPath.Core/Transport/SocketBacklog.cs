@@ -10,6 +10,13 @@ using Microsoft.AspNetCore.Connections.Features;
 
 namespace FastPath.Transport;
 
+/// <summary>The bytes the kernel holds for a connection that its transport has not read yet.</summary>
+internal interface ISocketBacklogFeature
+{
+    /// <summary>0 when unknown or the connection is gone.</summary>
+    int BufferedBytes { get; }
+}
+
 internal static class SocketBacklog
 {
     /// <summary>Bytes held back from a send while more is known to be waiting: one large write, not a buffer.</summary>
@@ -17,19 +24,15 @@ internal static class SocketBacklog
 
     public static Socket? SocketOf(ConnectionContext context) => context.Features.Get<IConnectionSocketFeature>()?.Socket;
 
-    /// <summary>Bytes the kernel holds for the socket that the transport has not read yet (0 when unknown).</summary>
-    public static int BufferedBytes(Socket? socket)
-    {
-        if (socket is null) return 0;
-        try
-        {
-            return socket.Available;
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            return 0;
-        }
-    }
+    /// <summary>
+    /// How to ask about a connection's backlog: FastPath's epoll transport answers with FIONREAD on its descriptor
+    /// itself; on Kestrel's transport the connection's Socket does (Socket.Available). Null when neither can.
+    /// </summary>
+    public static ISocketBacklogFeature? Of(ConnectionContext context) =>
+        context.Features.Get<ISocketBacklogFeature>() ?? (SocketOf(context) is { } socket ? Of(socket) : null);
+
+    /// <summary>A Socket's backlog (Socket.Available; 0 once it is disposed).</summary>
+    public static ISocketBacklogFeature Of(Socket socket) => new SocketAvailable(socket);
 
     /// <summary>
     /// For a reader that consumed up to <paramref name="consumed"/> of <paramref name="buffer"/>: the bytes it has seen
@@ -48,12 +51,30 @@ internal static class SocketBacklog
     /// <paramref name="knownUntil"/>, which an answer of N bytes moves to N past what had been seen. A 16 KiB response
     /// read in 4 KiB blocks then costs one FIONREAD instead of four.
     /// </summary>
-    public static bool MoreWaiting(Socket? socket, long observed, ref long knownUntil)
+    public static bool MoreWaiting(ISocketBacklogFeature? backlog, long observed, ref long knownUntil)
     {
         if (observed < knownUntil) return true;
-        int buffered = BufferedBytes(socket);
+        int buffered = backlog?.BufferedBytes ?? 0;
         if (buffered <= 0) return false;
         knownUntil = observed + buffered;
         return true;
+    }
+
+    private sealed class SocketAvailable(Socket socket) : ISocketBacklogFeature
+    {
+        public int BufferedBytes
+        {
+            get
+            {
+                try
+                {
+                    return socket.Available;
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    return 0;
+                }
+            }
+        }
     }
 }

@@ -165,6 +165,85 @@ public sealed class EpollTransportTests
         });
     }
 
+    [Fact]
+    public async Task UpstreamConnect_FromALoopThread_ResumesTheCallerOnThatLoop_AndCarriesBytesBothWays()
+    {
+        await WithPairAsync(async (listener, client, server) =>
+        {
+            EpollLoop loop = ((EpollConnection)server).Loop;
+            var resumedOnLoop = new TaskCompletionSource<(ConnectionContext Connection, bool OnLoop)>();
+            loop.Post(_ => _ = ConnectThenReportAsync(), null);
+            (ConnectionContext second, bool onLoop) = await resumedOnLoop.Task.WaitAsync(TimeSpan.FromSeconds(5));
+            await using (second)
+            {
+                // The connect's completion ran the caller on in that pass, on the loop (no thread-pool hop), and the
+                // registration it waited on now serves the connection: the reply's readable edge reaches it.
+                Assert.True(onLoop);
+                await using ConnectionContext accepted = (await listener.AcceptAsync())!;
+                await second.Transport.Output.WriteAsync("ping"u8.ToArray());
+                Assert.Equal("ping"u8.ToArray(), await ReadAllAsync(accepted.Transport.Input, 4));
+                await accepted.Transport.Output.WriteAsync("pong"u8.ToArray());
+                Assert.Equal("pong"u8.ToArray(), await ReadAllAsync(second.Transport.Input, 4));
+            }
+
+            async Task ConnectThenReportAsync()
+            {
+                ConnectionContext c = await Transport.ConnectAsync((IPEndPoint)listener.EndPoint, TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                resumedOnLoop.SetResult((c, EpollLoop.Current == loop));
+            }
+        });
+    }
+
+    [Fact]
+    public async Task UpstreamConnect_ToAServerThatSpeaksFirst_ReadsWhatCameWithTheConnect()
+    {
+        // The server's greeting is already in the kernel when the loop next polls, so one edge-triggered event
+        // reports "connected" and "readable" together; the connection must still see those bytes.
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        server.Listen(1);
+        Socket? accepted = null;
+        await WithPairAsync(async (listener, client, pairServer) =>
+        {
+            EpollLoop loop = ((EpollConnection)pairServer).Loop;
+            var opened = new TaskCompletionSource<ValueTask<ConnectionContext>>();
+            loop.Post(_ =>
+            {
+                opened.SetResult(Transport.ConnectAsync((IPEndPoint)server.LocalEndPoint!, TimeSpan.FromSeconds(5)));
+                loop.Defer(_ =>
+                {
+                    accepted = server.Accept(); // the kernel completed the handshake already: returns at once
+                    accepted.Send("hello"u8);
+                }, null);
+            }, null);
+            await using ConnectionContext upstream = await (await opened.Task).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal("hello"u8.ToArray(), await ReadAllAsync(upstream.Transport.Input, 5));
+        });
+        accepted?.Dispose();
+    }
+
+    [Fact]
+    public async Task Backlog_IsAnsweredByTheConnection_FromWhatTheKernelHolds()
+    {
+        await WithPairAsync(async (listener, client, server) =>
+        {
+            var backlog = server.Features.Get<FastPath.Transport.ISocketBacklogFeature>();
+            Assert.Same(server, backlog); // FIONREAD on its own descriptor: no Socket object is made for it
+            Assert.Equal(0, backlog!.BufferedBytes);
+            // Nobody reads the server's input: its pipe fills (1 MiB) and receiving stops; the rest stays in the kernel.
+            Task writing = client.Transport.Output.WriteAsync(new byte[3 * 1024 * 1024]).AsTask();
+            DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+            while (backlog.BufferedBytes == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the kernel never held unread bytes");
+                await Task.Delay(10);
+            }
+            Assert.InRange(backlog.BufferedBytes, 1, 3 * 1024 * 1024);
+            _ = await ReadAllAsync(server.Transport.Input, 3 * 1024 * 1024);
+            await writing.WaitAsync(TimeSpan.FromSeconds(10));
+        });
+    }
+
     /// <summary>Awaits as the proxy does (no captured context), registering before it returns.</summary>
     private static async Task ParkAsync(ValueTask wait, Action then)
     {

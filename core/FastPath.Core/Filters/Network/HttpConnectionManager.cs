@@ -58,7 +58,7 @@ internal sealed partial class HttpConnectionManager
     private readonly ReadDeadline _upstreamDeadline = new();
     private readonly byte[] _clientAddress;
     private readonly ConnectionContext? _connection; // null in stream mode (an HTTP/2 stream has no socket of its own)
-    private System.Net.Sockets.Socket? _socket; // asked for when a request body first needs it (see SocketBacklog)
+    private ISocketBacklogFeature? _backlog; // asked for when a request body first needs it (see SocketBacklog)
     private readonly DownstreamTls? _tls;
     private readonly ConnectionAddresses _addresses;
     private volatile bool _idle;
@@ -377,7 +377,7 @@ internal sealed partial class HttpConnectionManager
                             ? Http1BodyCopier.CopyAsync(_input, upstream.Output, inFraming, request.ContentLength,
                                 request.Framing == BodyFraming.Chunked ? BodyFraming.Chunked : BodyFraming.ContentLength,
                                 trailersIn, _downstreamDeadline, snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits,
-                                _socket ??= _connection is null ? null : SocketBacklog.SocketOf(_connection), exchange.Filters.RequestBodyTap, replay)
+                                _backlog ??= _connection is null ? null : SocketBacklog.Of(_connection), exchange.Filters.RequestBodyTap, replay)
                             : Http2UpstreamBody.CopyAsync(_input, inFraming, request.ContentLength, trailersIn, _upStream!, _downstreamDeadline,
                                 snapshot.StreamIdleTimeoutMs, snapshot.HeadLimits, exchange.Filters.RequestBodyTap, replay,
                                 exchange.Http2UploadScratch ??= new ArrayBufferWriter<byte>(16 * 1024));

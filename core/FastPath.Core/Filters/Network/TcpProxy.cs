@@ -107,12 +107,12 @@ internal sealed class TcpProxy
                 return;
             }
 
-            Socket? downstreamSocket = SocketBacklog.SocketOf(_downstream), upstreamSocket = SocketBacklog.SocketOf(upstream);
-            // A TLS side is written through its pipe (SslStream encrypts); only a plaintext socket takes direct sends.
-            Socket? downstreamTarget = _downstream is TlsConnection ? null : downstreamSocket;
-            Socket? upstreamTarget = upstream is TlsConnection ? null : upstreamSocket;
-            Task toUpstream = PumpAsync(_downstream.Transport.Input, downstreamSocket, upstreamTarget, upstream.Transport.Output, stats.Received, upstreamBound: true);
-            Task toDownstream = PumpAsync(upstream.Transport.Input, upstreamSocket, downstreamTarget, _downstream.Transport.Output, stats.Sent, upstreamBound: false);
+            // A TLS side is written through its pipe (SslStream encrypts); only a plaintext socket takes direct sends,
+            // which can pass a FIN on alone (completing a transport's output closes both ways).
+            Socket? downstreamTarget = _downstream is TlsConnection ? null : SocketBacklog.SocketOf(_downstream);
+            Socket? upstreamTarget = upstream is TlsConnection ? null : SocketBacklog.SocketOf(upstream);
+            Task toUpstream = PumpAsync(_downstream.Transport.Input, SocketBacklog.Of(_downstream), upstreamTarget, upstream.Transport.Output, stats.Received, upstreamBound: true);
+            Task toDownstream = PumpAsync(upstream.Transport.Input, SocketBacklog.Of(upstream), downstreamTarget, _downstream.Transport.Output, stats.Sent, upstreamBound: false);
             await toUpstream.ConfigureAwait(false);
             await toDownstream.ConfigureAwait(false);
             int aborted = Volatile.Read(ref _aborted);
@@ -140,7 +140,7 @@ internal sealed class TcpProxy
     /// One direction: bytes from <paramref name="from"/> to <paramref name="to"/> until the source sends FIN (then
     /// the destination gets one too, and the other direction carries on) or either side fails (then both close).
     /// </summary>
-    private async Task PumpAsync(PipeReader from, Socket? source, Socket? to, PipeWriter fallback, Counter.Child bytes, bool upstreamBound)
+    private async Task PumpAsync(PipeReader from, ISocketBacklogFeature? source, Socket? to, PipeWriter fallback, Counter.Child bytes, bool upstreamBound)
     {
         // Which peer failed, for the response flag: the one read from, unless the failure came while sending.
         int readFailure = upstreamBound ? AbortedDownstreamReset : AbortedUpstreamReset;

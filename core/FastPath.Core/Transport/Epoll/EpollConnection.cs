@@ -18,7 +18,7 @@ using static FastPath.Transport.Epoll.EpollNative;
 
 namespace FastPath.Transport.Epoll;
 
-internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuplexPipe, IConnectionSocketFeature
+internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuplexPipe, IConnectionSocketFeature, ISocketBacklogFeature
 {
     private const int ReceiveSize = 16 * 1024;
     private const int MaxIov = 16;
@@ -26,7 +26,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
 
     private readonly EpollLoop _loop;
     private Socket? _socket; // made on first ask: most connections never need the object (it costs ~9 syscalls)
-    private readonly SafeSocketHandle _handle;
+    private readonly SocketFd _handle;
     private readonly Pipe _inputPipe;
     private readonly Pipe _outputPipe;
     private readonly PipeWriter _inputWriter;
@@ -58,7 +58,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private EndPoint? _local;
 
     /// <param name="remote">The peer, known from accept4 or connect; the local end is asked for when first read.</param>
-    public EpollConnection(EpollLoop loop, SafeSocketHandle handle, EndPoint? remote)
+    public EpollConnection(EpollLoop loop, SocketFd handle, EndPoint? remote)
     {
         _loop = loop;
         _handle = handle;
@@ -82,6 +82,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
         };
         _continueSending = ContinueSending;
         _features.Set<IConnectionSocketFeature>(this);
+        _features.Set<ISocketBacklogFeature>(this);
         ConnectionClosed = _closed.Token;
     }
 
@@ -92,6 +93,19 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     {
         _token = _loop.Register(_handle, this);
         StartRead();
+    }
+
+    /// <summary>
+    /// As <see cref="Start"/>, taking over the registration a connect waited on (on the loop thread).
+    /// <paramref name="readyEvents"/> is what epoll reported with the connect's completion: an edge-triggered set
+    /// reports bytes that came with it (a server that speaks first) only that once.
+    /// </summary>
+    public void Start(ulong registration, uint readyEvents)
+    {
+        _token = registration;
+        _loop.Rebind(registration, this);
+        StartRead();
+        if ((readyEvents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) OnEvents(readyEvents);
     }
 
     public override string ConnectionId
@@ -111,7 +125,24 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     {
         get
         {
-            lock (_features) return _socket ??= new Socket(_handle);
+            // The Socket borrows the descriptor: this connection closes it (gracefully, see SocketFd).
+            lock (_features) return _socket ??= new Socket(new SafeSocketHandle(_handle.Fd, ownsHandle: false));
+        }
+    }
+
+    unsafe int ISocketBacklogFeature.BufferedBytes
+    {
+        get
+        {
+            int available = 0;
+            try
+            {
+                return ioctl(_handle, FIONREAD, &available) == 0 ? available : 0;
+            }
+            catch (ObjectDisposedException)
+            {
+                return 0;
+            }
         }
     }
 
@@ -389,8 +420,8 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
             if (!c._receiveDone) c.EndReceive(new ConnectionAbortedException("The connection was disposed."));
             lock (c._features)
             {
-                if (c._socket is not null) c._socket.Dispose();
-                else c._handle.Dispose();
+                c._socket?.Dispose();
+                c._handle.Dispose();
             }
             c._closed.Cancel();
         }, this);

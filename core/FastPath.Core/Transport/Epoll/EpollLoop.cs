@@ -85,6 +85,19 @@ internal sealed class EpollLoop : IDisposable
         return token;
     }
 
+    /// <summary>Hands a registration to another handler (a connect waiter's socket to its connection) without leaving
+    /// and rejoining the epoll set. Loop thread only, so no event is dispatched between the two handlers.</summary>
+    public void Rebind(ulong token, IEpollHandler handler)
+    {
+        int slot = (int)(uint)token;
+        lock (_slotsLock)
+        {
+            if (_generations[slot] != (uint)(token >> 32) || _handlers[slot] is null)
+                throw new InvalidOperationException("The epoll registration was already released.");
+            Volatile.Write(ref _handlers[slot], handler);
+        }
+    }
+
     /// <summary>Forgets a handler: an event still queued for its slot is dropped (the generation no longer matches).
     /// A socket leaves the epoll set when it is closed, or at once when <paramref name="removeFromSet"/> is given.</summary>
     public void Unregister(ulong token, SafeHandle? removeFromSet = null)

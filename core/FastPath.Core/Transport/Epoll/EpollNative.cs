@@ -1,7 +1,8 @@
 // The few libc calls the epoll transport makes itself (Linux, x86-64 layout of epoll_event). Its sockets are raw
-// descriptors in SafeSocketHandles, driven without .NET's socket engine; a System.Net.Sockets.Socket is wrapped around
-// one only when something asks for it (IConnectionSocketFeature).
+// descriptors (SocketFd), driven without .NET's socket engine; a System.Net.Sockets.Socket is wrapped around one only
+// when something asks for it (IConnectionSocketFeature).
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Transport.Epoll;
 
@@ -110,6 +111,11 @@ internal static partial class EpollNative
     [LibraryImport("libc", SetLastError = true)]
     public static partial int shutdown(SafeHandle fd, int how);
 
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int ioctl(SafeHandle fd, nuint request, int* value);
+
+    public const nuint FIONREAD = 0x541B;
+
     public const int SHUT_RDWR = 2, SockAddrStorage = 128;
 
     /// <summary>An IP endpoint from a sockaddr_in or sockaddr_in6; null for other families.</summary>
@@ -124,4 +130,19 @@ internal static partial class EpollNative
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int close(int fd);
+}
+
+/// <summary>
+/// A socket descriptor the epoll transport owns, closed with a plain close(2): the kernel still delivers what is queued
+/// and then the FIN. (A SafeSocketHandle that owns the descriptor closes it abortively - SO_LINGER 0, a reset that
+/// drops unsent bytes - unless Socket.Shutdown was called through it, which the transport never does: a response sent
+/// just before the close could lose its tail on any link slower than loopback.)
+/// </summary>
+internal sealed class SocketFd : SafeHandleMinusOneIsInvalid
+{
+    public SocketFd(int fd) : base(ownsHandle: true) => SetHandle(fd);
+
+    public int Fd => (int)handle;
+
+    protected override bool ReleaseHandle() => EpollNative.close((int)handle) == 0;
 }

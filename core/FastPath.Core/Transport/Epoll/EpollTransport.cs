@@ -62,14 +62,15 @@ internal sealed class EpollTransport : IConnectionListenerFactory
         EpollLoop loop = PickLoop();
         int fd = socket(address.AddressFamily == AddressFamily.InterNetworkV6 ? 10 : 2, (int)SocketType.Stream | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) throw Error(Marshal.GetLastPInvokeError());
-        var handle = new SafeSocketHandle(fd, ownsHandle: true);
+        var handle = new SocketFd(fd);
         try
         {
             SetNoDelay(handle);
             int errno = StartConnect(handle, address);
+            ConnectWaiter? waiter = null;
             if (errno == EINPROGRESS)
             {
-                var waiter = new ConnectWaiter(loop, handle);
+                waiter = new ConnectWaiter(loop, handle);
                 using var cts = new CancellationTokenSource(timeout);
                 await using (cts.Token.UnsafeRegister(static s => ((ConnectWaiter)s!).Cancel(), waiter).ConfigureAwait(false))
                 {
@@ -79,7 +80,13 @@ internal sealed class EpollTransport : IConnectionListenerFactory
             }
             if (errno != 0) throw Error(errno);
             var connection = new EpollConnection(loop, handle, address);
-            connection.Start();
+            if (waiter is null) connection.Start();
+            else if (loop.IsCurrent) connection.Start(waiter.Registration, waiter.ReadyEvents); // the usual case: completed inline on the loop
+            else
+            {
+                loop.Unregister(waiter.Registration, handle);
+                connection.Start();
+            }
             return connection;
         }
         catch
@@ -132,15 +139,20 @@ internal sealed class EpollTransport : IConnectionListenerFactory
         return getsockopt(handle, SOL_SOCKET, SO_ERROR, &error, &length) == 0 ? error : Marshal.GetLastPInvokeError();
     }
 
-    /// <summary>Waits, on the loop, for a non-blocking connect to finish; then leaves the epoll set for the connection.</summary>
+    /// <summary>
+    /// Waits, on the loop, for a non-blocking connect to finish. It completes on the loop thread, running the caller
+    /// inline there (the request that asked for the connection carries on in the same pass, on the loop the connection
+    /// joins), and a connected socket keeps its epoll registration for the connection (<see cref="Registration"/>):
+    /// no epoll_ctl, no thread-pool hop. A failed or timed-out connect leaves the epoll set.
+    /// </summary>
     private sealed class ConnectWaiter : IEpollHandler
     {
-        private readonly TaskCompletionSource<int> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<int> _done = new();
         private readonly EpollLoop _loop;
-        private readonly SafeSocketHandle _handle;
+        private readonly SocketFd _handle;
         private readonly ulong _token;
 
-        public ConnectWaiter(EpollLoop loop, SafeSocketHandle handle)
+        public ConnectWaiter(EpollLoop loop, SocketFd handle)
         {
             _loop = loop;
             _handle = handle;
@@ -149,9 +161,15 @@ internal sealed class EpollTransport : IConnectionListenerFactory
 
         public Task<int> Task => _done.Task;
 
+        public ulong Registration => _token;
+
+        /// <summary>The events that completed the connect (loop thread).</summary>
+        public uint ReadyEvents { get; private set; }
+
         public void OnEvents(uint events)
         {
             if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
+            ReadyEvents = events;
             Finish(SocketError(_handle));
         }
 
@@ -160,7 +178,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
         private void Finish(int result)
         {
             if (_done.Task.IsCompleted) return;
-            _loop.Unregister(_token, _handle);
+            if (result != 0) _loop.Unregister(_token, _handle);
             _done.TrySetResult(result);
         }
     }
@@ -212,7 +230,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
                     return;
                 }
                 // The peer's address came with accept4; the Socket object is made only if something asks for it.
-                var handle = new SafeSocketHandle(fd, ownsHandle: true);
+                var handle = new SocketFd(fd);
                 SetNoDelay(handle);
                 var connection = new EpollConnection(_transport.NextLoop(), handle, ToEndPoint(peer));
                 connection.Start();

@@ -23,10 +23,11 @@ internal sealed class UpstreamConnection(ConnectionContext context, Http1Connect
     /// <summary>The circuit breakers whose cluster-wide connection count this connection holds (released on close).</summary>
     public Clusters.CircuitBreakers? CountedBy { get; init; }
 
-    private readonly System.Net.Sockets.Socket? _socket = SocketBacklog.SocketOf(context);
+    private ISocketBacklogFeature? _backlog;
 
     /// <summary>Whether more response bytes are already here (see <see cref="SocketBacklog.MoreWaiting"/>).</summary>
-    public bool MoreWaiting(long observed, ref long knownUntil) => SocketBacklog.MoreWaiting(_socket, observed, ref knownUntil);
+    public bool MoreWaiting(long observed, ref long knownUntil) =>
+        SocketBacklog.MoreWaiting(_backlog ??= SocketBacklog.Of(Context), observed, ref knownUntil);
 
     /// <summary>
     /// Whether an idle connection can take another request: the origin has neither closed it nor sent bytes no
