@@ -289,6 +289,49 @@ public sealed class HttpFilterTests
         Assert.Equal("shop.example.com:8080", Assert.Single(main.Requests).Header("host"));
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Mirror_Http2ShadowCluster_GetsCopiesOfGetAndPost_OverHttp2(bool autoOverTls)
+    {
+        // A shadow cluster that speaks HTTP/2 gets the copies as streams, bodies included: protocol http2 (h2c with
+        // prior knowledge), or protocol auto over TLS where the origin picks h2 by ALPN.
+        using var pki = new TestPki();
+        await using OriginServer main = await OriginServer.StartAsync("main");
+        await using OriginServer shadow = autoOverTls
+            ? await OriginServer.StartAsync("shadow", http2: true, new OriginTls(pki.Issue("shadow", ["shadow.test"])))
+            : await OriginServer.StartAsync("shadow", http2: true);
+        string[] shadowFields = autoOverTls
+            ? ["protocol: auto", $"tls: {{mode: SIMPLE, sni: shadow.test, trust_bundle: {pki.CaFile}}}"]
+            : ["protocol: http2"];
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(new GatewayYaml().Route("/", "main")
+            .RouteFields("request_headers: {set: {x-env: canary}}", "mirror: {cluster: shadow, percentage: 100, max_body_bytes: 65536}")
+            .Cluster("main", main.Address).Cluster("shadow", [shadow.Address], shadowFields));
+        byte[] body = Body(20_000);
+        await using RawHttpConnection client = await RawHttpConnection.ConnectAsync(gateway.Port);
+
+        RawResponse got = await client.RoundTripAsync(Request("GET", "/m/1?q=2", "shop.example.com:8080", "X-Request-Id: mirror-h2"));
+        await client.SendAsync(Post("/echo", "shop.example.com", body, chunked: false, chunkSize: 7_000));
+        RawResponse posted = await client.ReadResponseAsync();
+
+        Assert.Equal(200, got.Status);
+        Assert.Equal(200, posted.Status);
+        Assert.Equal(body, posted.Body);
+        OriginRequest copy = await WaitForAsync(() => shadow.Requests.FirstOrDefault(q => q.PathAndQuery == "/m/1?q=2"));
+        Assert.Equal("HTTP/2", copy.Protocol);
+        Assert.Equal("GET", copy.Method);
+        Assert.Equal("shop.example.com-shadow:8080", copy.Header("host"));
+        Assert.Equal("canary", copy.Header("x-env"));
+        Assert.Equal("mirror-h2", copy.Header("x-request-id"));
+        Assert.Equal("127.0.0.1", copy.Header("x-forwarded-for"));
+        OriginRequest postCopy = await WaitForAsync(() => shadow.Requests.FirstOrDefault(q => q.PathAndQuery == "/echo"));
+        Assert.Equal("POST", postCopy.Method);
+        Assert.Equal(body.Length, postCopy.BodyBytes);
+        Assert.Equal("shop.example.com-shadow", postCopy.Header("host"));
+        (_, string stats) = await gateway.AdminGetAsync("/stats/prometheus");
+        Assert.Equal(0, MirrorCount(stats, "failed"));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Mirror_ShadowNeverAnswers_MainUnaffected_ExtraCopiesDroppedAndCounted()
     {

@@ -8,6 +8,10 @@
 // buffer while the body streams on to the main upstream untouched, and the copy leaves once the body is complete,
 // framed with content-length (never chunked; request trailers are not copied). A body known or found to be larger,
 // or one that never arrives whole (the client goes away, the request fails first), is not mirrored: skipped_body.
+//
+// A shadow endpoint that speaks HTTP/2 (protocol http2, or auto where the origin chose h2) gets the copy as a stream:
+// the HTTP/1.1 head built here is parsed back into a request head and sent as HEADERS, the body as DATA, and the
+// stream is reset (CANCEL) once the response head is in.
 using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Pipelines;
@@ -326,7 +330,26 @@ internal static class RequestMirror
             // The caller (request head or body path) only starts the copy: pool acquire, the copy of up to
             // max_body_bytes into the connection and the flush all run on the thread pool, never inline on its task.
             await Task.Yield();
-            PoolLease lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+            // As the proxy itself picks: an HTTP/2 cluster opens a stream; auto follows what the origin chose in ALPN.
+            Http2ConnectionPool? h2 = endpoint.Pool.Http11Selected ? null : endpoint.Pool.Http2;
+            PoolLease lease = default;
+            if (h2 is null)
+            {
+                lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false);
+                if (lease.Http2Selected) h2 = endpoint.Pool.Http2;
+            }
+            if (h2 is not null)
+            {
+                bool? sent = await SendHttp2Async(h2, head, length, body, bodyLength, timeout.Token).ConfigureAwait(false);
+                if (sent is { } ok)
+                {
+                    if (ok) factory.Sent.Inc();
+                    else if (timeout.IsCancellationRequested) factory.TimedOut.Inc();
+                    else factory.Failed.Inc();
+                    return;
+                }
+                lease = await endpoint.Pool.AcquireAsync().ConfigureAwait(false); // the origin chose http/1.1 after all
+            }
             if (lease.Connection is null)
             {
                 factory.Failed.Inc();
@@ -376,5 +399,47 @@ internal static class RequestMirror
             connection?.Close();
             factory.Exit();
         }
+    }
+
+    /// <summary>
+    /// The copy as an HTTP/2 stream: true once the response head came, false when it failed or timed out, null when
+    /// the pool found the origin speaking http/1.1 (the caller sends it that way instead).
+    /// </summary>
+    private static async Task<bool?> SendHttp2Async(Http2ConnectionPool pool, byte[] head, int length, byte[]? body, int bodyLength,
+        CancellationToken timeout)
+    {
+        HttpRequestHead? request = ParseHead(head, length);
+        if (request is null) return false;
+        Http2StreamLease lease = await pool.OpenStreamAsync(request, endStream: body is null).ConfigureAwait(false);
+        if (lease.Http11Selected) return null;
+        if (lease.Stream is not { } stream) return false;
+        try
+        {
+            // The timeout ends a wait for the head early; a send stalled on a closed window is reset by the connection.
+            using CancellationTokenRegistration wake = timeout.UnsafeRegister(static s => ((FastPath.Http2.Http2Stream)s!).WakeResponseHeadWait(), stream);
+            if (body is not null && !await stream.WriteDataAsync(body.AsMemory(0, bodyLength), endStream: true).ConfigureAwait(false)) return false;
+            return await stream.ReadResponseHeadAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            stream.Complete(); // the answer is not wanted: reset with CANCEL unless it already ended
+        }
+    }
+
+    /// <summary>The request head this filter wrote, parsed back (the HTTP/2 encoder takes a head, not bytes).</summary>
+    private static HttpRequestHead? ParseHead(byte[] head, int length)
+    {
+        var request = new HttpRequestHead();
+        var handler = new Http1RequestHandler(request);
+        var state = new Http1HeadParseState();
+        var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(head, 0, length));
+        // The head passed the listener's limits once already (whatever they were): parse it under generous ones.
+        var limits = new Http1Limits(MaxStartLineBytes: length, MaxHeaderBytes: length, MaxHeaderCount: 10_000);
+        if (Http1Parser.ParseHead(ref reader, ref handler, ref state, in limits, out _) != Http1ParseResult.Complete
+            || handler.Complete() != RequestRejectionReason.None)
+            return null;
+        // The parser sets x-request-id aside for the proxy to write once; here it is the id to send.
+        if (request.RequestIdIndex >= 0) request.Headers[request.RequestIdIndex].Skip = false;
+        return request;
     }
 }
