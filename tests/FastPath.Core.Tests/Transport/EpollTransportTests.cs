@@ -223,6 +223,29 @@ public sealed class EpollTransportTests
     }
 
     [Fact]
+    public async Task Dispose_StartedOnTheLoop_FinishesThere_AndThePeerSeesTheEnd()
+    {
+        // Disposal waits for the send side to finish; that happens on the loop at the end of the pass, and the
+        // disposal carries on there (no thread-pool hop per closed connection).
+        await WithPairAsync(async (listener, client, server) =>
+        {
+            var c = (EpollConnection)server;
+            var finishedOnLoop = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            c.Loop.Post(_ => _ = DisposeThenReportAsync(), null);
+            Assert.True(await finishedOnLoop.Task.WaitAsync(TimeSpan.FromSeconds(5)));
+            ReadResult end = await client.Transport.Input.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.True(end.IsCompleted);
+            client.Transport.Input.AdvanceTo(end.Buffer.End);
+
+            async Task DisposeThenReportAsync()
+            {
+                await server.DisposeAsync().ConfigureAwait(false);
+                finishedOnLoop.SetResult(EpollLoop.Current == c.Loop);
+            }
+        });
+    }
+
+    [Fact]
     public async Task Backlog_IsAnsweredByTheConnection_FromWhatTheKernelHolds()
     {
         await WithPairAsync(async (listener, client, server) =>

@@ -38,8 +38,9 @@ internal sealed class Http2ConnectionManager : IHttp2StreamHandler
 
     public Http2Connection Connection => _connection;
 
-    /// <summary>The connection's addresses, for authorization of each stream (source.ip, destination.port, ...).</summary>
-    public ConnectionAddresses Addresses { get; init; }
+    /// <summary>Where each stream's authorization finds the connection's addresses (source.ip, destination.port, ...):
+    /// the connection's manager, which resolves them once, when a policy first asks.</summary>
+    public required HttpConnectionManager AddressSource { get; init; }
 
     public async Task RunAsync()
     {

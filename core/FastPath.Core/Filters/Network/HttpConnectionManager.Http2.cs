@@ -144,7 +144,6 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         _listener = listener;
         _tls = tls;
         _clientAddress = clientAddress;
-        _addresses = owner.Addresses;
         _input = null!;
         _output = null!;
         _h2Body = new ResponseBodyBuffer();
@@ -207,7 +206,7 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
     /// <summary>Runs this connection as HTTP/2 until it ends; the caller then closes it as usual.</summary>
     private async Task RunHttp2Async(IDuplexPipe transport)
     {
-        var h2 = new Http2ConnectionManager(transport, _runtime, _listener, _tls, _clientAddress) { Addresses = _addresses };
+        var h2 = new Http2ConnectionManager(transport, _runtime, _listener, _tls, _clientAddress) { AddressSource = this };
         _h2 = h2;
         if (_runtime.Draining) h2.BeginDrain();
         await h2.RunAsync().ConfigureAwait(false);

@@ -60,7 +60,10 @@ internal sealed partial class HttpConnectionManager
     private readonly ConnectionContext? _connection; // null in stream mode (an HTTP/2 stream has no socket of its own)
     private ISocketBacklogFeature? _backlog; // asked for when a request body first needs it (see SocketBacklog)
     private readonly DownstreamTls? _tls;
-    private readonly ConnectionAddresses _addresses;
+    // The connection's addresses, for authorization: resolved at the first policy check, once per connection (the
+    // local end is a getsockname on the epoll transport, which a connection without policies never needs).
+    private ConnectionAddresses _addresses;
+    private bool _addressesKnown;
     private volatile bool _idle;
     private UpstreamEndpoint? _activeEndpoint;
     // The request body copy of the exchange in flight: if the connection fails while it still runs, that exchange
@@ -78,7 +81,22 @@ internal sealed partial class HttpConnectionManager
         _output = context.Transport.Output;
         _clientAddress = FormatAddress(context.RemoteEndPoint);
         _connection = context;
-        _addresses = ConnectionAddresses.From(context);
+    }
+
+    /// <summary>The connection's source and destination (an HTTP/2 stream's are its connection's).</summary>
+    internal ref readonly ConnectionAddresses Addresses
+    {
+        get
+        {
+            if (_owner is not null) return ref _owner.AddressSource.Addresses;
+            if (!Volatile.Read(ref _addressesKnown))
+            {
+                // Streams of one connection may race here: each computes the same value.
+                _addresses = ConnectionAddresses.From(_connection!);
+                Volatile.Write(ref _addressesKnown, true);
+            }
+            return ref _addresses;
+        }
     }
 
     /// <summary>Called by the heartbeat through ProxyRuntime: one registration per connection covers both deadlines.</summary>
@@ -236,7 +254,7 @@ internal sealed partial class HttpConnectionManager
 
                 // Authorization (Istio AuthorizationPolicy), the last stage before routing: a denial answers 403.
                 if (snapshot.Authorization is { } authz && exchange.Outcome.Error == ProxyError.None)
-                    HttpAuthorizationStage.Check(authz, exchange, in _addresses, _tls);
+                    HttpAuthorizationStage.Check(authz, exchange, in Addresses, _tls);
 
                 // 3. Route: virtual host by authority, then the first route whose match holds; its action gives the
                 //    cluster (a weighted pick keyed by the request id) or a local reply (redirect, direct response).

@@ -47,7 +47,9 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private ValueTask<ReadResult> _pendingRead;
     private int _awaitingWritable;
     private int _sendDone;
-    private readonly TaskCompletionSource _sendCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Completed where the send side finishes (usually the loop, at the end of the pass that sent the last bytes); the
+    // disposal waiting on it carries on right there, not on the thread pool (a hop and a wake-up per connection).
+    private readonly TaskCompletionSource _sendCompleted = new();
 
     private volatile ConnectionAbortedException? _abortReason;
     private int _shutdown;
