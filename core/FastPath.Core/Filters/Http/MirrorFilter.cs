@@ -331,7 +331,7 @@ internal static class RequestMirror
             // max_body_bytes into the connection and the flush all run on the thread pool, never inline on its task.
             await Task.Yield();
             // As the proxy itself picks: an HTTP/2 cluster opens a stream; auto follows what the origin chose in ALPN.
-            Http2ConnectionPool? h2 = endpoint.Pool.Http11Selected ? null : endpoint.Pool.Http2;
+            Http2ConnectionPool? h2 = endpoint.Pool.Http2Now;
             PoolLease lease = default;
             if (h2 is null)
             {

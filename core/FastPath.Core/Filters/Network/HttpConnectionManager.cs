@@ -329,7 +329,7 @@ internal sealed partial class HttpConnectionManager
                     }
                     // An HTTP/2 cluster opens a stream on a multiplexed connection; HTTP/1.1 leases a whole connection.
                     // Protocol auto follows what the origin chose in ALPN on the endpoint's latest new connection.
-                    Http2ConnectionPool? h2Pool = endpoint.Pool.Http11Selected ? null : endpoint.Pool.Http2;
+                    Http2ConnectionPool? h2Pool = endpoint.Pool.Http2Now;
                     PoolLease lease = default;
                     Http2StreamLease h2Lease = default;
                     int attemptCount = retry.Policy is null ? 0 : attempt + 1;

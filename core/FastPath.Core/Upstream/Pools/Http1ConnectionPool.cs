@@ -61,11 +61,14 @@ internal sealed class Http1ConnectionPool
     public UpstreamProtocol Protocol { get; init; }
 
     /// <summary>
-    /// Protocol auto: the origin chose http/1.1 in ALPN, so requests come here instead of to <see cref="Http2"/>. As
-    /// in Envoy, every new connection offers both again: one on which the origin picks h2 (it was upgraded) moves the
-    /// endpoint back to HTTP/2; idle HTTP/1.1 connections are kept until then, so a steady origin costs no handshake.
+    /// Where a request to this endpoint opens first: the HTTP/2 pool (protocol http2, or auto while the origin's last
+    /// ALPN choice was h2), or null for this pool. Protocol auto with the origin on http/1.1 comes here; as in Envoy,
+    /// every new connection offers both again, and one on which the origin picks h2 (it was upgraded) moves the
+    /// endpoint back to HTTP/2 - the lease from <see cref="AcquireAsync"/> then says Http2Selected and the request goes
+    /// to <see cref="Http2"/> after all. Idle HTTP/1.1 connections are kept until then, so a steady origin costs no
+    /// handshake.
     /// </summary>
-    public bool Http11Selected => _http11Selected;
+    public Http2ConnectionPool? Http2Now => _http11Selected ? null : Http2;
 
     public ValueTask<PoolLease> AcquireAsync()
     {
