@@ -24,12 +24,17 @@
 //       Opens N keep-alive connections that each make one request and then sit idle; prints the gateway's RSS
 //       growth per connection and, with --gate-bytes, fails above that.
 //
-//   FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--bare-peers] [--restart]
+//   FastPath.Scenarios h2 [--gateway PATH] [--baseline PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10]
+//                         [--duration 10] [--repeats 3] [--bare-peers] [--restart] [--no-h2-origin]
 //       The HTTP/2 scenario: h2load over TLS 1.3 (ALPN h2, 64-byte bodies) through each proxy to one HTTP/1.1
 //       origin, proxies on core 0; writes DIR/h2-results.md. --gateway adds FastPath (TLS listener, alpn [h2]) and
-//       fastpath-h2-origin, the same to an h2c origin (the gRPC path; no peer proxies to HTTP/2 there).
+//       fastpath-h2-origin, the same to an h2c origin (the gRPC path; no peer proxies to HTTP/2 there;
+//       --no-h2-origin leaves it out). --baseline adds another FastPath build (a release, main before a change) as
+//       `baseline`, doing the same job in the same repeats.
 //       --restart starts a fresh process of each target for every repeat (warmed each time), so effects fixed at a
-//       process's start are sampled too; the report adds FastPath ÷ HAProxy as the median of per-repeat ratios.
+//       process's start are sampled too. The report compares FastPath with every other target repeat by repeat:
+//       the median of the per-repeat ratios (req/s, CPU-s/10k, p99), their middle half, and in how many repeats
+//       FastPath did better; a difference whose middle half straddles 1 is reported as within noise.
 //   FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
 //       TLS keep-alive throughput against plaintext on the same gateway (gated at --gate-ratio), new TLS
 //       connections per second beside HAProxy with the same certificate, and the p50/p99 an mTLS hop
@@ -89,7 +94,8 @@ internal static class Program
                                  [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
                                  [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
-          FastPath.Scenarios h2 [--gateway PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10] [--repeats 3] [--quick] [--bare-peers] [--restart]
+          FastPath.Scenarios h2 [--gateway PATH] [--baseline PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10]
+                                [--repeats 3] [--quick] [--bare-peers] [--restart] [--no-h2-origin]
                         [--gate-ratio F]: fail when FastPath's req/s is under F times HAProxy's
           FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
         """;

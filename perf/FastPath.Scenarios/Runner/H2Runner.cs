@@ -11,11 +11,12 @@ using FastPath.Scenarios.Origin;
 namespace FastPath.Scenarios.Runner;
 
 internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, int Streams, IReadOnlyList<string> Peers, string OutDirectory,
-    string? GatewayPath, double? GateRatio, bool PeerForwarding = true, bool Restart = false)
+    string? GatewayPath, double? GateRatio, bool PeerForwarding = true, bool Restart = false, string? BaselinePath = null, bool H2Origin = true)
 {
     public static H2Options Parse(ReadOnlySpan<string> args)
     {
-        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio"], ["quick", "bare-peers", "restart"]);
+        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio", "baseline"],
+            ["quick", "bare-peers", "restart", "no-h2-origin"]);
         bool quick = flags.TryGetValue("quick", out string? q) && q != "false";
         string[] peers = flags.TryGetValue("peers", out string? text)
             ? (text is "none" ? [] : CommandLine.List(text))
@@ -27,9 +28,11 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
         }
         string? gateway = flags.TryGetValue("gateway", out string? g) && g.Length > 0 ? Path.GetFullPath(g) : null;
         if (peers.Length == 0 && gateway is null) throw new UsageException("h2 needs at least one target (--gateway or --peers)");
+        string? baseline = flags.TryGetValue("baseline", out string? b) && b.Length > 0 ? Path.GetFullPath(b) : null;
+        if (baseline is not null && gateway is null) throw new UsageException("--baseline compares against --gateway: give both");
         return new H2Options(
             CommandLine.Int(flags, "duration", quick ? 3 : 10, 1, 600),
-            CommandLine.Int(flags, "repeats", 3, 1, 20),
+            CommandLine.Int(flags, "repeats", 3, 1, 50),
             CommandLine.Int(flags, "clients", 10, 1, 1000),
             CommandLine.Int(flags, "streams", 10, 1, 1000),
             peers,
@@ -37,7 +40,9 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
             gateway,
             flags.ContainsKey("gate-ratio") ? CommandLine.Double(flags, "gate-ratio", 0, 0, 100) : null,
             !RunOptions.BarePeers(flags),
-            flags.TryGetValue("restart", out string? restart) && restart != "false");
+            flags.TryGetValue("restart", out string? restart) && restart != "false",
+            baseline,
+            !(flags.TryGetValue("no-h2-origin", out string? noH2) && noH2 != "false"));
     }
 }
 
@@ -50,6 +55,7 @@ internal static class H2Runner
     private const int OriginCore = 1;
     private const int SmallBodyBytes = 64;
     private const string H2OriginTarget = "fastpath-h2-origin";
+    private const string BaselineTarget = "baseline";
 
     private sealed record H2Target(string Name, int Port, ChildProcess Process);
 
@@ -77,7 +83,12 @@ internal static class H2Runner
         {
             // FastPath terminating TLS + h2 in front of the HTTP/1.1 origin, as the peers do.
             specs.Add((ScenarioRunner.FastPathTarget, () => StartGatewayAsync(ScenarioRunner.FastPathTarget, gatewayPath, originPort, http2Origin: false)));
-
+            // Another FastPath build (the last release, main before a change) doing the same job in the same repeats.
+            if (options.BaselinePath is { } baselinePath)
+                specs.Add((BaselineTarget, () => StartGatewayAsync(BaselineTarget, baselinePath, originPort, http2Origin: false)));
+        }
+        if (options.GatewayPath is { } h2GatewayPath && options.H2Origin)
+        {
             // The same, to an HTTP/2 (h2c) origin: the gRPC path, end to end HTTP/2. No peer here (nginx and h2o
             // cannot proxy to HTTP/2), so it is reported beside FastPath's HTTP/1.1-origin figure.
             int h2OriginPort = ScenarioRunner.FreePort();
@@ -87,7 +98,7 @@ internal static class H2Runner
             specs.Add((H2OriginTarget, async () =>
             {
                 if (h2Origin.HasExited) throw new ScenarioException($"{h2Origin.Name} exited. Command: {h2Origin.CommandLine}{Environment.NewLine}{h2Origin.Tail()}");
-                return await StartGatewayAsync(H2OriginTarget, gatewayPath, h2OriginPort, http2Origin: true);
+                return await StartGatewayAsync(H2OriginTarget, h2GatewayPath, h2OriginPort, http2Origin: true);
             }));
         }
         foreach (string peer in options.Peers)
@@ -173,14 +184,26 @@ internal static class H2Runner
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} | {TargetResult.Median(s.Select(x => (double?)x.Rps)):N0} | {TargetResult.Median(s.Select(x => x.P50Ms)):0.000} | {TargetResult.Median(s.Select(x => x.P99Ms)):0.000} | {TargetResult.Median(s.Select(x => x.CpuSecondsPer10K)):0.000} | {s.Sum(x => x.Errors)} |"));
         }
-        if (samples.TryGetValue(ScenarioRunner.FastPathTarget, out List<H2Sample>? fastPath) && samples.TryGetValue(RunOptions.HaProxy, out List<H2Sample>? haProxy))
+        // FastPath against each other target doing the same job (the peers and the baseline build), repeat by repeat.
+        var pairs = new List<(string, string, IReadOnlyList<PairedRatio>)>();
+        if (samples.TryGetValue(ScenarioRunner.FastPathTarget, out List<H2Sample>? fastPath))
         {
-            // Each repeat measures both back to back, so the ratio within a repeat cancels the machine's drift.
-            double? rps = TargetResult.Median(fastPath.Zip(haProxy, (f, h) => h.Rps > 0 ? f.Rps / h.Rps : (double?)null));
-            double? cpu = TargetResult.Median(fastPath.Zip(haProxy, (f, h) => f.CpuSecondsPer10K / h.CpuSecondsPer10K));
+            foreach (string other in specs.Select(t => t.Name).Where(n => n is not (ScenarioRunner.FastPathTarget or H2OriginTarget)))
+            {
+                List<H2Sample> them = samples[other];
+                PairedRatio?[] ratios =
+                [
+                    PairedRatio.Of("req/s", higherIsBetter: true, fastPath.Zip(them, (f, o) => ((double?)f.Rps, (double?)o.Rps))),
+                    PairedRatio.Of("CPU-s/10k", higherIsBetter: false, fastPath.Zip(them, (f, o) => (f.CpuSecondsPer10K, o.CpuSecondsPer10K))),
+                    PairedRatio.Of("p99", higherIsBetter: false, fastPath.Zip(them, (f, o) => (f.P99Ms, o.P99Ms))),
+                ];
+                pairs.Add((ScenarioRunner.FastPathTarget, other, ratios.OfType<PairedRatio>().ToList()));
+            }
+        }
+        if (pairs.Count > 0)
+        {
             md.AppendLine();
-            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"{ScenarioRunner.FastPathTarget} ÷ {RunOptions.HaProxy}, median of the per-repeat ratios: req/s {rps:0.000}, CPU-s/10k {cpu:0.000}"));
+            md.Append(PairedComparison.Markdown(pairs));
         }
         Directory.CreateDirectory(options.OutDirectory);
         await File.WriteAllTextAsync(Path.Combine(options.OutDirectory, "h2-results.md"), md.ToString(), CancellationToken.None);

@@ -1,0 +1,79 @@
+using FastPath.Scenarios.Runner;
+
+namespace FastPath.Scenarios.Tests;
+
+public class PairedRatioTests
+{
+    [Fact]
+    public void Quantile_InterpolatesBetweenNeighbours()
+    {
+        double[] sorted = [1, 2, 3, 4];
+        Assert.Equal(1.75, PairedRatio.Quantile(sorted, 0.25), 10);
+        Assert.Equal(2.5, PairedRatio.Quantile(sorted, 0.5), 10);
+        Assert.Equal(3.25, PairedRatio.Quantile(sorted, 0.75), 10);
+        Assert.Equal(1, PairedRatio.Quantile(sorted, 0), 10);
+        Assert.Equal(4, PairedRatio.Quantile(sorted, 1), 10);
+        Assert.Equal(7, PairedRatio.Quantile([7.0], 0.25), 10);
+    }
+
+    [Fact]
+    public void Of_TakesRatiosWithinEachRepeat_NotOfTheMedians()
+    {
+        // The machine halves its speed in the second half: both targets slow down together. Each repeat has FastPath
+        // 10% ahead; the medians of the raw values would say so only by accident.
+        (double?, double?)[] repeats = [(110, 100), (55, 50), (110, 100), (55, 50), (110, 100)];
+        PairedRatio r = PairedRatio.Of("req/s", higherIsBetter: true, repeats)!;
+        Assert.Equal(5, r.Repeats);
+        Assert.Equal(1.1, r.Median, 10);
+        Assert.Equal(1.1, r.LowerQuartile, 10);
+        Assert.Equal(1.1, r.UpperQuartile, 10);
+        Assert.Equal(5, r.Better);
+        Assert.True(r.Clear);
+    }
+
+    [Fact]
+    public void Of_CountsBetterByTheMetricsDirection()
+    {
+        (double?, double?)[] cpu = [(0.9, 1.0), (1.2, 1.0), (0.8, 1.0)];
+        PairedRatio lower = PairedRatio.Of("CPU-s/10k", higherIsBetter: false, cpu)!;
+        Assert.Equal(2, lower.Better); // 0.9 and 0.8: less CPU per request is better
+        PairedRatio higher = PairedRatio.Of("req/s", higherIsBetter: true, cpu)!;
+        Assert.Equal(1, higher.Better);
+    }
+
+    [Fact]
+    public void Of_LeavesOutRepeatsWithoutBothValues()
+    {
+        (double?, double?)[] repeats = [(1.0, null), (null, 1.0), (1.0, 0.0), (2.0, 1.0), (double.NaN, 1.0)];
+        PairedRatio r = PairedRatio.Of("p99", higherIsBetter: false, repeats)!;
+        Assert.Equal(1, r.Repeats);
+        Assert.Equal(2.0, r.Median, 10);
+        Assert.Null(PairedRatio.Of("p99", higherIsBetter: false, [(null, 1.0)]));
+    }
+
+    [Fact]
+    public void Clear_NeedsEnoughRepeats()
+    {
+        // Two repeats both 20% behind: their "quartiles" are the two values themselves, not a spread.
+        PairedRatio r = PairedRatio.Of("req/s", higherIsBetter: true, [(0.8, 1.0), (0.8, 1.0)])!;
+        Assert.False(r.Clear);
+        Assert.Contains("too few repeats", PairedComparison.Markdown([("fastpath", "baseline", [r])]));
+    }
+
+    [Fact]
+    public void Clear_OnlyWhenTheMiddleHalfIsOnOneSideOfOne()
+    {
+        // Median above 1 but the middle half straddles it: within noise.
+        (double?, double?)[] noisy = [(0.80, 1), (0.95, 1), (1.05, 1), (1.08, 1), (1.30, 1)];
+        PairedRatio r = PairedRatio.Of("req/s", higherIsBetter: true, noisy)!;
+        Assert.Equal(1.05, r.Median, 10);
+        Assert.False(r.Clear);
+        Assert.Contains("within noise", PairedComparison.Markdown([("fastpath", "haproxy", [r])]));
+
+        (double?, double?)[] behind = [(0.80, 1), (0.85, 1), (0.90, 1), (0.92, 1), (1.02, 1)];
+        PairedRatio worse = PairedRatio.Of("req/s", higherIsBetter: true, behind)!;
+        Assert.True(worse.Clear);
+        string md = PairedComparison.Markdown([("fastpath", "haproxy", [worse])]);
+        Assert.Contains("| fastpath ÷ haproxy | req/s (higher is better) | 0.900 | 0.850 – 0.920 | 1 of 5 | worse |", md);
+    }
+}
