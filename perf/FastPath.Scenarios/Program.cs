@@ -6,7 +6,7 @@
 //       Kestrel on 127.0.0.1:PORT; GET /16k answers 16 KiB, every other path answers BODY bytes of 'a'.
 //   FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
 //                          [--peers haproxy,nginx] [--scenarios keepalive-small,keepalive-16k,newconn-small]
-//                          [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers]
+//                          [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers] [--baseline PATH]
 //       PATH is the gateway executable, or a .dll run with `dotnet`. It is started as
 //       `PATH --listen 127.0.0.1:P --upstream 127.0.0.1:O --admin 127.0.0.1:A` and must answer 200 on /ready.
 //       A second FastPath, `fastpath-routed`, runs RoutedConfig (20 virtual hosts, 200 routes, a weighted split,
@@ -15,7 +15,9 @@
 //       Proxies are pinned to core 0, origin and wrk to core 1. --quick (CI) means 3 s, 3 repeats,
 //       keepalive-small only and no peers unless named; explicit flags still win. --peers none skips peers.
 //       Peers add x-forwarded-for, x-forwarded-proto and x-request-id as FastPath does, so every target does the
-//       same work; --bare-peers (run, h2) leaves them at their defaults.
+//       same work; --bare-peers (run, h2) leaves them at their defaults. --baseline adds another FastPath build
+//       (`baseline`, quick mode like the first) to the same repeats; the report compares FastPath with it and the
+//       peers repeat by repeat, as h2 does below.
 //       Writes DIR/results.json and DIR/results.md (default ./perf-results) and prints the markdown.
 //   e.g. dotnet run -c Release --project perf/FastPath.Scenarios -- run --quick \
 //            --gateway hosts/FastPath.Gateway/bin/Release/net10.0/fastpath-gateway.dll
@@ -92,7 +94,7 @@ internal static class Program
           FastPath.Scenarios origin --port PORT [--body BYTES]
           FastPath.Scenarios run --gateway PATH [--duration 10] [--repeats 3] [--connections 50] [--out DIR]
                                  [--peers haproxy,nginx|none] [--scenarios keepalive-small,keepalive-16k,newconn-small]
-                                 [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers]
+                                 [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers] [--baseline PATH]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
           FastPath.Scenarios h2 [--gateway PATH] [--baseline PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10]
                                 [--repeats 3] [--quick] [--bare-peers] [--restart] [--no-h2-origin]

@@ -77,3 +77,33 @@ public class PairedRatioTests
         Assert.Contains("| fastpath ÷ haproxy | req/s (higher is better) | 0.900 | 0.850 – 0.920 | 1 of 5 | worse |", md);
     }
 }
+
+public class RunReportTests
+{
+    private static RunSample Sample(int repeat, double rps, double cpu, double p99) =>
+        new(repeat, rps, (long)(rps * 3), p99 / 2, p99, cpu * rps * 3 / 10_000, cpu, 20, null, 0, 0, 0, 0, 0, 0);
+
+    [Fact]
+    public void Markdown_ComparesFastPathWithTheBaselineAndPeers_RepeatByRepeat_NotWithOriginOrRouted()
+    {
+        // Samples out of repeat order: pairing goes by repeat number, not by position.
+        RunSample[] fastPath = [Sample(2, 1100, 0.20, 2.0), Sample(1, 2200, 0.20, 2.0), Sample(3, 1100, 0.20, 2.0), Sample(4, 2200, 0.20, 2.0), Sample(5, 1100, 0.20, 2.0)];
+        RunSample[] baseline = [Sample(1, 2000, 0.25, 2.0), Sample(2, 1000, 0.25, 2.0), Sample(3, 1000, 0.25, 2.0), Sample(4, 2000, 0.25, 2.0), Sample(5, 1000, 0.25, 2.0)];
+        var results = new List<TargetResult>
+        {
+            TargetResult.From("keepalive-small", ScenarioRunner.OriginTarget, fastPath),
+            TargetResult.From("keepalive-small", ScenarioRunner.FastPathTarget, fastPath),
+            TargetResult.From("keepalive-small", ScenarioRunner.RoutedTarget, fastPath),
+            TargetResult.From("keepalive-small", RunOptions.BaselineTarget, baseline),
+        };
+        var options = RunOptions.Parse(["--gateway", "/bin/true", "--scenarios", "keepalive-small", "--repeats", "5"]);
+
+        string md = Report.ToMarkdown(options, results, []);
+
+        Assert.Contains("| fastpath ÷ baseline | req/s (higher is better) | 1.100 | 1.100 – 1.100 | 5 of 5 | better |", md);
+        Assert.Contains("| fastpath ÷ baseline | CPU-s/10k (lower is better) | 0.800 | 0.800 – 0.800 | 5 of 5 | better |", md);
+        Assert.Contains("| fastpath ÷ baseline | p99 (lower is better) | 1.000 | 1.000 – 1.000 | 0 of 5 | within noise |", md);
+        Assert.DoesNotContain("÷ origin", md);
+        Assert.DoesNotContain("÷ fastpath-routed", md);
+    }
+}

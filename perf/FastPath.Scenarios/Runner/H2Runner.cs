@@ -190,14 +190,8 @@ internal static class H2Runner
         {
             foreach (string other in specs.Select(t => t.Name).Where(n => n is not (ScenarioRunner.FastPathTarget or H2OriginTarget)))
             {
-                List<H2Sample> them = samples[other];
-                PairedRatio?[] ratios =
-                [
-                    PairedRatio.Of("req/s", higherIsBetter: true, fastPath.Zip(them, (f, o) => ((double?)f.Rps, (double?)o.Rps))),
-                    PairedRatio.Of("CPU-s/10k", higherIsBetter: false, fastPath.Zip(them, (f, o) => (f.CpuSecondsPer10K, o.CpuSecondsPer10K))),
-                    PairedRatio.Of("p99", higherIsBetter: false, fastPath.Zip(them, (f, o) => (f.P99Ms, o.P99Ms))),
-                ];
-                pairs.Add((ScenarioRunner.FastPathTarget, other, ratios.OfType<PairedRatio>().ToList()));
+                var repeats = fastPath.Zip(samples[other]).ToList(); // the same repeat: both lists are in repeat order
+                pairs.Add((ScenarioRunner.FastPathTarget, other, PairedComparison.Ratios(repeats, x => x.Rps, x => x.CpuSecondsPer10K, x => x.P99Ms)));
             }
         }
         if (pairs.Count > 0)

@@ -47,6 +47,22 @@ internal sealed record PairedRatio(string Metric, bool HigherIsBetter, int Repea
 
 internal static class PairedComparison
 {
+    /// <summary>req/s, CPU per request and p99 of two targets' wrk runs, paired by repeat number.</summary>
+    public static IReadOnlyList<PairedRatio> Ratios(IReadOnlyList<RunSample> first, IReadOnlyList<RunSample> second) =>
+        Ratios(first.Join(second, f => f.Repeat, s => s.Repeat, (f, s) => (f, s)).ToList(), r => r.Rps, r => r.CpuSecondsPer10K, r => r.P99Ms);
+
+    /// <summary>req/s, CPU per request and p99 over repeats that measured both targets.</summary>
+    public static IReadOnlyList<PairedRatio> Ratios<T>(IReadOnlyList<(T First, T Second)> repeats, Func<T, double?> rps, Func<T, double?> cpuPer10K, Func<T, double?> p99Ms)
+    {
+        PairedRatio?[] ratios =
+        [
+            PairedRatio.Of("req/s", higherIsBetter: true, repeats.Select(p => (rps(p.First), rps(p.Second)))),
+            PairedRatio.Of("CPU-s/10k", higherIsBetter: false, repeats.Select(p => (cpuPer10K(p.First), cpuPer10K(p.Second)))),
+            PairedRatio.Of("p99", higherIsBetter: false, repeats.Select(p => (p99Ms(p.First), p99Ms(p.Second)))),
+        ];
+        return ratios.OfType<PairedRatio>().ToList();
+    }
+
     /// <summary>A markdown table of the pairs' ratios, one row per metric, and the sentence that reads it.</summary>
     public static string Markdown(IEnumerable<(string First, string Second, IReadOnlyList<PairedRatio> Ratios)> pairs)
     {

@@ -135,6 +135,16 @@ internal static class Report
                     md.Append("- ").AppendLine(note);
                 }
             }
+
+            // FastPath against the baseline build and the peers, repeat by repeat (the origin and the routed
+            // gateway have their own gates above).
+            var fastPath = rows.FirstOrDefault(r => r.Target == ScenarioRunner.FastPathTarget);
+            var others = rows.Where(r => r.Target is not (ScenarioRunner.OriginTarget or ScenarioRunner.FastPathTarget or ScenarioRunner.RoutedTarget)).ToList();
+            if (fastPath is not null && others.Count > 0)
+            {
+                md.AppendLine();
+                md.Append(PairedComparison.Markdown(others.Select(o => (fastPath.Target, o.Target, PairedComparison.Ratios(fastPath.Runs, o.Runs)))));
+            }
         }
 
         return md.ToString();

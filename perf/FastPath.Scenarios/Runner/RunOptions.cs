@@ -13,8 +13,12 @@ internal sealed record RunOptions(
     double GateRatio,
     bool Routed,
     double RoutedGateRatio,
-    bool PeerForwarding = true)
+    bool PeerForwarding = true,
+    string? BaselinePath = null)
 {
+    /// <summary>The target name of --baseline, another FastPath build measured in the same repeats.</summary>
+    public const string BaselineTarget = "baseline";
+
     public const string HaProxy = "haproxy";
     public const string Nginx = "nginx";
     public const string H2o = "h2o";
@@ -27,7 +31,7 @@ internal sealed record RunOptions(
     {
         var flags = CommandLine.Parse(
             args,
-            ["gateway", "duration", "repeats", "connections", "out", "peers", "scenarios", "gate-ratio", "routed-gate-ratio"],
+            ["gateway", "duration", "repeats", "connections", "out", "peers", "scenarios", "gate-ratio", "routed-gate-ratio", "baseline"],
             ["quick", "no-routed", "bare-peers"]);
 
         var quick = flags.TryGetValue("quick", out var q) && q != "false";
@@ -73,7 +77,8 @@ internal sealed record RunOptions(
             CommandLine.Double(flags, "gate-ratio", 0.5, 0, 100),
             !(flags.TryGetValue("no-routed", out var noRouted) && noRouted != "false"),
             CommandLine.Double(flags, "routed-gate-ratio", 0.9, 0, 100),
-            !BarePeers(flags));
+            !BarePeers(flags),
+            flags.TryGetValue("baseline", out var baseline) && baseline.Length > 0 ? Path.GetFullPath(baseline) : null);
     }
 }
 

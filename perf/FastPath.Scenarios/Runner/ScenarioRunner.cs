@@ -106,6 +106,18 @@ internal static class ScenarioRunner
         targets.Add(new Target(OriginTarget, originPort, origin, null));
 
         targets.Add(await StartGatewayAsync(options, http, originPort, cancellationToken));
+        if (options.BaselinePath is { } baselinePath)
+        {
+            // Another FastPath build (a release, main before a change) in quick mode like the first, same repeats.
+            if (!File.Exists(baselinePath)) throw new ScenarioException($"baseline gateway not found: {baselinePath}");
+            var port = FreePort();
+            var admin = FreePort();
+            string[] quickMode = ["--listen", $"127.0.0.1:{port}", "--upstream", $"127.0.0.1:{originPort}", "--admin", $"127.0.0.1:{admin}"];
+            var baseline = await StartGatewayProcessAsync(baselinePath, quickMode, admin, ProxyCore, RunOptions.BaselineTarget, http, cancellationToken);
+            await WaitFor200Async(http, $"http://127.0.0.1:{port}/small", baseline, ReadyTimeout, cancellationToken);
+            targets.Add(new Target(RunOptions.BaselineTarget, port, baseline, admin));
+        }
+
         if (options.Routed)
         {
             targets.Add(await StartRoutedGatewayAsync(options, work, http, originPort, cancellationToken));
