@@ -14,6 +14,7 @@ public sealed class Http2UpstreamFixture : IAsyncLifetime
 
     public TestPki Pki { get; } = new();
     public OriginServer Origin { get; private set; } = null!;
+    public OriginServer Http11Origin { get; private set; } = null!;
     public GatewayProcess Gateway { get; private set; } = null!;
     public OriginServer TlsOrigin { get; private set; } = null!;
     public GatewayProcess TlsGateway { get; private set; } = null!;
@@ -21,11 +22,18 @@ public sealed class Http2UpstreamFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Origin = await OriginServer.StartAsync("h2o", http2: true);
+        Http11Origin = await OriginServer.StartAsync("h1o");
+        // The same route to each protocol: what the proxy adds and rewrites must not depend on which one carries it.
+        string[] sameRoute = ["rewrite: {prefix: /seen/, host: \"backend.internal:8080\"}", "retries: {attempts: 1, retry_on: 5xx}"];
         Gateway = await GatewayProcess.StartAsync(new GatewayYaml()
+            .Limit("via", "fastpath-e2e")
+            .Route("/same-h2/", "h2", null, sameRoute)
+            .Route("/same-h1/", "h1", null, sameRoute)
             .Route("/rewritten/", "h2", null, "rewrite: {prefix: /echo}")
             .Route("/fail-first", "h2", null, "retries: {attempts: 2, retry_on: 5xx, backoff: {base_interval: 1ms, max_interval: 2ms}}")
             .Route("/", "h2")
-            .Cluster("h2", [Origin.Address], "protocol: http2"), accessLog: true);
+            .Cluster("h2", [Origin.Address], "protocol: http2")
+            .Cluster("h1", Http11Origin.Address), accessLog: true);
         TlsOrigin = await OriginServer.StartAsync("h2tls", http2: true, new OriginTls(Pki.Issue("h2origin", [TlsOriginHost])));
         TlsGateway = await GatewayProcess.StartAsync(new GatewayYaml()
             .Route("/", "h2tls")
@@ -36,6 +44,7 @@ public sealed class Http2UpstreamFixture : IAsyncLifetime
     {
         await Gateway.DisposeAsync();
         await Origin.DisposeAsync();
+        await Http11Origin.DisposeAsync();
         await TlsGateway.DisposeAsync();
         await TlsOrigin.DisposeAsync();
         Pki.Dispose();
@@ -68,6 +77,31 @@ public sealed class Http2UpstreamTests(Http2UpstreamFixture fixture) : IClassFix
         Assert.Equal("http", seen.Header("x-forwarded-proto"));
         Assert.NotNull(seen.Header("x-request-id"));
         if (tls) Assert.True(await TcpProxyTests.MetricAsync(gateway, "fastpath_tls_handshakes_total{direction=\"upstream\"}") >= 1);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ForwardingAndRewrites_AreTheSame_ToAnHttp2AndAnHttp11Origin()
+    {
+        // One ForwardedFields value feeds both upstream heads; this holds them to it field by field.
+        string id = Guid.NewGuid().ToString("N");
+        async Task<OriginRequest> SendAsync(string prefix, OriginServer origin)
+        {
+            RawResponse r = await RawHttpConnection.SendOnceAsync(_gateway.Port,
+                RawHttpConnection.Get($"{prefix}x?id={id}", ["X-Forwarded-For: 203.0.113.7", $"X-Request-Id: {id}", "X-Envoy-Attempt-Count: 9"]));
+            Assert.Equal(200, r.Status);
+            return Assert.Single(origin.Requests, q => q.PathAndQuery == $"/seen/x?id={id}");
+        }
+        OriginRequest h2 = await SendAsync("/same-h2/", _origin);
+        OriginRequest h1 = await SendAsync("/same-h1/", fixture.Http11Origin);
+        Assert.Equal("HTTP/2", h2.Protocol);
+        Assert.Equal("HTTP/1.1", h1.Protocol);
+        foreach (string field in new[] { "host", "x-forwarded-for", "x-forwarded-proto", "x-request-id", "via", "x-envoy-attempt-count" })
+            Assert.True(h2.Header(field) == h1.Header(field), $"{field}: HTTP/2 origin saw '{h2.Header(field)}', HTTP/1.1 origin '{h1.Header(field)}'");
+        Assert.Equal("backend.internal:8080", h2.Header("host"));
+        Assert.Equal("203.0.113.7, 127.0.0.1", h2.Header("x-forwarded-for"));
+        Assert.Equal(id, h2.Header("x-request-id"));
+        Assert.Equal("1.1 fastpath-e2e", h2.Header("via"));
+        Assert.Equal("1", h2.Header("x-envoy-attempt-count")); // the proxy's count replaces the client's
     }
 
     [Fact(Timeout = 60_000)]

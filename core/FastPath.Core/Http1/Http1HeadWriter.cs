@@ -6,7 +6,11 @@ using FastPath.Http;
 
 namespace FastPath.Http1;
 
-/// <summary>What the proxy adds to a forwarded request (all UTF-8 bytes, formatted once per connection or request).</summary>
+/// <summary>
+/// What the proxy adds to and changes in a forwarded request (all UTF-8 bytes, formatted once per connection or
+/// request). One value serves both upstream protocols: the HTTP/1.1 writer serialises it into the head, an HTTP/2
+/// try appends it to the stream's field block (<see cref="AppendTo"/>), so the two cannot drift apart.
+/// </summary>
 internal readonly ref struct ForwardedFields
 {
     public ReadOnlySpan<byte> ClientAddress { get; init; }
@@ -23,6 +27,40 @@ internal readonly ref struct ForwardedFields
     public ReadOnlySpan<byte> Host { get; init; }
     /// <summary>x-envoy-attempt-count to send (the try's number, from 1) when the route retries; 0 sends none.</summary>
     public int AttemptCount { get; init; }
+
+    /// <summary>The Host field (HTTP/1.1) or :authority (HTTP/2) to send: a mirror's shadow host, a route's host
+    /// rewrite, the request's own, or the endpoint when the request had none.</summary>
+    public ReadOnlySpan<byte> HostFor(HttpRequestHead head) =>
+        Host.Length > 0 ? Host : !Authority.IsEmpty ? Authority : head.AuthorityStart >= 0 ? head.Authority : FallbackHost;
+
+    /// <summary>The request target (HTTP/1.1) or :path (HTTP/2) to send: the route's rewrite, or the request's.</summary>
+    public ReadOnlySpan<byte> PathFor(HttpRequestHead head) => Path.IsEmpty ? head.Path : Path;
+
+    /// <summary>
+    /// Appends the forwarding fields to an HTTP/2 head's field block, with the values
+    /// <see cref="Http1HeadWriter.WriteRequestHead"/> writes: x-forwarded-for (the request's list plus this hop;
+    /// the request's own field is left out of the copy by the caller), x-forwarded-proto, x-request-id, via, and
+    /// x-envoy-attempt-count on a retried route.
+    /// </summary>
+    public void AppendTo(HttpHeaderBlock target, HttpHeaderBlock request)
+    {
+        // A list of hops past the stack buffer is rare.
+        int length = ForwardedFor.Length(request, ClientAddress);
+        byte[]? rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> forwardedFor = rented is null ? stackalloc byte[512] : rented;
+        int n = ForwardedFor.Write(request, ClientAddress, forwardedFor);
+        target.Append(KnownHeaders.XForwardedForName, forwardedFor[..n]);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        target.Append(KnownHeaders.XForwardedProtoName, Scheme);
+        target.Append(KnownHeaders.XRequestIdName, RequestId);
+        if (Via.Length > 0) target.Append(KnownHeaders.ViaName, Via);
+        if (AttemptCount > 0)
+        {
+            Span<byte> digits = stackalloc byte[11];
+            Utf8Formatter.TryFormat(AttemptCount, digits, out int d);
+            target.Append("x-envoy-attempt-count"u8, digits[..d]);
+        }
+    }
 }
 
 internal static class Http1HeadWriter
@@ -33,9 +71,8 @@ internal static class Http1HeadWriter
     public static void WriteRequestHead(IBufferWriter<byte> writer, HttpRequestHead head, BodyFraming framing, in ForwardedFields fwd)
     {
         HttpHeaderBlock block = head.Headers;
-        ReadOnlySpan<byte> host = fwd.Host.Length > 0 ? fwd.Host : !fwd.Authority.IsEmpty ? fwd.Authority
-            : head.AuthorityStart >= 0 ? head.Authority : fwd.FallbackHost;
-        ReadOnlySpan<byte> path = fwd.Path.IsEmpty ? head.Path : fwd.Path;
+        ReadOnlySpan<byte> host = fwd.HostFor(head);
+        ReadOnlySpan<byte> path = fwd.PathFor(head);
 
         int size = head.MethodLength + 1 + path.Length + 11;
         size += 8 + host.Length;

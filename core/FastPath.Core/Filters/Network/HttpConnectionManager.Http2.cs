@@ -11,6 +11,7 @@ using System.Threading.Tasks.Sources;
 using FastPath.Config;
 using FastPath.Grpc;
 using FastPath.Http;
+using FastPath.Http1;
 using FastPath.Http2;
 using FastPath.Routing;
 using FastPath.Security;
@@ -51,8 +52,8 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
 
     /// <summary>
     /// The request as an HTTP/2 origin gets it, in the exchange's upstream head: the route's path and host rewrites,
-    /// the request's fields (framing and hop-by-hop ones left out), and the forwarding fields the HTTP/1.1 writer adds
-    /// (x-forwarded-for with this hop, x-forwarded-proto, x-request-id, via, x-envoy-attempt-count).
+    /// the request's fields (framing and hop-by-hop ones left out), and the forwarding fields, from the same
+    /// <see cref="ForwardedFields"/> the HTTP/1.1 writer serialises.
     /// </summary>
     private void BuildHttp2UpstreamHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, Route route, int attemptCount)
     {
@@ -60,10 +61,9 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
         HttpRequestHead head = exchange.UpstreamRequest;
         head.Reset();
         HttpHeaderBlock block = head.Headers;
-        int rewritten = RouteActions.WriteRewrittenPath(route, source.Path, ref exchange.RouteScratch);
-        ReadOnlySpan<byte> path = rewritten > 0 ? exchange.RouteScratch.AsSpan(0, rewritten) : source.Path; // 0: no rewrite
-        ReadOnlySpan<byte> authority = route.Rewrite?.Host is { Length: > 0 } host ? (ReadOnlySpan<byte>)host
-            : source.AuthorityStart >= 0 ? source.Authority : endpoint.NameUtf8;
+        ForwardedFields fwd = ForwardedFieldsFor(exchange, snapshot, endpoint, route, attemptCount);
+        ReadOnlySpan<byte> path = fwd.PathFor(source);
+        ReadOnlySpan<byte> authority = fwd.HostFor(source);
         head.Method = source.Method;
         head.MethodStart = block.Store(source.MethodBytes);
         head.MethodLength = source.MethodLength;
@@ -84,22 +84,7 @@ internal sealed partial class HttpConnectionManager : IValueTaskSource<Http2Stre
             if (e.Skip || e.Id is KnownHeader.Host or KnownHeader.ContentLength or KnownHeader.TransferEncoding or KnownHeader.XForwardedFor) continue;
             block.Add(fields.Name(e), fields.Value(e), e.Id);
         }
-        // The same x-forwarded-for the HTTP/1.1 writer sends; a list of hops past the stack buffer is rare.
-        int length = ForwardedFor.Length(fields, _clientAddress);
-        byte[]? rented = length > 512 ? ArrayPool<byte>.Shared.Rent(length) : null;
-        Span<byte> forwardedFor = rented is null ? stackalloc byte[512] : rented;
-        int n = ForwardedFor.Write(fields, _clientAddress, forwardedFor);
-        block.Append("x-forwarded-for"u8, forwardedFor[..n]);
-        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
-        block.Append("x-forwarded-proto"u8, _tls is null ? "http"u8 : "https"u8);
-        block.Append("x-request-id"u8, RequestId(exchange)); // the client's own (set aside when parsed) or a fresh one
-        if (snapshot.Via is { Length: > 0 } via) block.Append("via"u8, via);
-        if (attemptCount > 0)
-        {
-            Span<byte> digits = stackalloc byte[11];
-            System.Buffers.Text.Utf8Formatter.TryFormat(attemptCount, digits, out int d);
-            block.Append("x-envoy-attempt-count"u8, digits[..d]);
-        }
+        fwd.AppendTo(block, fields);
     }
 
     /// <summary>An HTTP/2 origin's response head into the exchange's (the stream's own is recycled with the stream).</summary>

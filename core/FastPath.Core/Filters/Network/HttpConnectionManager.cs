@@ -1038,9 +1038,16 @@ internal sealed partial class HttpConnectionManager
     private void WriteForwardedHead(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, PipeWriter upstream,
         Route route, int attemptCount)
     {
-        HttpRequestHead request = exchange.Request;
-        int rewritten = RouteActions.WriteRewrittenPath(route, request.Path, ref exchange.RouteScratch);
-        var fwd = new ForwardedFields
+        ForwardedFields fwd = ForwardedFieldsFor(exchange, snapshot, endpoint, route, attemptCount);
+        Http1HeadWriter.WriteRequestHead(upstream, exchange.Request, exchange.Request.Framing, in fwd);
+    }
+
+    /// <summary>What this try adds to and changes in the request, whichever protocol carries it upstream: the
+    /// forwarding fields, the route's path and host rewrites (the path is written into the exchange's scratch).</summary>
+    private ForwardedFields ForwardedFieldsFor(HttpExchange exchange, ProxySnapshot snapshot, UpstreamEndpoint endpoint, Route route, int attemptCount)
+    {
+        int rewritten = RouteActions.WriteRewrittenPath(route, exchange.Request.Path, ref exchange.RouteScratch);
+        return new ForwardedFields
         {
             ClientAddress = _clientAddress,
             Scheme = _tls is null ? SchemeHttp : SchemeHttps,
@@ -1051,7 +1058,6 @@ internal sealed partial class HttpConnectionManager
             Authority = route.Rewrite?.Host,
             AttemptCount = attemptCount,
         };
-        Http1HeadWriter.WriteRequestHead(upstream, request, request.Framing, in fwd);
     }
 
     /// <summary>Answers for a route whose action is a redirect or a direct response, with the filters' reply headers.</summary>
