@@ -35,4 +35,43 @@ public sealed class TlsAllocationTests
         double perRequest = (after - before - (quietEnd - quiet)) / Requests;
         Assert.True(perRequest < 1024, $"{perRequest:F1} B/request (quiet scrape {quietEnd - quiet} B, run {after - before} B)");
     }
+
+    [Fact(Timeout = 120_000)]
+    public async Task TlsKeepAliveRequests_On48ConnectionsAtOnce_StayWellUnderSslStreamsPerReadBoxes()
+    {
+        // With many connections waiting at once, SslStream's own zero-byte read left three async state machines
+        // pending per wait and none of their pools could keep up: ~620 B/request under wrk -c50 (2026-11-27). The
+        // wait now happens in DuplexPipeStream on a reusable source when SslStream holds nothing; what remains (about
+        // 200 B/request under wrk) is the pipe reader's own pending read.
+        const int Connections = 48, PerConnection = 100;
+        using var pki = new TestPki();
+        Issued cert = pki.Issue("edge", ["edge.example.com"]);
+        await using OriginServer origin = await OriginServer.StartAsync("a");
+        var yaml = new GatewayYaml().Route("/", "main").Cluster("main", origin.Address);
+        yaml.ListenerYaml.AddRange(["tls:", $"  certificates: [{{cert_file: {cert.CertFile}, key_file: {cert.KeyFile}}}]"]);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(100));
+        var clients = new TlsClient[Connections];
+        for (int i = 0; i < Connections; i++) clients[i] = await TlsClient.ConnectAsync(gateway.Port, "edge.example.com", pki.CaFile, cancel: cts.Token);
+        async Task RoundAsync() => await Task.WhenAll(clients.Select(async c =>
+        {
+            for (int i = 0; i < PerConnection; i++) Assert.Equal(200, (await c.GetAsync("/plain", "edge.example.com", cts.Token)).Status);
+        }));
+        try
+        {
+            await RoundAsync(); // warm: JIT tiers, pools grown to this concurrency
+            await RoundAsync();
+            double quiet = await HttpFilterAllocationTests.AllocatedAsync(gateway);
+            double quietEnd = await HttpFilterAllocationTests.AllocatedAsync(gateway);
+            double before = await HttpFilterAllocationTests.AllocatedAsync(gateway);
+            await RoundAsync();
+            double after = await HttpFilterAllocationTests.AllocatedAsync(gateway);
+            double perRequest = (after - before - (quietEnd - quiet)) / (Connections * PerConnection);
+            Assert.True(perRequest < 400, $"{perRequest:F1} B/request (quiet scrape {quietEnd - quiet} B, run {after - before} B)");
+        }
+        finally
+        {
+            foreach (TlsClient c in clients) await c.DisposeAsync();
+        }
+    }
 }
