@@ -21,13 +21,13 @@ public class PairedRatioTests
     {
         // The machine halves its speed in the second half: both targets slow down together. Each repeat has FastPath
         // 10% ahead; the medians of the raw values would say so only by accident.
-        (double?, double?)[] repeats = [(110, 100), (55, 50), (110, 100), (55, 50), (110, 100)];
+        (double?, double?)[] repeats = [(110, 100), (55, 50), (110, 100), (55, 50), (110, 100), (55, 50)];
         PairedRatio r = PairedRatio.Of("req/s", higherIsBetter: true, repeats)!;
-        Assert.Equal(5, r.Repeats);
+        Assert.Equal(6, r.Repeats);
         Assert.Equal(1.1, r.Median, 10);
         Assert.Equal(1.1, r.LowerQuartile, 10);
         Assert.Equal(1.1, r.UpperQuartile, 10);
-        Assert.Equal(5, r.Better);
+        Assert.Equal(6, r.Better);
         Assert.True(r.Clear);
     }
 
@@ -52,6 +52,28 @@ public class PairedRatioTests
     }
 
     [Fact]
+    public void SignTest_MatchesTheBinomialTails()
+    {
+        Assert.Equal(2.0 / 64, PairedRatio.SignTestP(6, 6), 10);
+        Assert.Equal(2.0 / 64, PairedRatio.SignTestP(6, 0), 10);
+        Assert.Equal(2.0 * 11 / 1024, PairedRatio.SignTestP(10, 9), 10); // (1 + 10) / 2^10, both tails
+        Assert.Equal(1.0, PairedRatio.SignTestP(6, 3), 10);
+        Assert.True(PairedRatio.SignTestP(12, 10) < 0.05);
+        Assert.True(PairedRatio.SignTestP(12, 9) > 0.05);
+    }
+
+    [Fact]
+    public void Clear_NotWhenTheQuartilesExcludeOneButTheRepeatsDisagree()
+    {
+        // The A/A run that motivated the sign test: one build against itself, 6 starts, middle half below 1.
+        (double?, double?)[] aa = [(0.86, 1), (0.90, 1), (0.92, 1), (0.97, 1), (0.98, 1), (1.04, 1)];
+        PairedRatio r = PairedRatio.Of("req/s", higherIsBetter: true, aa)!;
+        Assert.True(r.UpperQuartile < 1);
+        Assert.Equal(1, r.Better);
+        Assert.False(r.Clear); // 5 of 6 the same way: p = 0.22
+    }
+
+    [Fact]
     public void Clear_NeedsEnoughRepeats()
     {
         // Two repeats both 20% behind: their "quartiles" are the two values themselves, not a spread.
@@ -70,11 +92,11 @@ public class PairedRatioTests
         Assert.False(r.Clear);
         Assert.Contains("within noise", PairedComparison.Markdown([("fastpath", "haproxy", [r])]));
 
-        (double?, double?)[] behind = [(0.80, 1), (0.85, 1), (0.90, 1), (0.92, 1), (1.02, 1)];
+        (double?, double?)[] behind = [(0.80, 1), (0.85, 1), (0.88, 1), (0.90, 1), (0.92, 1), (0.95, 1)];
         PairedRatio worse = PairedRatio.Of("req/s", higherIsBetter: true, behind)!;
         Assert.True(worse.Clear);
         string md = PairedComparison.Markdown([("fastpath", "haproxy", [worse])]);
-        Assert.Contains("| fastpath ÷ haproxy | req/s (higher is better) | 0.900 | 0.850 – 0.920 | 1 of 5 | worse |", md);
+        Assert.Contains("| fastpath ÷ haproxy | req/s (higher is better) | 0.890 | 0.858 – 0.915 | 0 of 6 | worse |", md);
     }
 }
 
@@ -87,8 +109,8 @@ public class RunReportTests
     public void Markdown_ComparesFastPathWithTheBaselineAndPeers_RepeatByRepeat_NotWithOriginOrRouted()
     {
         // Samples out of repeat order: pairing goes by repeat number, not by position.
-        RunSample[] fastPath = [Sample(2, 1100, 0.20, 2.0), Sample(1, 2200, 0.20, 2.0), Sample(3, 1100, 0.20, 2.0), Sample(4, 2200, 0.20, 2.0), Sample(5, 1100, 0.20, 2.0)];
-        RunSample[] baseline = [Sample(1, 2000, 0.25, 2.0), Sample(2, 1000, 0.25, 2.0), Sample(3, 1000, 0.25, 2.0), Sample(4, 2000, 0.25, 2.0), Sample(5, 1000, 0.25, 2.0)];
+        RunSample[] fastPath = [Sample(2, 1100, 0.20, 2.0), Sample(1, 2200, 0.20, 2.0), Sample(3, 1100, 0.20, 2.0), Sample(4, 2200, 0.20, 2.0), Sample(5, 1100, 0.20, 2.0), Sample(6, 2200, 0.20, 2.0)];
+        RunSample[] baseline = [Sample(1, 2000, 0.25, 2.0), Sample(2, 1000, 0.25, 2.0), Sample(3, 1000, 0.25, 2.0), Sample(4, 2000, 0.25, 2.0), Sample(5, 1000, 0.25, 2.0), Sample(6, 2000, 0.25, 2.0)];
         var results = new List<TargetResult>
         {
             TargetResult.From("keepalive-small", ScenarioRunner.OriginTarget, fastPath),
@@ -96,13 +118,13 @@ public class RunReportTests
             TargetResult.From("keepalive-small", ScenarioRunner.RoutedTarget, fastPath),
             TargetResult.From("keepalive-small", RunOptions.BaselineTarget, baseline),
         };
-        var options = RunOptions.Parse(["--gateway", "/bin/true", "--scenarios", "keepalive-small", "--repeats", "5"]);
+        var options = RunOptions.Parse(["--gateway", "/bin/true", "--scenarios", "keepalive-small", "--repeats", "6"]);
 
         string md = Report.ToMarkdown(options, results, []);
 
-        Assert.Contains("| fastpath ÷ baseline | req/s (higher is better) | 1.100 | 1.100 – 1.100 | 5 of 5 | better |", md);
-        Assert.Contains("| fastpath ÷ baseline | CPU-s/10k (lower is better) | 0.800 | 0.800 – 0.800 | 5 of 5 | better |", md);
-        Assert.Contains("| fastpath ÷ baseline | p99 (lower is better) | 1.000 | 1.000 – 1.000 | 0 of 5 | within noise |", md);
+        Assert.Contains("| fastpath ÷ baseline | req/s (higher is better) | 1.100 | 1.100 – 1.100 | 6 of 6 | better |", md);
+        Assert.Contains("| fastpath ÷ baseline | CPU-s/10k (lower is better) | 0.800 | 0.800 – 0.800 | 6 of 6 | better |", md);
+        Assert.Contains("| fastpath ÷ baseline | p99 (lower is better) | 1.000 | 1.000 – 1.000 | 0 of 6 | within noise |", md);
         Assert.DoesNotContain("÷ origin", md);
         Assert.DoesNotContain("÷ fastpath-routed", md);
     }
