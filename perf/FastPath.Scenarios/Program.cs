@@ -36,7 +36,8 @@
 //       --restart starts a fresh process of each target for every repeat (warmed each time), so effects fixed at a
 //       process's start are sampled too. The report compares FastPath with every other target repeat by repeat:
 //       the median of the per-repeat ratios (req/s, CPU-s/10k, p99), their middle half, and in how many repeats
-//       FastPath did better; a difference whose middle half straddles 1 is reported as within noise.
+//       FastPath did better; a difference is called better or worse only when that middle half lies on one side of
+//       1 and a sign test over the repeats agrees (p < 0.05), otherwise it is reported as within noise.
 //   FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
 //       TLS keep-alive throughput against plaintext on the same gateway (gated at --gate-ratio), new TLS
 //       connections per second beside HAProxy with the same certificate, and the p50/p99 an mTLS hop

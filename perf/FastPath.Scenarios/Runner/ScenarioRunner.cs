@@ -110,10 +110,8 @@ internal static class ScenarioRunner
         {
             // Another FastPath build (a release, main before a change) in quick mode like the first, same repeats.
             if (!File.Exists(baselinePath)) throw new ScenarioException($"baseline gateway not found: {baselinePath}");
-            var port = FreePort();
-            var admin = FreePort();
-            string[] quickMode = ["--listen", $"127.0.0.1:{port}", "--upstream", $"127.0.0.1:{originPort}", "--admin", $"127.0.0.1:{admin}"];
-            var baseline = await StartGatewayProcessAsync(baselinePath, quickMode, admin, ProxyCore, RunOptions.BaselineTarget, http, cancellationToken);
+            (ChildProcess baseline, int port, int admin) = await StartGatewayProcessAsync(
+                baselinePath, originPort, ProxyCore, http, cancellationToken, RunOptions.BaselineTarget);
             await WaitFor200Async(http, $"http://127.0.0.1:{port}/small", baseline, ReadyTimeout, cancellationToken);
             targets.Add(new Target(RunOptions.BaselineTarget, port, baseline, admin));
         }
@@ -180,15 +178,15 @@ internal static class ScenarioRunner
 
     /// <summary>
     /// Starts the gateway in quick mode in front of the origin (pinned to CORE when given) and waits for /ready.
-    /// A .dll is run with dotnet.
+    /// A .dll is run with dotnet. <paramref name="name"/> names it in progress and errors.
     /// </summary>
     internal static async Task<(ChildProcess Gateway, int Port, int AdminPort)> StartGatewayProcessAsync(
-        string gatewayPath, int originPort, int? core, HttpClient http, CancellationToken cancellationToken)
+        string gatewayPath, int originPort, int? core, HttpClient http, CancellationToken cancellationToken, string name = FastPathTarget)
     {
         var port = FreePort();
         var admin = FreePort();
         string[] quickMode = ["--listen", $"127.0.0.1:{port}", "--upstream", $"127.0.0.1:{originPort}", "--admin", $"127.0.0.1:{admin}"];
-        var gateway = await StartGatewayProcessAsync(gatewayPath, quickMode, admin, core, FastPathTarget, http, cancellationToken);
+        var gateway = await StartGatewayProcessAsync(gatewayPath, quickMode, admin, core, name, http, cancellationToken);
         return (gateway, port, admin);
     }
 
