@@ -48,7 +48,7 @@ public sealed class Http2DownstreamFixture : IAsyncLifetime
         Gateway = await GatewayProcess.StartAsync(new GatewayYaml()
             .Route("/slow", "slow", "500ms")
             .Route("/trailers", "trailers")
-            .Route("/down", "down")
+            .RawRoute("match: {path: /down}\ncluster: down")
             .RawRoute("match: {prefix: /redirect}\nredirect: {path: /moved, response_code: 308}")
             .Route("/", "main")
             .Cluster("main", Origin.Address)
@@ -102,6 +102,21 @@ public sealed class Http2DownstreamTests(Http2DownstreamFixture fixture) : IClas
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.EndsWith("2 200", r.Stdout);
         Assert.Equal(cookie, _origin.Requests.Last(q => q.PathAndQuery == "/large-cookie").Header("cookie"));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ResponseLength_FromAnHttp11Origin_IsAnnouncedOverHttp2_Once()
+    {
+        // The origin's content-length is taken off the head to be framed anew; over HTTP/2 it is announced again, as
+        // Envoy and HAProxy do. A chunked origin response announces none.
+        using HttpClient client = H2cClient();
+        using HttpResponseMessage known = await client.GetAsync(_gateway.Url("/download?bytes=70000"));
+        Assert.Equal(new Version(2, 0), known.Version);
+        Assert.Equal("70000", Assert.Single(known.Content.Headers.GetValues("content-length")));
+        Assert.Equal(70_000, (await known.Content.ReadAsByteArrayAsync()).Length);
+        using HttpResponseMessage chunked = await client.GetAsync(_gateway.Url("/trailers"));
+        Assert.Equal("hello", await chunked.Content.ReadAsStringAsync());
+        Assert.False(chunked.Content.Headers.Contains("content-length"));
     }
 
     [Fact(Timeout = 60_000)]

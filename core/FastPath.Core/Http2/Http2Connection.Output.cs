@@ -111,6 +111,10 @@ internal sealed partial class Http2Connection
             if (!stream.CanWrite || stream.HeadersSent || _outputClosed) return new ValueTask<bool>(false);
             BeginResponseBlock(head.StatusCode is >= 100 and <= 999 ? head.StatusCode : 500);
             EncodeFields(head.Headers);
+            // An origin's content-length comes off the head to be framed anew (Http1ResponseHandler); the length is
+            // announced again (§8.1.1 allows it, Envoy and HAProxy do it), so the client knows the size before the body.
+            if (head.Framing == BodyFraming.ContentLength && head.ContentLength >= 0 && head.Headers.IndexOfName("content-length"u8) < 0)
+                EncodeContentLength(head.ContentLength);
             Http2FrameWriter.WriteHeaders(_writer, stream.StreamId, _fieldBlock.WrittenSpan, endStream, (int)_peerSettings.MaxFrameSize);
             stream.HeadersSent = true;
             SignalOutput();
@@ -119,6 +123,13 @@ internal sealed partial class Http2Connection
             Block(stream);
         }
         return AwaitDrainAsync(stream);
+    }
+
+    private void EncodeContentLength(long length)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(length, digits, out int written);
+        _encoder.Encode("content-length"u8, digits[..written], _fieldBlock);
     }
 
     /// <summary>Starts a response field block with its :status (a three-digit code); the caller holds the lock.</summary>
