@@ -61,8 +61,11 @@ public class HeartbeatTests
     public async Task AHeartbeatDroppedWithoutDispose_StopsTicking()
     {
         var counter = new Counter();
-        WeakReference<Heartbeat> weak = StartAndDrop(counter);
+        // Held until it has ticked: a GC run by a test alongside could otherwise collect it before its first tick.
+        var holder = new Heartbeat?[1];
+        WeakReference<Heartbeat> weak = Start(counter, holder);
         Assert.True(await EventuallyAsync(() => Volatile.Read(ref counter.Ticks) >= 1));
+        holder[0] = null; // dropped without Dispose
         Assert.True(await EventuallyAsync(() =>
         {
             GC.Collect();
@@ -76,10 +79,11 @@ public class HeartbeatTests
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static WeakReference<Heartbeat> StartAndDrop(Counter counter)
+    private static WeakReference<Heartbeat> Start(Counter counter, Heartbeat?[] holder)
     {
         var heartbeat = new Heartbeat();
         Register(heartbeat, counter);
+        holder[0] = heartbeat;
         return new WeakReference<Heartbeat>(heartbeat);
     }
 
