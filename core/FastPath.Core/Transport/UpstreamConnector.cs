@@ -26,9 +26,8 @@ internal sealed class UpstreamConnector : IDisposable
         _factory = new SocketConnectionContextFactory(options, loggerFactory.CreateLogger("FastPath.Upstream"));
     }
 
-    /// <param name="sendTiming">When the epoll transport sends what a loop thread flushed (Kestrel's sends at once).</param>
-    public ValueTask<ConnectionContext> ConnectAsync(IPEndPoint address, TimeSpan timeout, SendTiming sendTiming = SendTiming.EndOfPass) =>
-        _factory is null ? Epoll.EpollTransport.Shared.ConnectAsync(address, timeout, sendTiming) : ConnectKestrelAsync(_factory, address, timeout);
+    public ValueTask<ConnectionContext> ConnectAsync(IPEndPoint address, TimeSpan timeout) =>
+        _factory is null ? Epoll.EpollTransport.Shared.ConnectAsync(address, timeout) : ConnectKestrelAsync(_factory, address, timeout);
 
     private static async ValueTask<ConnectionContext> ConnectKestrelAsync(SocketConnectionContextFactory factory, IPEndPoint address, TimeSpan timeout)
     {
@@ -47,16 +46,4 @@ internal sealed class UpstreamConnector : IDisposable
     }
 
     public void Dispose() => _factory?.Dispose();
-}
-
-/// <summary>When a flush of an epoll connection's output, made on its loop thread, reaches the socket.</summary>
-internal enum SendTiming
-{
-    /// <summary>At the end of the loop's pass: everything the pass wrote to the connection (the responses of many
-    /// streams) leaves in one send, and a peer asleep on another core is woken once.</summary>
-    EndOfPass,
-
-    /// <summary>As soon as the handler of the event that wrote it returns: for a connection that carries one request
-    /// at a time (an HTTP/1.1 upstream), where waiting for the pass saves no send and only keeps the peer idle.</summary>
-    EndOfEvent,
 }

@@ -4,7 +4,6 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using FastPath.Http2;
-using FastPath.Transport;
 using FastPath.Transport.Epoll;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -298,83 +297,5 @@ public sealed class EpollTransportTests
             Assert.True(returned);
             Assert.Equal(loopThread, thread);
         });
-    }
-
-    [Fact]
-    public async Task EndOfEventSend_LeavesBeforeThePassesNextEvent_WhileEndOfPassWaitsForThePassToEnd()
-    {
-        // Two connections turn readable in one pass. Handling the first writes to two more connections, one of each
-        // send timing; when the second is handled, the end-of-event bytes are with their peer already and the
-        // end-of-pass ones are not (they follow at the end of the pass).
-        using var plain = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        plain.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        plain.Listen(8);
-        var peers = new List<Socket>();
-        var connections = new List<ConnectionContext>();
-        try
-        {
-            await WithPairAsync(async (listener, client, server) =>
-            {
-                EpollLoop loop = ((EpollConnection)server).Loop;
-                var seen = new TaskCompletionSource<(int EndOfEvent, int EndOfPass)>(TaskCreationOptions.RunContinuationsAsynchronously);
-                loop.Post(_ => _ = OnLoopAsync(), null);
-                (int endOfEvent, int endOfPass) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(10));
-                Assert.Equal(3, endOfEvent);
-                Assert.Equal(0, endOfPass);
-                // The end-of-pass bytes were not lost: they left when the pass ended.
-                var buffer = new byte[8];
-                peers[3].ReceiveTimeout = 5000;
-                Assert.Equal(3, peers[3].Receive(buffer));
-
-                async Task OnLoopAsync()
-                {
-                    try
-                    {
-                        ConnectionContext first = await ConnectAsync(SendTiming.EndOfPass);
-                        ConnectionContext second = await ConnectAsync(SendTiming.EndOfPass);
-                        ConnectionContext endOfEventOut = await ConnectAsync(SendTiming.EndOfEvent);
-                        ConnectionContext endOfPassOut = await ConnectAsync(SendTiming.EndOfPass);
-                        Assert.Same(loop, EpollLoop.Current);
-                        bool wrote = false;
-                        _ = WatchAsync(first);
-                        _ = WatchAsync(second);
-                        // Both become readable before the loop next polls: one pass handles both events.
-                        peers[0].Send("a"u8);
-                        peers[1].Send("b"u8);
-
-                        async Task WatchAsync(ConnectionContext c)
-                        {
-                            ReadResult read = await c.Transport.Input.ReadAsync();
-                            c.Transport.Input.AdvanceTo(read.Buffer.End);
-                            if (!wrote)
-                            {
-                                wrote = true;
-                                await endOfEventOut.Transport.Output.WriteAsync("eoe"u8.ToArray());
-                                await endOfPassOut.Transport.Output.WriteAsync("eop"u8.ToArray());
-                                return;
-                            }
-                            seen.TrySetResult((peers[2].Available, peers[3].Available));
-                        }
-                    }
-                    catch (Exception e)
-                    {
-                        seen.TrySetException(e);
-                    }
-                }
-
-                async Task<ConnectionContext> ConnectAsync(SendTiming timing)
-                {
-                    ConnectionContext c = await Transport.ConnectAsync((IPEndPoint)plain.LocalEndPoint!, TimeSpan.FromSeconds(5), timing);
-                    connections.Add(c);
-                    peers.Add(plain.Accept()); // the handshake is complete: returns at once
-                    return c;
-                }
-            });
-        }
-        finally
-        {
-            foreach (ConnectionContext c in connections) await c.DisposeAsync();
-            foreach (Socket p in peers) p.Dispose();
-        }
     }
 }

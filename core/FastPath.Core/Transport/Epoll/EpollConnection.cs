@@ -4,8 +4,8 @@
 //
 // Receiving trusts epoll: the socket is read only once it said it was readable (no speculative receive), 16 KiB at a
 // time, and a short read means the kernel had no more (edge-triggered: the next bytes raise a new edge). Sending
-// happens where the output is flushed: on the loop thread at the end of the pass, so everything a pass wrote leaves in
-// one sendmsg (or, for SendTiming.EndOfEvent, when the event that wrote it has been handled), inline on any other thread.
+// happens where the output is flushed: at the end of the loop's pass on the loop thread, so everything a pass wrote
+// leaves in one sendmsg, or inline on any other thread.
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -60,8 +60,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private EndPoint? _local;
 
     /// <param name="remote">The peer, known from accept4 or connect; the local end is asked for when first read.</param>
-    /// <param name="sendTiming">When a flush on the loop thread reaches the socket.</param>
-    public EpollConnection(EpollLoop loop, SocketFd handle, EndPoint? remote, SendTiming sendTiming = SendTiming.EndOfPass)
+    public EpollConnection(EpollLoop loop, SocketFd handle, EndPoint? remote)
     {
         _loop = loop;
         _handle = handle;
@@ -71,9 +70,8 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
         _inputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: PipeScheduler.Inline,
             writerScheduler: loop.Scheduler, pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024,
             minimumSegmentSize: ReceiveSize, useSynchronizationContext: false));
-        // The output is sent at the end of the pass (or of the event) when flushed on a loop thread, inline otherwise.
-        PipeScheduler sender = sendTiming == SendTiming.EndOfEvent ? EpollLoop.AfterEventOrInline.Instance : EpollLoop.DeferOrInline.Instance;
-        _outputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: sender,
+        // The output is sent at the end of the pass when flushed on a loop thread, inline otherwise.
+        _outputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: EpollLoop.DeferOrInline.Instance,
             writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024,
             minimumSegmentSize: 4096, useSynchronizationContext: false));
         _inputWriter = _inputPipe.Writer;

@@ -3,14 +3,6 @@
 // flushed by several streams is written once, after all of them, on this thread (HAProxy's and Envoy's shape), with
 // no hand-off to the thread pool. Work posted from other threads arrives through an eventfd.
 //
-// An upstream HTTP/1.1 connection is the exception (SendTiming.EndOfEvent): it carries one request at a time, so holding
-// its bytes to the end of the pass saves no send, and only keeps the origin idle while the rest of the pass runs. Its
-// output leaves as soon as the event that wrote it has been handled: the requests one client read produced go out
-// back to back (one wake-up of the origin), and the origin works on them while this loop handles the other events.
-// Under h2load -c10 -m10 to an HTTP/1.1 origin it took the origin's core from 4.4% to 2.0% idle (with the proxy's
-// idle too: a bubble in the pipeline), for +7% req/s and a 17% lower p99 at the same CPU per request in 8 alternating
-// rounds; 10 paired fresh starts of the scenario runner read p99 0.88 (lower in 8 of 10) and CPU 0.94.
-//
 // A pass that leaves output looks once more, without blocking, before sending: what arrived while it ran (the next
 // requests, the next responses) is handled too and leaves in the same burst. A send to a peer asleep on another core
 // wakes it, and a cross-core wake-up is the most expensive thing a proxy does on a VM (~10 us here): fewer, fuller
@@ -45,8 +37,6 @@ internal sealed class EpollLoop : IDisposable
     private int _nextSlot = 1; // slot 0 is the eventfd
 
     private readonly Queue<(Action<object?> Action, object? State)> _deferred = new(64); // loop thread only
-    private readonly Queue<(Action<object?> Action, object? State)> _afterEvent = new(16); // loop thread only
-    private bool _inEvent; // loop thread only: a handler is running
 
     private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _posted = new();
     private int _wakePending;
@@ -149,14 +139,6 @@ internal sealed class EpollLoop : IDisposable
         }
     }
 
-    /// <summary>Queues work for when the handler now running returns, before the pass's next event; for the end of
-    /// the pass when no handler is running. Loop thread only.</summary>
-    public void AfterEvent(Action<object?> action, object? state)
-    {
-        if (_inEvent) _afterEvent.Enqueue((action, state));
-        else _deferred.Enqueue((action, state));
-    }
-
     /// <summary>Queues work for the end of this pass. Loop thread only.</summary>
     public void Defer(Action<object?> action, object? state) => _deferred.Enqueue((action, state));
 
@@ -203,7 +185,6 @@ internal sealed class EpollLoop : IDisposable
                 int slot = (int)(uint)token;
                 IEpollHandler? handler = Volatile.Read(ref _handlers[slot]);
                 if (handler is null || Volatile.Read(ref _generations[slot]) != (uint)(token >> 32)) continue;
-                _inEvent = true;
                 try
                 {
                     handler.OnEvents(events[i].Events);
@@ -213,8 +194,6 @@ internal sealed class EpollLoop : IDisposable
                     // Handlers end their own connection on failure; what escapes is a bug, reported and survived.
                     Report(e);
                 }
-                _inEvent = false;
-                if (_afterEvent.Count > 0) RunQueued(_afterEvent);
             }
             if (Volatile.Read(ref _wakePending) != 0)
             {
@@ -227,14 +206,14 @@ internal sealed class EpollLoop : IDisposable
                 continue;
             }
             lookedAgain = false;
-            RunQueued(_deferred);
+            RunDeferred();
         }
     }
 
-    private static void RunQueued(Queue<(Action<object?> Action, object? State)> queue)
+    private void RunDeferred()
     {
-        // Work queued while this runs (a flush that schedules the send) runs in the same drain.
-        while (queue.TryDequeue(out var item))
+        // Work deferred while this runs (a flush that schedules the send) runs in the same pass.
+        while (_deferred.TryDequeue(out var item))
         {
             try
             {
@@ -259,20 +238,6 @@ internal sealed class EpollLoop : IDisposable
     internal sealed class LoopScheduler(EpollLoop loop) : System.IO.Pipelines.PipeScheduler
     {
         public override void Schedule(Action<object?> action, object? state) => loop.Post(action, state);
-    }
-
-    /// <summary>A PipeScheduler: when the running handler returns on a loop thread (at the end of the pass outside
-    /// one); inline on any other thread.</summary>
-    internal sealed class AfterEventOrInline : System.IO.Pipelines.PipeScheduler
-    {
-        public static readonly AfterEventOrInline Instance = new();
-
-        public override void Schedule(Action<object?> action, object? state)
-        {
-            EpollLoop? current = t_current;
-            if (current is not null) current.AfterEvent(action, state);
-            else action(state);
-        }
     }
 
     /// <summary>A PipeScheduler: at the end of the pass on a loop thread; inline on any other thread.</summary>

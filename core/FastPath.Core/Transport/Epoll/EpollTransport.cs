@@ -57,7 +57,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
         }
     }
 
-    public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint address, TimeSpan timeout, SendTiming sendTiming = SendTiming.EndOfPass)
+    public async ValueTask<ConnectionContext> ConnectAsync(IPEndPoint address, TimeSpan timeout)
     {
         EpollLoop loop = PickLoop();
         int fd = socket(address.AddressFamily == AddressFamily.InterNetworkV6 ? 10 : 2, (int)SocketType.Stream | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -79,7 +79,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
                 if (errno < 0) throw new OperationCanceledException($"connect to {address} timed out after {timeout}");
             }
             if (errno != 0) throw Error(errno);
-            var connection = new EpollConnection(loop, handle, address, sendTiming);
+            var connection = new EpollConnection(loop, handle, address);
             if (waiter is null) connection.Start();
             else if (loop.IsCurrent) connection.Start(waiter.Registration, waiter.ReadyEvents); // the usual case: completed inline on the loop
             else

@@ -160,10 +160,7 @@ internal sealed class Http1ConnectionPool
     {
         try
         {
-            // HTTP/1.1 carries one request at a time: its bytes leave when the event that wrote them is handled. A
-            // connection ALPN may turn into HTTP/2 (many streams) keeps the end-of-pass send.
-            SendTiming timing = Protocol == UpstreamProtocol.Auto && Settings.Tls is not null && Http2 is not null ? SendTiming.EndOfPass : SendTiming.EndOfEvent;
-            ConnectionContext context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout, timing).ConfigureAwait(false);
+            ConnectionContext context = await _connector.ConnectAsync(Address, Settings.ConnectTimeout).ConfigureAwait(false);
             if (Settings.Tls is { } tls)
             {
                 context = await tls.AuthenticateAsync(context, Host, Settings.ConnectTimeout).ConfigureAwait(false);
