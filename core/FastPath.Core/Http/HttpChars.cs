@@ -17,22 +17,18 @@ internal static class HttpChars
     /// <summary>Bytes never allowed in a field value: CTLs other than HTAB (this covers NUL, CR and LF) and DEL.</summary>
     public static readonly SearchValues<byte> InvalidFieldValue = SearchValues.Create(BuildInvalidFieldValue());
 
-    /// <summary>Bytes not allowed in a request-target: CTLs, space, DEL and non-ASCII (RFC 3986 is ASCII only).</summary>
-    public static readonly SearchValues<byte> InvalidTarget = SearchValues.Create(BuildInvalidTarget());
+    /// <summary>
+    /// Whether a request-target (or authority) holds only visible ASCII: CTLs, space, DEL and non-ASCII are not
+    /// allowed (RFC 3986 is ASCII only). A range test: a SearchValues of the 161 invalid bytes takes the runtime's
+    /// any-byte path, several times slower on every request.
+    /// </summary>
+    public static bool IsValidTarget(ReadOnlySpan<byte> s) => s.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7e) < 0;
 
     private static byte[] BuildInvalidFieldValue()
     {
         var list = new List<byte>();
         for (int b = 0; b < 0x20; b++) if (b != HTAB) list.Add((byte)b);
         list.Add(0x7f);
-        return list.ToArray();
-    }
-
-    private static byte[] BuildInvalidTarget()
-    {
-        var list = new List<byte>();
-        for (int b = 0; b <= 0x20; b++) list.Add((byte)b);
-        for (int b = 0x7f; b <= 0xff; b++) list.Add((byte)b);
         return list.ToArray();
     }
 

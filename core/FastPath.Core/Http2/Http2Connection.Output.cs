@@ -125,23 +125,14 @@ internal sealed partial class Http2Connection
         return AwaitDrainAsync(stream);
     }
 
-    private void EncodeContentLength(long length)
-    {
-        Span<byte> digits = stackalloc byte[20];
-        System.Buffers.Text.Utf8Formatter.TryFormat(length, digits, out int written);
-        _encoder.Encode("content-length"u8, digits[..written], _fieldBlock);
-    }
+    private void EncodeContentLength(long length) => _encoder.EncodeContentLength(length, _fieldBlock);
 
     /// <summary>Starts a response field block with its :status (a three-digit code); the caller holds the lock.</summary>
     private void BeginResponseBlock(int code)
     {
         _fieldBlock.ResetWrittenCount();
         _encoder.BeginBlock(_fieldBlock);
-        Span<byte> status = stackalloc byte[3];
-        status[0] = (byte)('0' + (code / 100));
-        status[1] = (byte)('0' + (code / 10 % 10));
-        status[2] = (byte)('0' + (code % 10));
-        _encoder.Encode(":status"u8, status, _fieldBlock);
+        _encoder.EncodeStatus(code, _fieldBlock);
     }
 
     internal ValueTask<bool> WriteTrailersAsync(Http2Stream stream, HttpHeaderBlock trailers)

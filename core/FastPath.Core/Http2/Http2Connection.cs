@@ -609,7 +609,11 @@ internal sealed partial class Http2Connection
         }
         stream.HandlerStarted = true;
         _pendingDispatch.Add(stream);
-        if (_blockEndStream) OnEndStreamReceived(stream);
+        if (_blockEndStream)
+        {
+            stream.EndBodyEmpty(); // the handler runs after this batch: nothing has read the body yet
+            OnEndStreamReceived(stream);
+        }
     }
 
     /// <summary>

@@ -62,6 +62,8 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     internal long Buffered;
     internal long DataReceived;
     internal bool BodyWriterCompleted;
+    /// <summary>The request ended with its head: the body pipe was left untouched, so it needs no reset.</summary>
+    private bool _bodyEmpty;
     internal bool HandlerStarted, HandlerDone;
     internal bool HeadersSent, EndStreamSent, Aborted;
     internal bool Blocked;
@@ -182,7 +184,8 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     /// <summary>Makes the stream reusable: both pipe ends are complete, the head and trailers are forgotten.</summary>
     internal void Recycle()
     {
-        _body.Reset();
+        if (!_bodyEmpty) _body.Reset();
+        _bodyEmpty = false;
         _bodyReader.Attach(_body.Reader);
         RequestHead.Reset();
         RequestTrailers.Clear();
@@ -191,6 +194,17 @@ internal sealed class Http2Stream : IThreadPoolWorkItem
     }
 
     internal void CompleteBodyReader() => _bodyReader.Complete();
+
+    /// <summary>
+    /// The request ended with its head, before its handler ran: the body is empty and its pipe is never used. Both
+    /// of the pipe's ends would otherwise be completed and the pipe reset for every bodiless request.
+    /// </summary>
+    internal void EndBodyEmpty()
+    {
+        BodyWriterCompleted = true;
+        _bodyEmpty = true;
+        _bodyReader.AttachEmpty();
+    }
 
     internal void OnBodyConsumed(int length) => _connection.OnBodyConsumed(this, length);
 

@@ -93,6 +93,43 @@ internal sealed class HPackEncoder
     }
 
     /// <summary>
+    /// :status (RFC 9113 §8.3.2), as <see cref="Encode"/> would write it: the seven codes of the static table are one
+    /// octet, found without a table search; others go the general way.
+    /// </summary>
+    public void EncodeStatus(int code, IBufferWriter<byte> writer)
+    {
+        int index = code switch { 200 => 8, 204 => 9, 206 => 10, 304 => 11, 400 => 12, 404 => 13, 500 => 14, _ => 0 };
+        if (index != 0)
+        {
+            writer.GetSpan(1)[0] = (byte)(0x80 | index);
+            writer.Advance(1);
+            return;
+        }
+        Span<byte> status = stackalloc byte[3];
+        status[0] = (byte)('0' + (code / 100 % 10));
+        status[1] = (byte)('0' + (code / 10 % 10));
+        status[2] = (byte)('0' + (code % 10));
+        Encode(":status"u8, status, writer);
+    }
+
+    /// <summary>
+    /// content-length, as <see cref="Encode"/> would write it with Automatic indexing: a literal without indexing
+    /// (the value changes from message to message, so it never enters the table) on the static name, index 28.
+    /// </summary>
+    public void EncodeContentLength(long length, IBufferWriter<byte> writer)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        System.Buffers.Text.Utf8Formatter.TryFormat(length, digits, out int count);
+        Span<byte> destination = writer.GetSpan(2 + 1 + 20);
+        int pos = HPackInteger.Encode(ContentLengthIndex, 4, 0x00, destination);
+        bool ok = TryWriteString(digits[..count], destination[pos..], out int written);
+        System.Diagnostics.Debug.Assert(ok);
+        writer.Advance(pos + written);
+    }
+
+    private const int ContentLengthIndex = 28;
+
+    /// <summary>
     /// Encodes one field (name in lower case, RFC 9113 §8.2.1). Returns false, changing nothing, when
     /// <paramref name="destination"/> is too small; GetMaxEncodedLength octets always suffice.
     /// </summary>

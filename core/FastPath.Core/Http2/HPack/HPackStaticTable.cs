@@ -78,6 +78,7 @@ internal static class HPackStaticTable
     private const int MaxNameLength = 27;
     private static readonly byte[] s_byLength = BuildByLength(out s_lengthStart);
     private static readonly int[] s_lengthStart;
+    private static readonly byte[] s_lastByte = BuildLastBytes();
 
     public static ref readonly Entry Get(int index) => ref s_entries[index];
 
@@ -88,17 +89,28 @@ internal static class HPackStaticTable
     public static int Find(ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, out int nameIndex)
     {
         nameIndex = 0;
-        if ((uint)name.Length > MaxNameLength) return 0;
+        if ((uint)(name.Length - 1) >= MaxNameLength) return 0;
         Entry[] entries = s_entries;
+        byte last = name[^1];
         for (int i = s_lengthStart[name.Length], end = s_lengthStart[name.Length + 1]; i < end; i++)
         {
             int index = s_byLength[i];
+            // Names of one length mostly differ in their last letter (":method", ":scheme", ":status"): one byte
+            // compare rules them out before a span compare.
+            if (s_lastByte[index] != last) continue;
             Entry e = entries[index];
             if (!name.SequenceEqual(e.Name)) continue;
             if (nameIndex == 0) nameIndex = index;
             if (value.SequenceEqual(e.Value)) return index;
         }
         return 0;
+    }
+
+    private static byte[] BuildLastBytes()
+    {
+        byte[] last = new byte[Count + 1];
+        for (int i = 1; i <= Count; i++) last[i] = s_entries[i].Name[^1];
+        return last;
     }
 
     private static byte[] BuildByLength(out int[] lengthStart)

@@ -34,6 +34,40 @@ public sealed class Http2StreamPoolTests
     }
 
     [Fact]
+    public async Task PooledStream_AlternatingBodilessAndBodyRequests_EachSeesItsOwnBody()
+    {
+        // A request that ends with its head never touches its stream's body pipe (the reader answers "empty" at once),
+        // so recycling skips the pipe's reset. The same pooled stream then carries a request with a body: its pipe
+        // must still be fresh, and the next bodiless request must not see the last one's bytes or its end.
+        await using Http2TestHost host = await Http2TestHost.StartAsync();
+        await using Http2RawClient client = await Http2RawClient.ConnectAsync(host.EndPoint);
+        uint id = 1;
+        for (int round = 0; round < 6; round++, id += 2)
+        {
+            if (round % 2 == 0)
+            {
+                await client.SendHeadersAsync(id, Http2RawClient.Get("/echo"), endStream: true);
+                ReceivedResponse empty = await client.ReadResponseAsync(id);
+                Assert.Equal(200, empty.Status);
+                Assert.Equal(0, empty.Body.Length);
+            }
+            else
+            {
+                byte[] body = System.Text.Encoding.ASCII.GetBytes($"round {round} body");
+                await client.SendHeadersAsync(id, Http2RawClient.Post("/echo"), endStream: false);
+                await client.SendDataAsync(id, body, endStream: true);
+                ReceivedResponse echoed = await client.ReadResponseAsync(id);
+                Assert.Equal(200, echoed.Status);
+                Assert.Equal(body, echoed.Body.ToArray());
+            }
+            // Released before the next request arrives, so the next one takes this stream from the pool.
+            Http2Connection connection = host.Connections.Single();
+            await WaitUntilAsync(() => connection.LiveStreams == 0);
+            Assert.Equal(1, connection.PooledStreams);
+        }
+    }
+
+    [Fact]
     public void BlockPool_ReusesBlocks_BoundsWhatItKeeps_AndIgnoresASecondDispose()
     {
         var pool = new FastPath.Transport.BlockPool(blockSize: 4096, maxRetained: 2);

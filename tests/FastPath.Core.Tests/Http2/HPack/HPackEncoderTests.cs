@@ -173,4 +173,57 @@ public class HPackEncoderTests
             }
         }
     }
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EncodeStatus_WritesWhatTheGeneralEncodeWrites_ForEveryCode(bool huffman)
+    {
+        // The fast path skips the table search; a peer must not be able to tell. Two encoders kept in step: one
+        // through EncodeStatus, one through Encode(":status", ...), every code from 100 to 999, twice (the second
+        // time after the first round's literals entered the dynamic table).
+        var fast = new HPackEncoder(useHuffman: huffman);
+        var general = new HPackEncoder(useHuffman: huffman);
+        for (int round = 0; round < 2; round++)
+        {
+            for (int code = 100; code <= 999; code++)
+            {
+                var a = new ArrayBufferWriter<byte>();
+                var b = new ArrayBufferWriter<byte>();
+                fast.EncodeStatus(code, a);
+                general.Encode(B(":status"), B(code.ToString(System.Globalization.CultureInfo.InvariantCulture)), b);
+                Assert.True(a.WrittenSpan.SequenceEqual(b.WrittenSpan), $"status {code}, round {round}: {ToHex(a.WrittenSpan)} != {ToHex(b.WrittenSpan)}");
+            }
+        }
+        Assert.Equal(Table(general.DynamicTable), Table(fast.DynamicTable));
+        Assert.Equal("88", ToHex(Encode(fast, w => fast.EncodeStatus(200, w))));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void EncodeContentLength_WritesWhatTheGeneralEncodeWrites_AndNeverIndexesIt(bool huffman)
+    {
+        var fast = new HPackEncoder(useHuffman: huffman);
+        var general = new HPackEncoder(useHuffman: huffman);
+        var decoder = new HPackDecoder();
+        foreach (long length in new long[] { 0, 1, 9, 10, 64, 99, 100, 70_000, 1 << 20, int.MaxValue, long.MaxValue })
+        {
+            byte[] a = Encode(fast, w => fast.EncodeContentLength(length, w));
+            byte[] b = Encode(general, w => general.Encode(B("content-length"), B(length.ToString(System.Globalization.CultureInfo.InvariantCulture)), w));
+            Assert.Equal(ToHex(b), ToHex(a));
+            var decoded = Decode(decoder, a);
+            Assert.Equal(HPackError.None, decoded.Error);
+            Assert.Equal([new Field("content-length", length.ToString(System.Globalization.CultureInfo.InvariantCulture))], decoded.Fields);
+        }
+        Assert.Equal(0, fast.DynamicTable.Count);
+        Assert.Equal(0, decoder.DynamicTable.Count);
+    }
+
+    private static byte[] Encode(HPackEncoder encoder, Action<IBufferWriter<byte>> write)
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        encoder.BeginBlock(writer);
+        write(writer);
+        return writer.WrittenSpan.ToArray();
+    }
 }
