@@ -28,6 +28,7 @@ internal sealed class RouteTable
     private readonly (string Suffix, VirtualHost Host)[] _suffixes;   // "*.example.com" stored as ".example.com"
     private readonly (string Prefix, VirtualHost Host)[] _prefixes;   // "api*" stored as "api"
     private readonly VirtualHost? _any;
+    private readonly bool _onlyAny;
 
     public RouteTable(IEnumerable<(string Domain, VirtualHost Host)> domains)
     {
@@ -44,16 +45,22 @@ internal sealed class RouteTable
         }
         _suffixes = suffixes.OrderByDescending(s => s.Item1.Length).ToArray();
         _prefixes = prefixes.OrderByDescending(p => p.Item1.Length).ToArray();
+        _onlyAny = _exact.Count == 0 && _suffixes.Length == 0 && _prefixes.Length == 0;
         _exactLookup = _exact.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public VirtualHost? MatchHost(ReadOnlySpan<byte> authority)
     {
-        if (authority.Length > MaxHostChars) return _any;
+        // A table of "*" alone (a sidecar's inbound listener, a one-service gateway) has nothing to compare.
+        if (_onlyAny || authority.Length > MaxHostChars) return _any;
         Span<char> host = stackalloc char[authority.Length];
-        int n = Encoding.ASCII.GetChars(authority, host);
+        // Lower-cases ASCII and widens in one vectorised pass; a byte outside ASCII becomes '?', as before.
+        if (Ascii.ToLower(authority, host, out int n) != System.Buffers.OperationStatus.Done)
+        {
+            n = Encoding.ASCII.GetChars(authority, host);
+            for (int i = 0; i < n; i++) host[i] = char.ToLowerInvariant(host[i]);
+        }
         host = host[..n];
-        for (int i = 0; i < host.Length; i++) host[i] = char.ToLowerInvariant(host[i]);
 
         // Envoy's tier order holds with or without a port: in each tier the authority as sent (a port-qualified
         // domain such as "example.com:8080") is tried first, then the host without its port.

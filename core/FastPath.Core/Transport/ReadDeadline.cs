@@ -57,7 +57,7 @@ internal sealed class ReadDeadline
     /// </summary>
     public void SetCap(long capTicks) => _cap = capTicks;
 
-    private long Compute(long timeoutMs) => Math.Min(timeoutMs <= 0 ? long.MaxValue : Environment.TickCount64 + timeoutMs, _cap);
+    private long Compute(long timeoutMs) => Math.Min(timeoutMs <= 0 ? long.MaxValue : PassClock.NowMs + timeoutMs, _cap);
 
     /// <summary>Ends the phase. Call it only when no read is pending on the reader (the phase's reads are done).</summary>
     public void Disarm()

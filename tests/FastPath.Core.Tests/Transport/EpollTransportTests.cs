@@ -298,4 +298,101 @@ public sealed class EpollTransportTests
             Assert.Equal(loopThread, thread);
         });
     }
+    [Fact]
+    public async Task APass_HandlesDownstreamEventsFirst_AndSendsWhatTheyWroteUpstream_BeforeItsUpstreamEvents()
+    {
+        // One pass finds an upstream connection readable (a response) before a downstream one (a request). The
+        // downstream event is handled first; what its handler wrote to another upstream connection is with that
+        // connection's peer by the time the upstream event is handled (sent in between, so the origin works while the
+        // responses are handled), and what it wrote to a downstream connection is not yet: it leaves at the end of the
+        // pass, with everything else the pass wrote to that connection.
+        using var origin = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        origin.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        origin.Listen(8);
+        IConnectionListener listener = await Transport.BindAsync(new IPEndPoint(IPAddress.Loopback, 0));
+        var sockets = new List<Socket>();
+        var connections = new List<ConnectionContext>();
+        try
+        {
+            // Two accepted (downstream) connections on one loop: accepted ones are spread over the loops.
+            EpollLoop? loop = null;
+            var downstream = new List<(Socket Client, EpollConnection Server)>();
+            for (int i = 0; i < 16 && downstream.Count < 2; i++)
+            {
+                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                sockets.Add(client);
+                client.Connect(listener.EndPoint);
+                var server = (EpollConnection)(await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5)))!;
+                connections.Add(server);
+                loop ??= server.Loop;
+                if (server.Loop == loop) downstream.Add((client, server));
+            }
+            Assert.Equal(2, downstream.Count);
+            (Socket requester, EpollConnection downIn) = downstream[0];
+            (Socket responseReader, EpollConnection downOut) = downstream[1];
+
+            var seen = new TaskCompletionSource<(string Order, int Upstream, int Downstream)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var peers = new List<Socket>();
+            loop!.Post(_ => _ = OnLoopAsync(), null);
+            (string order, int upstreamBytes, int downstreamBytes) = await seen.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal("downstream,upstream", order);
+            Assert.Equal(3, upstreamBytes);
+            Assert.Equal(0, downstreamBytes);
+            // The downstream bytes were not lost: they left when the pass ended.
+            var buffer = new byte[8];
+            responseReader.ReceiveTimeout = 5000;
+            Assert.Equal(3, responseReader.Receive(buffer));
+            sockets.AddRange(peers);
+
+            async Task OnLoopAsync()
+            {
+                try
+                {
+                    ConnectionContext upIn = await ConnectAsync();
+                    ConnectionContext upOut = await ConnectAsync();
+                    Assert.Same(loop, EpollLoop.Current);
+                    string order = "";
+                    _ = WatchAsync(upIn, upstream: true);
+                    _ = WatchAsync(downIn, upstream: false);
+                    // Both become readable before the loop next polls, the upstream one first: one pass has both.
+                    peers[0].Send("rsp"u8);
+                    requester.Send("req"u8);
+
+                    async Task WatchAsync(ConnectionContext c, bool upstream)
+                    {
+                        ReadResult read = await c.Transport.Input.ReadAsync();
+                        c.Transport.Input.AdvanceTo(read.Buffer.End);
+                        order += order.Length == 0 ? Side(upstream) : "," + Side(upstream);
+                        if (!upstream)
+                        {
+                            await upOut.Transport.Output.WriteAsync("out"u8.ToArray());
+                            await downOut.Transport.Output.WriteAsync("rsp"u8.ToArray());
+                            return;
+                        }
+                        seen.TrySetResult((order, peers[1].Available, responseReader.Available));
+                    }
+                }
+                catch (Exception e)
+                {
+                    seen.TrySetException(e);
+                }
+            }
+
+            static string Side(bool upstream) => upstream ? "upstream" : "downstream";
+
+            async Task<ConnectionContext> ConnectAsync()
+            {
+                ConnectionContext c = await Transport.ConnectAsync((IPEndPoint)origin.LocalEndPoint!, TimeSpan.FromSeconds(5));
+                connections.Add(c);
+                peers.Add(origin.Accept()); // the handshake is complete: returns at once
+                return c;
+            }
+        }
+        finally
+        {
+            foreach (ConnectionContext c in connections) await c.DisposeAsync();
+            foreach (Socket s in sockets) s.Dispose();
+            await listener.DisposeAsync();
+        }
+    }
 }

@@ -150,7 +150,7 @@ internal sealed partial class HttpConnectionManager
                     // does for a parsed HTTP/1.1 request whose framing fields the parser set aside.
                     request.Headers.SkipByName("content-length"u8);
                     started = Stopwatch.GetTimestamp();
-                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
+                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(PassClock.NowMs + snapshot.RequestTimeoutMs);
                     startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
                     // 2a. As for HTTP/1.1: the path is normalised before anything reads it; one that cannot be is a 400.
                     if (!PathNormalizer.TryNormalize(request, snapshot.PathNormalization)) exchange.Outcome.Error = ProxyError.DownstreamProtocolError;
@@ -201,7 +201,7 @@ internal sealed partial class HttpConnectionManager
                     request = exchange.Request;
                     started = Stopwatch.GetTimestamp();
                     // request_timeout bounds every client read of this request (head and body); 0 leaves it off.
-                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(Environment.TickCount64 + snapshot.RequestTimeoutMs);
+                    if (snapshot.RequestTimeoutMs > 0) _downstreamDeadline.SetCap(PassClock.NowMs + snapshot.RequestTimeoutMs);
                     startUtc = _runtime.AccessLog is null ? default : DateTime.UtcNow;
 
                     // 2. Request head, under the header-read timeout.
@@ -312,10 +312,10 @@ internal sealed partial class HttpConnectionManager
                     if (retry.BackoffMs > 0)
                     {
                         // Back-off on a timer (no thread waits), cut short by the route timeout, which spans all tries.
-                        long wait = retry.TakeBackoff(Environment.TickCount64);
+                        long wait = retry.TakeBackoff(PassClock.NowMs);
                         if (wait > 0) await Task.Delay((int)Math.Min(wait, int.MaxValue)).ConfigureAwait(false);
                     }
-                    if (retry.DeadlinePassed(Environment.TickCount64))
+                    if (retry.DeadlinePassed(PassClock.NowMs))
                     {
                         exchange.Outcome.Error = ProxyError.UpstreamTimeout;
                         break;
@@ -357,7 +357,7 @@ internal sealed partial class HttpConnectionManager
                         exchange.Outcome.Error = failed;
                         // Nothing of the body was read yet (it is read while sent), so it can still go anywhere.
                         if (retry.ShouldRetryError(failed, !bodyStarted || retry.BodyBuffered, endpoint,
-                                Environment.TickCount64, out bool exhausted))
+                                PassClock.NowMs, out bool exhausted))
                         {
                             exchange.Outcome.Error = ProxyError.None;
                             continue;
@@ -440,11 +440,11 @@ internal sealed partial class HttpConnectionManager
                                     break;
                                 }
                                 uploading = false;
-                                _upstreamDeadline.Arm(_wakeHeadWait, retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(_wakeHeadWait, retry.TryTimeoutMs(timeoutMs, PassClock.NowMs));
                             }
                             else if (!_upstreamDeadline.IsArmed)
                             {
-                                _upstreamDeadline.Arm(_wakeHeadWait, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(_wakeHeadWait, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, PassClock.NowMs));
                             }
                             if (await _upStream.ReadResponseHeadAsync().ConfigureAwait(false))
                             {
@@ -484,11 +484,11 @@ internal sealed partial class HttpConnectionManager
                                     break;
                                 }
                                 uploading = false;
-                                _upstreamDeadline.Arm(upstream.Input, retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(upstream.Input, retry.TryTimeoutMs(timeoutMs, PassClock.NowMs));
                             }
                             else if (!_upstreamDeadline.IsArmed)
                             {
-                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, Environment.TickCount64));
+                                _upstreamDeadline.Arm(upstream.Input, uploading ? UploadPollMs : retry.TryTimeoutMs(timeoutMs, PassClock.NowMs));
                             }
                             try
                             {
@@ -553,7 +553,7 @@ internal sealed partial class HttpConnectionManager
                         if (safeRetry) retry.SafeRetryUsed = true;
                         else if (retry.Policy is not null)
                             safeRetry = retry.ShouldRetryError(exchange.Outcome.Error, BodyReplayable(exchange, upload), endpoint,
-                                Environment.TickCount64, out exhausted);
+                                PassClock.NowMs, out exhausted);
                         if (safeRetry)
                         {
                             EndAttempt();
@@ -574,7 +574,7 @@ internal sealed partial class HttpConnectionManager
                     {
                         if (retry.ShouldRetryStatus(response.StatusCode, retry.Policy.HasGrpcConditions ? GrpcStatusIn(response.Headers) : -1,
                                 BodyReplayable(exchange, upload), endpoint,
-                                Environment.TickCount64, out bool exhausted))
+                                PassClock.NowMs, out bool exhausted))
                         {
                             if (reportAfterBody) endpoint.ReportOutcome(ProxyError.None, response.StatusCode);
                             CloseUpstream(ref upstream);
@@ -651,7 +651,7 @@ internal sealed partial class HttpConnectionManager
                         // the read also wakes every UploadPollMs: an upload that failed (the client went) ends the
                         // exchange then, instead of waiting on an origin that waits for the rest of that body.
                         bool uploading = upload is not null && !upload.IsCompleted;
-                        long idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
+                        long idleDeadline = PassClock.NowMs + snapshot.StreamIdleTimeoutMs;
                         // The route timeout (or the call's shorter grpc-timeout) bounds the whole response, not only
                         // its head (Envoy): it caps every read below. It starts once the request is complete, so a
                         // body still being uploaded starts it when that ends.
@@ -673,7 +673,7 @@ internal sealed partial class HttpConnectionManager
                             }
                             if (read.IsCanceled)
                             {
-                                long now = Environment.TickCount64;
+                                long now = PassClock.NowMs;
                                 if (uploading && upload!.IsCompleted && upload.Result.Status != BodyCopyStatus.Ok)
                                 {
                                     exchange.Outcome.Error = UploadError(upload.Result.Status);
@@ -695,7 +695,7 @@ internal sealed partial class HttpConnectionManager
                                 exchange.Outcome.Error = ProxyError.StreamIdleTimeout;
                                 break;
                             }
-                            idleDeadline = Environment.TickCount64 + snapshot.StreamIdleTimeoutMs;
+                            idleDeadline = PassClock.NowMs + snapshot.StreamIdleTimeoutMs;
                             // An upload that finished well needs no more polling; one that failed ends at the next poll.
                             if (uploading && upload!.IsCompleted && upload.Result.Status == BodyCopyStatus.Ok)
                             {
@@ -909,7 +909,7 @@ internal sealed partial class HttpConnectionManager
     /// <summary>Starts the route timeout if it has not started and caps the response's reads at it; 0: none.</summary>
     private long CapResponse(RetryState retry, long timeoutMs)
     {
-        long deadline = retry.StartDeadline(timeoutMs, Environment.TickCount64);
+        long deadline = retry.StartDeadline(timeoutMs, PassClock.NowMs);
         if (deadline != 0) _upstreamDeadline.SetCap(deadline);
         return deadline;
     }

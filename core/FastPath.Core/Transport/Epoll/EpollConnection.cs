@@ -5,7 +5,8 @@
 // Receiving trusts epoll: the socket is read only once it said it was readable (no speculative receive), 16 KiB at a
 // time, and a short read means the kernel had no more (edge-triggered: the next bytes raise a new edge). Sending
 // happens where the output is flushed: at the end of the loop's pass on the loop thread, so everything a pass wrote
-// leaves in one sendmsg, or inline on any other thread.
+// leaves in one sendmsg (an upstream connection's as soon as the pass's downstream events are handled, when they wrote
+// it: see EpollLoop), or inline on any other thread.
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
@@ -27,6 +28,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private readonly EpollLoop _loop;
     private Socket? _socket; // made on first ask: most connections never need the object (it costs ~9 syscalls)
     private readonly SocketFd _handle;
+    private readonly bool _upstream;
     private readonly Pipe _inputPipe;
     private readonly Pipe _outputPipe;
     private readonly PipeWriter _inputWriter;
@@ -60,18 +62,22 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     private EndPoint? _local;
 
     /// <param name="remote">The peer, known from accept4 or connect; the local end is asked for when first read.</param>
-    public EpollConnection(EpollLoop loop, SocketFd handle, EndPoint? remote)
+    /// <param name="upstream">Opened by this process (to an origin): see <see cref="EpollLoop.DeferUpstreamSend"/>.</param>
+    public EpollConnection(EpollLoop loop, SocketFd handle, EndPoint? remote, bool upstream = false)
     {
         _loop = loop;
         _handle = handle;
+        _upstream = upstream;
         RemoteEndPoint = remote;
         // The input is written on the loop thread and read inline there (the codec runs in the pass that received its
         // bytes); when the reader lags, the receive resumes on the loop.
         _inputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: PipeScheduler.Inline,
             writerScheduler: loop.Scheduler, pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024,
             minimumSegmentSize: ReceiveSize, useSynchronizationContext: false));
-        // The output is sent at the end of the pass when flushed on a loop thread, inline otherwise.
-        _outputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: EpollLoop.DeferOrInline.Instance,
+        // The output is sent at the end of the pass when flushed on a loop thread (an upstream's, once the pass's
+        // downstream events are handled, when they wrote it), inline otherwise.
+        PipeScheduler sender = upstream ? EpollLoop.UpstreamSendOrInline.Instance : EpollLoop.DeferOrInline.Instance;
+        _outputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: sender,
             writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024,
             minimumSegmentSize: 4096, useSynchronizationContext: false));
         _inputWriter = _inputPipe.Writer;
@@ -93,7 +99,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
     /// <summary>Joins the loop's epoll set and starts sending; receiving starts with the first readable edge.</summary>
     public void Start()
     {
-        _token = _loop.Register(_handle, this);
+        _token = _loop.Register(_handle, this, _upstream);
         StartRead();
     }
 

@@ -3,6 +3,14 @@
 // flushed by several streams is written once, after all of them, on this thread (HAProxy's and Envoy's shape), with
 // no hand-off to the thread pool. Work posted from other threads arrives through an eventfd.
 //
+// A pass handles its downstream events (accepted connections: new requests) before its upstream ones (connections
+// this process opened: responses), and sends what the downstream ones wrote upstream in between. The origins start on
+// the pass's requests while the loop handles its responses, instead of idling until the pass ends: with the origin's
+// core the bottleneck (h2load -c10 -m10 to an HTTP/1.1 origin on this VM's slower spells), holding every request to
+// the end of the pass left both cores idle at once (a bubble in the pipeline). It is one burst of sends per pass, as
+// before, not one per event: sending when each event was handled filled the bubbles too, but woke the origin more
+// often and cost both cores more per request (tried and reverted, see the README).
+//
 // A pass that leaves output looks once more, without blocking, before sending: what arrived while it ran (the next
 // requests, the next responses) is handled too and leaves in the same burst. A send to a peer asleep on another core
 // wakes it, and a cross-core wake-up is the most expensive thing a proxy does on a VM (~10 us here): fewer, fuller
@@ -33,10 +41,13 @@ internal sealed class EpollLoop : IDisposable
     private readonly Lock _slotsLock = new();
     private IEpollHandler?[] _handlers = new IEpollHandler?[64];
     private uint[] _generations = new uint[64];
+    private bool[] _upstream = new bool[64]; // the slot's events are handled after the downstream ones
     private readonly Stack<int> _free = new();
     private int _nextSlot = 1; // slot 0 is the eventfd
 
     private readonly Queue<(Action<object?> Action, object? State)> _deferred = new(64); // loop thread only
+    private readonly Queue<(Action<object?> Action, object? State)> _upstreamSends = new(64); // loop thread only
+    private bool _downstreamRound; // loop thread only: the pass is handling its downstream events
 
     private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _posted = new();
     private int _wakePending;
@@ -57,6 +68,9 @@ internal sealed class EpollLoop : IDisposable
     /// <summary>The loop whose thread is running this code, if any.</summary>
     public static EpollLoop? Current => t_current;
 
+    /// <summary>Environment.TickCount64 when the running pass began (loop thread only; see <see cref="PassClock"/>).</summary>
+    internal long PassStartMs { get; private set; }
+
     public bool IsCurrent => t_current == this;
 
     /// <summary>Runs continuations at the end of the current pass on the loop thread; from elsewhere, posts them.</summary>
@@ -64,7 +78,9 @@ internal sealed class EpollLoop : IDisposable
 
     /// <summary>Adds a socket to this loop's epoll set (edge-triggered, both directions) with its handler; the token
     /// returned names the registration for <see cref="Unregister"/>.</summary>
-    public ulong Register(SafeHandle handle, IEpollHandler handler)
+    /// <param name="upstream">A connection this process opened (to an origin): its events are handled after the
+    /// pass's downstream ones, and what the downstream ones wrote to it is sent in between.</param>
+    public ulong Register(SafeHandle handle, IEpollHandler handler, bool upstream = false)
     {
         ulong token;
         lock (_slotsLock)
@@ -76,9 +92,11 @@ internal sealed class EpollLoop : IDisposable
                 {
                     Array.Resize(ref _handlers, _handlers.Length * 2);
                     Array.Resize(ref _generations, _generations.Length * 2);
+                    Array.Resize(ref _upstream, _upstream.Length * 2);
                 }
             }
             _generations[slot]++;
+            _upstream[slot] = upstream;
             Volatile.Write(ref _handlers[slot], handler);
             token = (ulong)(uint)slot | ((ulong)_generations[slot] << 32);
         }
@@ -142,6 +160,14 @@ internal sealed class EpollLoop : IDisposable
     /// <summary>Queues work for the end of this pass. Loop thread only.</summary>
     public void Defer(Action<object?> action, object? state) => _deferred.Enqueue((action, state));
 
+    /// <summary>Queues an upstream connection's send: between the pass's downstream and upstream events while the
+    /// downstream ones are handled, at the end of the pass otherwise. Loop thread only.</summary>
+    public void DeferUpstreamSend(Action<object?> action, object? state)
+    {
+        if (_downstreamRound) _upstreamSends.Enqueue((action, state));
+        else _deferred.Enqueue((action, state));
+    }
+
     /// <summary>Runs work on the loop thread: deferred when called there, otherwise posted and the loop woken.</summary>
     public void Post(Action<object?> action, object? state)
     {
@@ -173,6 +199,11 @@ internal sealed class EpollLoop : IDisposable
                 if (Marshal.GetLastPInvokeError() == EINTR) continue;
                 break;
             }
+            PassStartMs = Environment.TickCount64;
+            // Downstream events first (new requests), then the requests they produced go to their origins, then the
+            // upstream events (responses) are handled while the origins work.
+            _downstreamRound = true;
+            bool anyUpstream = false;
             for (int i = 0; i < n; i++)
             {
                 ulong token = events[i].Data;
@@ -182,17 +213,21 @@ internal sealed class EpollLoop : IDisposable
                     read(_eventFd, &value, 8);
                     continue;
                 }
-                int slot = (int)(uint)token;
-                IEpollHandler? handler = Volatile.Read(ref _handlers[slot]);
-                if (handler is null || Volatile.Read(ref _generations[slot]) != (uint)(token >> 32)) continue;
-                try
+                if (Volatile.Read(ref _upstream[(int)(uint)token]))
                 {
-                    handler.OnEvents(events[i].Events);
+                    anyUpstream = true;
+                    continue;
                 }
-                catch (Exception e)
+                Dispatch(token, events[i].Events);
+            }
+            _downstreamRound = false;
+            if (_upstreamSends.Count > 0) RunQueued(_upstreamSends);
+            if (anyUpstream)
+            {
+                for (int i = 0; i < n; i++)
                 {
-                    // Handlers end their own connection on failure; what escapes is a bug, reported and survived.
-                    Report(e);
+                    ulong token = events[i].Data;
+                    if (token != 0 && Volatile.Read(ref _upstream[(int)(uint)token])) Dispatch(token, events[i].Events);
                 }
             }
             if (Volatile.Read(ref _wakePending) != 0)
@@ -206,14 +241,30 @@ internal sealed class EpollLoop : IDisposable
                 continue;
             }
             lookedAgain = false;
-            RunDeferred();
+            RunQueued(_deferred);
         }
     }
 
-    private void RunDeferred()
+    private void Dispatch(ulong token, uint events)
     {
-        // Work deferred while this runs (a flush that schedules the send) runs in the same pass.
-        while (_deferred.TryDequeue(out var item))
+        int slot = (int)(uint)token;
+        IEpollHandler? handler = Volatile.Read(ref _handlers[slot]);
+        if (handler is null || Volatile.Read(ref _generations[slot]) != (uint)(token >> 32)) return;
+        try
+        {
+            handler.OnEvents(events);
+        }
+        catch (Exception e)
+        {
+            // Handlers end their own connection on failure; what escapes is a bug, reported and survived.
+            Report(e);
+        }
+    }
+
+    private static void RunQueued(Queue<(Action<object?> Action, object? State)> queue)
+    {
+        // Work queued while this runs (a flush that schedules the send) runs in the same drain.
+        while (queue.TryDequeue(out var item))
         {
             try
             {
@@ -249,6 +300,20 @@ internal sealed class EpollLoop : IDisposable
         {
             EpollLoop? current = t_current;
             if (current is not null) current.Defer(action, state);
+            else action(state);
+        }
+    }
+
+    /// <summary>A PipeScheduler for an upstream connection's sends: <see cref="DeferUpstreamSend"/> on a loop thread,
+    /// inline on any other thread.</summary>
+    internal sealed class UpstreamSendOrInline : System.IO.Pipelines.PipeScheduler
+    {
+        public static readonly UpstreamSendOrInline Instance = new();
+
+        public override void Schedule(Action<object?> action, object? state)
+        {
+            EpollLoop? current = t_current;
+            if (current is not null) current.DeferUpstreamSend(action, state);
             else action(state);
         }
     }

@@ -79,7 +79,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
                 if (errno < 0) throw new OperationCanceledException($"connect to {address} timed out after {timeout}");
             }
             if (errno != 0) throw Error(errno);
-            var connection = new EpollConnection(loop, handle, address);
+            var connection = new EpollConnection(loop, handle, address, upstream: true);
             if (waiter is null) connection.Start();
             else if (loop.IsCurrent) connection.Start(waiter.Registration, waiter.ReadyEvents); // the usual case: completed inline on the loop
             else
@@ -156,7 +156,7 @@ internal sealed class EpollTransport : IConnectionListenerFactory
         {
             _loop = loop;
             _handle = handle;
-            _token = loop.Register(handle, this);
+            _token = loop.Register(handle, this, upstream: true); // kept by the connection it becomes
         }
 
         public Task<int> Task => _done.Task;

@@ -218,7 +218,7 @@ internal sealed class Http1ConnectionPool
             connection.Close(); // retired; the slot it frees goes to a waiter, if any, as a new connection
             return;
         }
-        connection.IdleSince = Environment.TickCount64;
+        connection.IdleSince = FastPath.Transport.PassClock.NowMs;
         PoolWaiter? waiter;
         lock (_lock)
         {
