@@ -38,6 +38,8 @@
 //       the median of the per-repeat ratios (req/s, CPU-s/10k, p99), their middle half, and in how many repeats
 //       FastPath did better; a difference is called better or worse only when that middle half lies on one side of
 //       1 and a sign test over the repeats agrees (p < 0.05), otherwise it is reported as within noise.
+//   FastPath.Scenarios h2-config --port P --admin A --origin O --cert PEM --key PEM
+//       Prints the gateway config the h2 scenario gives FastPath (for hand runs: scripts/callgrind-h2.sh).
 //   FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
 //       TLS keep-alive throughput against plaintext on the same gateway (gated at --gate-ratio), new TLS
 //       connections per second beside HAProxy with the same certificate, and the p50/p99 an mTLS hop
@@ -74,6 +76,7 @@ internal static class Program
                 "idle" => await IdleConnections.RunAsync(args.AsSpan(1)),
                 "h2" => await H2Runner.RunAsync(H2Options.Parse(args.AsSpan(1))),
                 "tls" => await TlsScenarios.RunAsync(args.AsSpan(1)),
+                "h2-config" => H2Runner.PrintConfig(args.AsSpan(1)),
                 _ => throw new UsageException($"unknown subcommand '{args[0]}'"),
             };
         }
@@ -100,6 +103,7 @@ internal static class Program
           FastPath.Scenarios h2 [--gateway PATH] [--baseline PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10]
                                 [--repeats 3] [--quick] [--bare-peers] [--restart] [--no-h2-origin]
                         [--gate-ratio F]: fail when FastPath's req/s is under F times HAProxy's
+          FastPath.Scenarios h2-config --port P --admin A --origin O --cert PEM --key PEM
           FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]
         """;
 }

@@ -220,6 +220,18 @@ internal static class H2Runner
 
     private static string Url(int port) => $"https://127.0.0.1:{port}/small";
 
+    /// <summary>`h2-config`: prints <see cref="GatewayYaml"/> for a hand run of the scenario's path.</summary>
+    public static int PrintConfig(ReadOnlySpan<string> args)
+    {
+        Dictionary<string, string> flags = CommandLine.Parse(args, ["port", "admin", "origin", "cert", "key"], []);
+        int Port(string name) => flags.TryGetValue(name, out string? v) && int.TryParse(v, CultureInfo.InvariantCulture, out int p) && p is > 0 and < 65536
+            ? p : throw new UsageException($"h2-config needs --{name} PORT");
+        string File(string name) => flags.TryGetValue(name, out string? v) ? Path.GetFullPath(v) : throw new UsageException($"h2-config needs --{name} FILE");
+        Console.Write(GatewayYaml(Port("port"), Port("admin"), Port("origin"), new H2Peers.TlsFiles(File("cert"), File("key"), "")));
+        Console.WriteLine();
+        return 0;
+    }
+
     /// <summary>The gateway's config for the scenario: one TLS listener offering h2, the origin as an HTTP/1.1 cluster.</summary>
     internal static string GatewayYaml(int port, int admin, int originPort, H2Peers.TlsFiles tls, bool http2Origin = false) =>
         string.Create(CultureInfo.InvariantCulture, $$"""

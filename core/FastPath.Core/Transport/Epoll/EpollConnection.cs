@@ -76,7 +76,7 @@ internal sealed class EpollConnection : ConnectionContext, IEpollHandler, IDuple
             minimumSegmentSize: ReceiveSize, useSynchronizationContext: false));
         // The output is sent at the end of the pass when flushed on a loop thread (an upstream's, once the pass's
         // downstream events are handled, when they wrote it), inline otherwise.
-        PipeScheduler sender = upstream ? EpollLoop.UpstreamSendOrInline.Instance : EpollLoop.DeferOrInline.Instance;
+        PipeScheduler sender = upstream ? EpollLoop.DeferOrInline.Upstream : EpollLoop.DeferOrInline.Downstream;
         _outputPipe = new Pipe(new PipeOptions(pool: BlockPool.Sockets, readerScheduler: sender,
             writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024,
             minimumSegmentSize: 4096, useSynchronizationContext: false));

@@ -291,30 +291,24 @@ internal sealed class EpollLoop : IDisposable
         public override void Schedule(Action<object?> action, object? state) => loop.Post(action, state);
     }
 
-    /// <summary>A PipeScheduler: at the end of the pass on a loop thread; inline on any other thread.</summary>
+    /// <summary>A connection's send scheduler: at the end of the pass on a loop thread (an upstream connection's
+    /// between the pass's two rounds when the downstream round wrote it, see <see cref="DeferUpstreamSend"/>); inline
+    /// on any other thread.</summary>
     internal sealed class DeferOrInline : System.IO.Pipelines.PipeScheduler
     {
-        public static readonly DeferOrInline Instance = new();
+        public static readonly DeferOrInline Downstream = new(upstream: false);
+        public static readonly DeferOrInline Upstream = new(upstream: true);
+
+        private readonly bool _upstream;
+
+        private DeferOrInline(bool upstream) => _upstream = upstream;
 
         public override void Schedule(Action<object?> action, object? state)
         {
             EpollLoop? current = t_current;
-            if (current is not null) current.Defer(action, state);
-            else action(state);
-        }
-    }
-
-    /// <summary>A PipeScheduler for an upstream connection's sends: <see cref="DeferUpstreamSend"/> on a loop thread,
-    /// inline on any other thread.</summary>
-    internal sealed class UpstreamSendOrInline : System.IO.Pipelines.PipeScheduler
-    {
-        public static readonly UpstreamSendOrInline Instance = new();
-
-        public override void Schedule(Action<object?> action, object? state)
-        {
-            EpollLoop? current = t_current;
-            if (current is not null) current.DeferUpstreamSend(action, state);
-            else action(state);
+            if (current is null) action(state);
+            else if (_upstream) current.DeferUpstreamSend(action, state);
+            else current.Defer(action, state);
         }
     }
 }
