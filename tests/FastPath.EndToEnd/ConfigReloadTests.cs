@@ -126,6 +126,55 @@ public sealed class ConfigReloadTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task ConfigMapStyleSymlinkSwap_Reloads_WithoutASignal()
+    {
+        // A Kubernetes ConfigMap volume: the file is a symlink into ..data, itself a symlink to a timestamped
+        // directory; an update writes a new directory and renames a new ..data over the old one. No event names the
+        // file, so a watcher filtering on its name never saw it (kubelet sends no signal either).
+        await using OriginServer first = await OriginServer.StartAsync("first");
+        await using OriginServer second = await OriginServer.StartAsync("second");
+        GatewayYaml yaml = new GatewayYaml().Route("/", "first").Cluster("first", first.Address).Cluster("second", second.Address);
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml);
+        string path = gateway.ConfigPath!;
+        string dir = Path.GetDirectoryName(path)!;
+
+        // Into the ConfigMap layout (one reload: the path now leads to another file).
+        Directory.CreateDirectory(Path.Combine(dir, "..v1"));
+        File.Copy(path, Path.Combine(dir, "..v1", "gateway.yaml"));
+        File.CreateSymbolicLink(Path.Combine(dir, "..data"), "..v1");
+        File.CreateSymbolicLink(path + ".link", Path.Combine("..data", "gateway.yaml"));
+        long version = await gateway.ConfigVersionAsync();
+        File.Move(path + ".link", path, overwrite: true);
+        await WaitUntilAsync(async () => await gateway.ConfigVersionAsync() > version, TimeSpan.FromSeconds(5), "the reload onto the symlink");
+        Assert.Equal("first", (await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/x"))).Header("x-origin-id"));
+
+        // The update, as kubelet makes it.
+        version = await gateway.ConfigVersionAsync();
+        Directory.CreateDirectory(Path.Combine(dir, "..v2"));
+        File.WriteAllText(Path.Combine(dir, "..v2", "gateway.yaml"), yaml.SwitchRoutes("first", "second").Render());
+        File.CreateSymbolicLink(Path.Combine(dir, "..data_tmp"), "..v2");
+        // rename(2) of one symlink over another, as kubelet's atomic writer does (File.Move takes a link to a
+        // directory for a directory and refuses).
+        using (var mv = System.Diagnostics.Process.Start("mv", ["-T", Path.Combine(dir, "..data_tmp"), Path.Combine(dir, "..data")]))
+        {
+            await mv.WaitForExitAsync();
+            Assert.Equal(0, mv.ExitCode);
+        }
+        await WaitUntilAsync(async () => await gateway.ConfigVersionAsync() > version, TimeSpan.FromSeconds(5), "the reload after the ..data swap");
+        Assert.Equal("second", (await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/x"))).Header("x-origin-id"));
+
+        // A neighbour written to (a log file beside the config) changes nothing.
+        version = await gateway.ConfigVersionAsync();
+        for (int i = 0; i < 5; i++)
+        {
+            File.AppendAllText(Path.Combine(dir, "neighbour.log"), "a line\n");
+            await Task.Delay(100);
+        }
+        await Task.Delay(1000);
+        Assert.Equal(version, await gateway.ConfigVersionAsync());
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Http2SectionChangedByReload_NewConnectionsGetNewLimits_OpenConnectionKeepsItsOwn()
     {
         await using OriginServer origin = await OriginServer.StartAsync("a");
