@@ -58,14 +58,9 @@ public sealed class ConfigFileWatcher : IDisposable
         {
             var info = new FileInfo(_path);
             FileSystemInfo target = info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
-            target.Refresh();
             return target.Exists ? (target.LastWriteTimeUtc.Ticks, target is FileInfo f ? f.Length : 0) : (0, -1);
         }
-        catch (IOException)
-        {
-            return (0, -1);
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return (0, -1);
         }

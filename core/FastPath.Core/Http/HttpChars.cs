@@ -18,11 +18,11 @@ internal static class HttpChars
     public static readonly SearchValues<byte> InvalidFieldValue = SearchValues.Create(BuildInvalidFieldValue());
 
     /// <summary>
-    /// Whether a request-target (or authority) holds only visible ASCII: CTLs, space, DEL and non-ASCII are not
-    /// allowed (RFC 3986 is ASCII only). A range test: a SearchValues of the 161 invalid bytes takes the runtime's
-    /// any-byte path, several times slower on every request.
+    /// Whether every byte is visible ASCII (0x21-0x7E): no CTLs, space, DEL or non-ASCII. What a request-target or an
+    /// authority may hold (RFC 3986 is ASCII only), and a request id taken from a client. A range test: a SearchValues
+    /// of the 161 other bytes takes the runtime's any-byte path, several times slower on every request.
     /// </summary>
-    public static bool IsValidTarget(ReadOnlySpan<byte> s) => s.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7e) < 0;
+    public static bool IsVisibleAscii(ReadOnlySpan<byte> s) => s.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7e) < 0;
 
     private static byte[] BuildInvalidFieldValue()
     {

@@ -29,7 +29,7 @@ internal sealed class HttpRequestHead
     /// </summary>
     public void NoteRequestId(ref HeaderEntry entry, ReadOnlySpan<byte> value)
     {
-        if (RequestIdIndex < 0 && value.Length is > 0 and <= 128 && value.IndexOfAnyExceptInRange((byte)0x21, (byte)0x7e) < 0)
+        if (RequestIdIndex < 0 && value.Length is > 0 and <= 128 && HttpChars.IsVisibleAscii(value))
             RequestIdIndex = Headers.Count - 1;
         entry.Skip = true;
     }

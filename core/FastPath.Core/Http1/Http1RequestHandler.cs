@@ -36,7 +36,7 @@ internal struct Http1RequestHandler(HttpRequestHead head) : IHttp1HeadHandler
             return RequestRejectionReason.UnsupportedVersion;
         else return RequestRejectionReason.InvalidRequestLine;
 
-        if (!HttpChars.IsValidTarget(target)) return RequestRejectionReason.InvalidRequestTarget;
+        if (!HttpChars.IsVisibleAscii(target)) return RequestRejectionReason.InvalidRequestTarget;
 
         HttpHeaderBlock block = _head.Headers;
         _head.Method = HttpMethods.Lookup(method);

@@ -114,7 +114,7 @@ internal sealed partial class Http2Connection
             // An origin's content-length comes off the head to be framed anew (Http1ResponseHandler); the length is
             // announced again (§8.1.1 allows it, Envoy and HAProxy do it), so the client knows the size before the body.
             if (head.Framing == BodyFraming.ContentLength && head.ContentLength >= 0 && head.Headers.IndexOfName("content-length"u8) < 0)
-                EncodeContentLength(head.ContentLength);
+                _encoder.EncodeContentLength(head.ContentLength, _fieldBlock);
             Http2FrameWriter.WriteHeaders(_writer, stream.StreamId, _fieldBlock.WrittenSpan, endStream, (int)_peerSettings.MaxFrameSize);
             stream.HeadersSent = true;
             SignalOutput();
@@ -124,8 +124,6 @@ internal sealed partial class Http2Connection
         }
         return AwaitDrainAsync(stream);
     }
-
-    private void EncodeContentLength(long length) => _encoder.EncodeContentLength(length, _fieldBlock);
 
     /// <summary>Starts a response field block with its :status (a three-digit code); the caller holds the lock.</summary>
     private void BeginResponseBlock(int code)

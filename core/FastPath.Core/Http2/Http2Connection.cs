@@ -635,7 +635,7 @@ internal sealed partial class Http2Connection
         if (_blockEndStream) OnEndStreamReceived(stream);
         if (_outputClosed) return;
         BeginResponseBlock(431);
-        _encoder.Encode("content-length"u8, "0"u8, _fieldBlock);
+        _encoder.EncodeContentLength(0, _fieldBlock);
         Http2FrameWriter.WriteHeaders(_writer, stream.StreamId, _fieldBlock.WrittenSpan, endStream: true, (int)_peerSettings.MaxFrameSize);
         stream.HeadersSent = true;
         SignalOutput();

@@ -94,7 +94,7 @@ internal struct Http2RequestHeaderHandler(Http2Stream? stream) : IHPackHeaderHan
         if (name.SequenceEqual(":path"u8))
         {
             // §8.3.1: never empty; origin-form or "*" (checked once the method is known).
-            if (state.HasPath || value.IsEmpty || !HttpChars.IsValidTarget(value)) return false;
+            if (state.HasPath || value.IsEmpty || !HttpChars.IsVisibleAscii(value)) return false;
             state.HasPath = true;
             head.PathStart = store.Store(value);
             head.PathLength = value.Length;
@@ -110,7 +110,7 @@ internal struct Http2RequestHeaderHandler(Http2Stream? stream) : IHPackHeaderHan
         }
         if (name.SequenceEqual(":authority"u8))
         {
-            if (state.HasAuthority || !HttpChars.IsValidTarget(value)) return false;
+            if (state.HasAuthority || !HttpChars.IsVisibleAscii(value)) return false;
             state.HasAuthority = true;
             head.AuthorityStart = store.Store(value);
             head.AuthorityLength = value.Length;
