@@ -8,7 +8,7 @@ public sealed class ConfigFileWatcher : IDisposable
     private readonly string _path;
     private readonly FastPathProxy _proxy;
     private readonly string _fileName;
-    private readonly FileSystemWatcher _watcher;
+    private readonly IDisposable _watcher;
     private readonly Timer _timer;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Lock _seenLock = new();
@@ -21,23 +21,33 @@ public sealed class ConfigFileWatcher : IDisposable
         _proxy = proxy;
         _seen = Identify();
         _timer = new Timer(_ => _ = ReloadAsync(), null, Timeout.Infinite, Timeout.Infinite);
-        // The whole directory, not just the file's name: a Kubernetes ConfigMap volume updates by swapping a symlink
-        // beside the file (..data), and no event ever names the file itself. The kernel reports every change in the
-        // directory either way (inotify watches directories); the name filter only ran in this process.
-        _watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!)
+        // Names in the whole directory, not just the file's: a Kubernetes ConfigMap volume updates by swapping a
+        // symlink beside the file (..data), and no event ever names the file itself.
+        _watcher = OperatingSystem.IsLinux() ? new InotifyWatch(_path, OnEntriesChanged, Schedule) : WatchDirectory();
+    }
+
+    /// <summary>
+    /// Elsewhere, FileSystemWatcher on the directory: it cannot watch one file, so it is woken by writes to every
+    /// file there (what <see cref="InotifyWatch"/> spares Linux).
+    /// </summary>
+    private FileSystemWatcher WatchDirectory()
+    {
+        var watcher = new FileSystemWatcher(Path.GetDirectoryName(_path)!)
         {
             NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.CreationTime,
         };
-        _watcher.Changed += OnDirectoryChanged;
-        _watcher.Created += OnDirectoryChanged;
-        _watcher.Renamed += OnDirectoryChanged;
-        _watcher.EnableRaisingEvents = true;
+        FileSystemEventHandler changed = (_, e) => OnEntriesChanged(string.Equals(e.Name, _fileName, StringComparison.Ordinal));
+        watcher.Changed += changed;
+        watcher.Created += changed;
+        watcher.Renamed += (sender, e) => changed(sender, e);
+        watcher.EnableRaisingEvents = true;
+        return watcher;
     }
 
     /// <summary>The file itself changed, or another entry did and the path now leads to a different file.</summary>
-    private void OnDirectoryChanged(object? sender, FileSystemEventArgs e)
+    private void OnEntriesChanged(bool namedTheFile)
     {
-        if (string.Equals(e.Name, _fileName, StringComparison.Ordinal))
+        if (namedTheFile)
         {
             Schedule();
             return;
