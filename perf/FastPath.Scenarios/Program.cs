@@ -27,9 +27,11 @@
 //       growth per connection and, with --gate-bytes, fails above that.
 //
 //   FastPath.Scenarios h2 [--gateway PATH] [--baseline PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10]
-//                         [--duration 10] [--repeats 3] [--bare-peers] [--restart] [--no-h2-origin]
+//                         [--duration 10] [--repeats 3] [--bare-peers] [--restart] [--no-h2-origin] [--origin nginx|kestrel]
 //       The HTTP/2 scenario: h2load over TLS 1.3 (ALPN h2, 64-byte bodies) through each proxy to one HTTP/1.1
-//       origin, proxies on core 0; writes DIR/h2-results.md. --gateway adds FastPath (TLS listener, alpn [h2]) and
+//       origin, proxies on core 0, origin and h2load on core 1; writes DIR/h2-results.md. The origin is nginx
+//       answering from its config (cheaper than any proxy, so the proxy's core sets the rate) or, with
+//       --origin kestrel, the `origin` subcommand (bare Kestrel, which saturates core 1 first on this VM). --gateway adds FastPath (TLS listener, alpn [h2]) and
 //       fastpath-h2-origin, the same to an h2c origin (the gRPC path; no peer proxies to HTTP/2 there;
 //       --no-h2-origin leaves it out). --baseline adds another FastPath build (a release, main before a change) as
 //       `baseline`, doing the same job in the same repeats.
@@ -101,7 +103,7 @@ internal static class Program
                                  [--gate-ratio 0.5] [--routed-gate-ratio 0.9] [--no-routed] [--quick] [--bare-peers] [--baseline PATH]
           FastPath.Scenarios idle --gateway PATH [--connections 10000] [--gate-bytes 3072]
           FastPath.Scenarios h2 [--gateway PATH] [--baseline PATH] [--peers haproxy,nginx,h2o] [--clients 10] [--streams 10] [--duration 10]
-                                [--repeats 3] [--quick] [--bare-peers] [--restart] [--no-h2-origin]
+                                [--repeats 3] [--quick] [--bare-peers] [--restart] [--no-h2-origin] [--origin nginx|kestrel]
                         [--gate-ratio F]: fail when FastPath's req/s is under F times HAProxy's
           FastPath.Scenarios h2-config --port P --admin A --origin O --cert PEM --key PEM
           FastPath.Scenarios tls --gateway PATH [--duration 5] [--connections 50] [--gate-ratio 0.75] [--peers haproxy|none]

@@ -23,7 +23,12 @@ internal static partial class H2Load
     public static async Task<H2LoadResult> RunAsync(string url, int clients, int streams, int durationSeconds, string workDirectory,
         CancellationToken cancellationToken, int? requestBodyBytes = null)
     {
-        string log = System.IO.Path.Combine(workDirectory, $"h2load-{Guid.NewGuid():N}.log");
+        // Its own directory: h2load writes its log with one write(2) per request, and a gateway watches its config
+        // file's directory (the gateways' configs sit in the work directory), so a log beside them would be
+        // measured as the gateway's cost.
+        string own = System.IO.Path.Combine(workDirectory, "h2load");
+        Directory.CreateDirectory(own);
+        string log = System.IO.Path.Combine(own, $"h2load-{Guid.NewGuid():N}.log");
         var args = new List<string>
         {
             "-t1",
@@ -35,7 +40,7 @@ internal static partial class H2Load
         };
         if (requestBodyBytes is int body)
         {
-            string file = System.IO.Path.Combine(workDirectory, $"h2load-body-{body}.bin");
+            string file = System.IO.Path.Combine(own, $"h2load-body-{body}.bin");
             if (!File.Exists(file)) File.WriteAllBytes(file, new byte[body]);
             args.Add("-d" + file);
         }

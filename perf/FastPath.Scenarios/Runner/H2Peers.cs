@@ -12,9 +12,6 @@ internal static class H2Peers
 {
     public const string H2oPath = "/usr/bin/h2o";
 
-    private const UnixFileMode Traversable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-
     /// <summary>The certificate and key every TLS target of a run serves (cert.pem, key.pem, and both in one file for HAProxy).</summary>
     public sealed record TlsFiles(string CertificatePem, string KeyPem, string CombinedPem);
 
@@ -54,8 +51,8 @@ internal static class H2Peers
         string dir = Path.Combine(workDirectory, peer + "-h2");
         // h2o started as root runs as nobody, and nginx's worker likewise: nothing they open may be private.
         Directory.CreateDirectory(dir);
-        File.SetUnixFileMode(workDirectory, Traversable);
-        File.SetUnixFileMode(dir, Traversable);
+        Peers.MakeTraversable(workDirectory);
+        Peers.MakeTraversable(dir);
         switch (peer)
         {
             case RunOptions.HaProxy:

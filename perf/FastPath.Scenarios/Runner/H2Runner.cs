@@ -11,11 +11,14 @@ using FastPath.Scenarios.Origin;
 namespace FastPath.Scenarios.Runner;
 
 internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, int Streams, IReadOnlyList<string> Peers, string OutDirectory,
-    string? GatewayPath, double? GateRatio, bool PeerForwarding = true, bool Restart = false, string? BaselinePath = null, bool H2Origin = true)
+    string? GatewayPath, double? GateRatio, bool PeerForwarding = true, bool Restart = false, string? BaselinePath = null, bool H2Origin = true,
+    string Origin = NginxOrigin.Name)
 {
+    public const string KestrelOrigin = "kestrel";
+
     public static H2Options Parse(ReadOnlySpan<string> args)
     {
-        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio", "baseline"],
+        Dictionary<string, string> flags = CommandLine.Parse(args, ["duration", "repeats", "clients", "streams", "peers", "out", "gateway", "gate-ratio", "baseline", "origin"],
             ["quick", "bare-peers", "restart", "no-h2-origin"]);
         bool quick = flags.TryGetValue("quick", out string? q) && q != "false";
         string[] peers = flags.TryGetValue("peers", out string? text)
@@ -30,6 +33,9 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
         if (peers.Length == 0 && gateway is null) throw new UsageException("h2 needs at least one target (--gateway or --peers)");
         string? baseline = flags.TryGetValue("baseline", out string? b) && b.Length > 0 ? Path.GetFullPath(b) : null;
         if (baseline is not null && gateway is null) throw new UsageException("--baseline compares against --gateway: give both");
+        string origin = flags.TryGetValue("origin", out string? o) ? o : NginxOrigin.Name;
+        if (origin is not (NginxOrigin.Name or KestrelOrigin))
+            throw new UsageException($"unknown origin '{origin}' (known: {NginxOrigin.Name}, {KestrelOrigin})");
         return new H2Options(
             CommandLine.Int(flags, "duration", quick ? 3 : 10, 1, 600),
             CommandLine.Int(flags, "repeats", 3, 1, 50),
@@ -42,7 +48,8 @@ internal sealed record H2Options(int DurationSeconds, int Repeats, int Clients, 
             !RunOptions.BarePeers(flags),
             flags.TryGetValue("restart", out string? restart) && restart != "false",
             baseline,
-            !(flags.TryGetValue("no-h2-origin", out string? noH2) && noH2 != "false"));
+            !(flags.TryGetValue("no-h2-origin", out string? noH2) && noH2 != "false"),
+            origin);
     }
 }
 
@@ -72,8 +79,11 @@ internal static class H2Runner
 
         int originPort = ScenarioRunner.FreePort();
         var (self, selfPrefix) = Tools.Self();
-        ChildProcess origin = ChildProcess.StartPinned("origin", OriginCore, self,
-            [.. selfPrefix, "origin", "--port", originPort.ToString(CultureInfo.InvariantCulture), "--body", SmallBodyBytes.ToString(CultureInfo.InvariantCulture)]);
+        // nginx by default: cheaper per request than every proxy, so the proxy's core decides the rate (NginxOrigin).
+        ChildProcess origin = options.Origin == NginxOrigin.Name
+            ? NginxOrigin.Start(work, originPort, SmallBodyBytes, OriginCore)
+            : ChildProcess.StartPinned("origin", OriginCore, self,
+                [.. selfPrefix, "origin", "--port", originPort.ToString(CultureInfo.InvariantCulture), "--body", SmallBodyBytes.ToString(CultureInfo.InvariantCulture)]);
         await ScenarioRunner.WaitFor200Async(http, $"http://127.0.0.1:{originPort}/small", origin, TimeSpan.FromSeconds(15), cancellationToken);
 
         H2Peers.TlsFiles tls = H2Peers.WriteCertificate(work);
@@ -170,7 +180,7 @@ internal static class H2Runner
         }
 
         var md = new StringBuilder();
-        md.AppendLine(CultureInfo.InvariantCulture, $"## h2: h2load -c {options.Clients} -m {options.Streams}, TLS 1.3, {SmallBodyBytes} B bodies, HTTP/1.1 origin ({options.Repeats} x {options.DurationSeconds} s, medians{(options.Restart ? ", a fresh process of each target per repeat" : "")})");
+        md.AppendLine(CultureInfo.InvariantCulture, $"## h2: h2load -c {options.Clients} -m {options.Streams}, TLS 1.3, {SmallBodyBytes} B bodies, HTTP/1.1 origin {options.Origin} ({options.Repeats} x {options.DurationSeconds} s, medians{(options.Restart ? ", a fresh process of each target per repeat" : "")})");
         md.AppendLine();
         md.AppendLine(options.PeerForwarding
             ? "Peers add x-forwarded-for, x-forwarded-proto and x-request-id as FastPath does (h2o the first two); --bare-peers runs them at their defaults."
