@@ -20,6 +20,7 @@ internal sealed class BlockPool : MemoryPool<byte>
     private readonly Block[] _free;
     private readonly bool _pinned;
     private int _count;
+    private long _created;
 
     public BlockPool(int blockSize, int maxRetained, bool pinned = false)
     {
@@ -31,6 +32,10 @@ internal sealed class BlockPool : MemoryPool<byte>
     public int BlockSize { get; }
 
     public override int MaxBufferSize => BlockSize;
+
+    /// <summary>Blocks made since the process started: the pool grows to a load's peak of blocks held at once, then
+    /// stops (fastpath_buffer_blocks_created_total).</summary>
+    public long Created => Interlocked.Read(ref _created);
 
     /// <summary>Blocks waiting for reuse (for tests).</summary>
     public int Retained
@@ -50,7 +55,11 @@ internal sealed class BlockPool : MemoryPool<byte>
                 _free[_count] = null!;
             }
         }
-        block ??= new Block(this);
+        if (block is null)
+        {
+            Interlocked.Increment(ref _created);
+            block = new Block(this);
+        }
         block.Rented = true;
         return block;
     }

@@ -69,12 +69,24 @@ internal static class ProxyMetrics
     private static readonly Counter GcAllocated = Metrics.CreateCounter("fastpath_gc_allocated_bytes_total",
         "Bytes allocated on the managed heap since the process started.");
 
+    // A pool that keeps growing under a steady load is a leak; one that grew once reached the load's peak.
+    private static readonly Counter BufferBlocksCreated = Metrics.CreateCounter("fastpath_buffer_blocks_created_total",
+        "Buffer blocks the pools had to make (sockets: 16 KiB, http2_streams: 4 KiB); flat once a load's peak is reached.",
+        new CounterConfiguration { LabelNames = ["pool"] });
+
     private static int s_initialised;
 
     public static void Initialise()
     {
         if (Interlocked.Exchange(ref s_initialised, 1) != 0) return;
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(() => GcAllocated.IncTo(GC.GetTotalAllocatedBytes(precise: false)));
+        Counter.Child socketBlocks = BufferBlocksCreated.WithLabels("sockets");
+        Counter.Child streamBlocks = BufferBlocksCreated.WithLabels("http2_streams");
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            GcAllocated.IncTo(GC.GetTotalAllocatedBytes(precise: false));
+            socketBlocks.IncTo(Transport.BlockPool.Sockets.Created);
+            streamBlocks.IncTo(Transport.BlockPool.Http2Streams.Created);
+        });
         Http2Metrics.Register();
     }
 }
