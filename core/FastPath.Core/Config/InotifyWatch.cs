@@ -6,7 +6,7 @@
 // gateway's watcher thread once per write, on the gateway's core. Here the directory watch takes only names created,
 // deleted and renamed (an editor's save by rename, a ConfigMap's ..data swap), and a second watch on the file's path
 // takes writes; inotify_add_watch follows symlinks, so that watch sits on the file the path leads to, and it is
-// moved there again after every directory event.
+// moved there again after every event.
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -110,11 +110,10 @@ internal sealed partial class InotifyWatch : IDisposable
                     }
                     at += HeaderSize + length;
                 }
-                if (entries)
-                {
-                    WatchFile();
-                    _entryChanged(named);
-                }
+                // The path may lead to another file now: a name changed here, or the file was replaced where it
+                // lives (a symlink's target saved by rename in its own directory ends the old file's watch).
+                if (entries || file) WatchFile();
+                if (entries) _entryChanged(named);
                 if (file) _fileChanged();
             }
         }

@@ -93,6 +93,38 @@ public sealed class InotifyWatchTests : IDisposable
     }
 
     [Fact]
+    public async Task ALinkToAFileElsewhere_StaysWatched_WhenThatFileIsSavedByRename()
+    {
+        // gateway.yaml -> another directory's file, which an editor there saves by rename: nothing changes in the
+        // watched directory, and the old file's watch ends with it.
+        string elsewhere = Directory.CreateTempSubdirectory("fastpath-watch-target-").FullName;
+        try
+        {
+            string target = Path.Combine(elsewhere, "real.yaml");
+            File.WriteAllText(target, "a: 1\n");
+            File.Delete(_path);
+            File.CreateSymbolicLink(_path, target);
+            using InotifyWatch watch = Start();
+
+            for (int save = 1; save <= 2; save++)
+            {
+                string temp = Path.Combine(elsewhere, ".real.yaml.swp");
+                File.WriteAllText(temp, $"a: {save + 1}\n");
+                File.Move(temp, target, overwrite: true);
+                Assert.True(await _fileChanged.WaitAsync(Wait), $"save {save} by rename is seen");
+                await Task.Delay(100);
+                Drain();
+            }
+            File.AppendAllText(target, "b: 2\n");
+            Assert.True(await _fileChanged.WaitAsync(Wait), "a write after the saves is seen");
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task AFileThatAppearsLater_IsWatchedFromThen()
     {
         File.Delete(_path);
