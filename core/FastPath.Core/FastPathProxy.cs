@@ -18,6 +18,8 @@ namespace FastPath;
 public sealed class FastPathProxy : IAsyncDisposable
 {
     private readonly ILogger _logger;
+
+    internal ILogger Logger => _logger;
     private readonly IConnectionListenerFactory _transport;
     private readonly Heartbeat _heartbeat;
     private readonly UpstreamConnector _connector;

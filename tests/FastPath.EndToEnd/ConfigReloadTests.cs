@@ -126,6 +126,28 @@ public sealed class ConfigReloadTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task InotifyLimitReached_GatewayStillServes_WarnsAndReloadsOnSighup()
+    {
+        // A user namespace of its own whose inotify instance limit is 0: what a node looks like once its other
+        // processes of the same user hold all 128 (every Istio-style sidecar on a node runs as one user). The kernel
+        // refuses the watch for real; the gateway must say so and keep serving, with SIGHUP as the way to reload.
+        await using OriginServer first = await OriginServer.StartAsync("first");
+        await using OriginServer second = await OriginServer.StartAsync("second");
+        GatewayYaml yaml = new GatewayYaml().Route("/", "first").Cluster("first", first.Address).Cluster("second", second.Address);
+        string[] noInotify = ["unshare", "--user", "--map-root-user", "sh", "-c", "echo 0 > /proc/sys/user/max_inotify_instances && exec \"$@\"", "sh"];
+        await using GatewayProcess gateway = await GatewayProcess.StartAsync(yaml, launcher: noInotify);
+        Assert.Contains("Not watching " + gateway.ConfigPath, gateway.Stderr, StringComparison.Ordinal);
+        Assert.Contains("inotify instance limit", gateway.Stderr, StringComparison.Ordinal);
+        Assert.Equal("first", (await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/x"))).Header("x-origin-id"));
+
+        long version = await gateway.ConfigVersionAsync();
+        gateway.RewriteConfig(yaml.SwitchRoutes("first", "second").Render());
+        gateway.Signal(GatewayProcess.SIGHUP);
+        await WaitUntilAsync(async () => await gateway.ConfigVersionAsync() > version, TimeSpan.FromSeconds(5), "the reload on SIGHUP");
+        Assert.Equal("second", (await RawHttpConnection.SendOnceAsync(gateway.Port, RawHttpConnection.Get("/x"))).Header("x-origin-id"));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task ConfigMapStyleSymlinkSwap_Reloads_WithoutASignal()
     {
         // A Kubernetes ConfigMap volume: the file is a symlink into ..data, itself a symlink to a timestamped

@@ -8,7 +8,7 @@ public sealed class ConfigFileWatcher : IDisposable
     private readonly string _path;
     private readonly FastPathProxy _proxy;
     private readonly string _fileName;
-    private readonly IDisposable _watcher;
+    private readonly IDisposable? _watcher; // null: the kernel refused a watch; SIGHUP still reloads
     private readonly Timer _timer;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Lock _seenLock = new();
@@ -23,7 +23,17 @@ public sealed class ConfigFileWatcher : IDisposable
         _timer = new Timer(_ => _ = ReloadAsync(), null, Timeout.Infinite, Timeout.Infinite);
         // Names in the whole directory, not just the file's: a Kubernetes ConfigMap volume updates by swapping a
         // symlink beside the file (..data), and no event ever names the file itself.
-        _watcher = OperatingSystem.IsLinux() ? new InotifyWatch(_path, OnEntriesChanged, Schedule) : WatchDirectory();
+        try
+        {
+            _watcher = OperatingSystem.IsLinux() ? new InotifyWatch(_path, OnEntriesChanged, Schedule) : WatchDirectory();
+        }
+        catch (IOException e)
+        {
+            // inotify's limits are per user and shared by all of its processes (128 instances by default on many
+            // distributions, and every sidecar on a node may run as the same user): a watch is a convenience, and
+            // its absence must not keep the proxy from serving.
+            Observability.Logging.ProxyLog.ConfigNotWatched(proxy.Logger, _path, e.Message);
+        }
     }
 
     /// <summary>
@@ -105,7 +115,7 @@ public sealed class ConfigFileWatcher : IDisposable
 
     public void Dispose()
     {
-        _watcher.Dispose();
+        _watcher?.Dispose();
         _timer.Dispose();
     }
 }

@@ -17,7 +17,7 @@ internal sealed partial class InotifyWatch : IDisposable
     private const uint IN_MODIFY = 0x2, IN_ATTRIB = 0x4, IN_CLOSE_WRITE = 0x8, IN_MOVED_FROM = 0x40, IN_MOVED_TO = 0x80,
         IN_CREATE = 0x100, IN_DELETE = 0x200, IN_DELETE_SELF = 0x400, IN_MOVE_SELF = 0x800, IN_Q_OVERFLOW = 0x4000,
         IN_IGNORED = 0x8000, IN_ONLYDIR = 0x1000000;
-    private const int IN_CLOEXEC = 0x80000, EINTR = 4;
+    private const int IN_CLOEXEC = 0x80000, EINTR = 4, EMFILE = 24, ENOSPC = 28;
     private const uint DirectoryMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR;
     private const uint FileMask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF;
     private const int HeaderSize = 16; // struct inotify_event: wd, mask, cookie, len, then len bytes of name
@@ -43,18 +43,25 @@ internal sealed partial class InotifyWatch : IDisposable
         _entryChanged = entryChanged;
         _fileChanged = fileChanged;
         _fd = inotify_init1(IN_CLOEXEC);
-        if (_fd < 0) throw new IOException($"inotify_init1 failed (errno {Marshal.GetLastPInvokeError()})");
+        if (_fd < 0) throw new IOException("cannot create an inotify instance: " + Describe(Marshal.GetLastPInvokeError()));
         _directoryWd = inotify_add_watch(_fd, Path.GetDirectoryName(path)!, DirectoryMask);
         if (_directoryWd < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             close(_fd);
-            throw new IOException($"cannot watch {Path.GetDirectoryName(path)} (errno {errno})");
+            throw new IOException($"cannot watch {Path.GetDirectoryName(path)}: {Describe(errno)}");
         }
         WatchFile();
         _thread = new Thread(Run) { IsBackground = true, Name = "config watch" };
         _thread.Start();
     }
+
+    private static string Describe(int errno) => errno switch
+    {
+        EMFILE => "the user's inotify instance limit is reached (fs.inotify.max_user_instances)",
+        ENOSPC => "the user's inotify watch limit is reached (fs.inotify.max_user_watches)",
+        _ => $"errno {errno}",
+    };
 
     /// <summary>Events the kernel delivered so far (what a neighbour's writes must not add to).</summary>
     public long EventsRead => Interlocked.Read(ref _eventsRead);

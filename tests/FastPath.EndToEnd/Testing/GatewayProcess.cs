@@ -96,8 +96,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
 
     /// <summary>Starts the gateway on a YAML config; the listener gets a free port (retried if it is taken meanwhile).</summary>
     /// <param name="accessLog">Adds --access-log DIR/access.log (see <see cref="AccessLogPath"/>).</param>
+    /// <param name="launcher">A command the gateway is run under (its arguments, then the gateway's command line).</param>
     public static async Task<GatewayProcess> StartAsync(GatewayYaml config, bool accessLog = false, IEnumerable<string>? extraArgs = null,
-        TimeSpan? lifetime = null)
+        TimeSpan? lifetime = null, IReadOnlyList<string>? launcher = null)
     {
         string lastError = "";
         for (int attempt = 0; attempt < 3; attempt++)
@@ -107,7 +108,7 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             string path = Path.Combine(dir, "gateway.yaml");
             await File.WriteAllTextAsync(path, config.Render());
             string[] args = ["--config", path, .. accessLog ? new[] { "--access-log", Path.Combine(dir, "access.log") } : [], .. extraArgs ?? []];
-            GatewayProcess g = Launch(args, dir, lifetime);
+            GatewayProcess g = Launch(args, dir, lifetime, launcher);
             g.ConfigPath = path;
             g.Config = config;
             g.Port = config.ListenPort;
@@ -149,9 +150,9 @@ public sealed partial class GatewayProcess : IAsyncDisposable
         return new ToolResult(code!.Value, g.Stdout, g.Stderr);
     }
 
-    private static GatewayProcess Launch(IEnumerable<string> args, string dir, TimeSpan? lifetime)
+    private static GatewayProcess Launch(IEnumerable<string> args, string dir, TimeSpan? lifetime, IReadOnlyList<string>? launcher = null)
     {
-        var psi = new ProcessStartInfo(DotnetHost)
+        var psi = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : DotnetHost)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -159,6 +160,11 @@ public sealed partial class GatewayProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = dir,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (string a in launcher.Skip(1)) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add(DotnetHost);
+        }
         psi.ArgumentList.Add(GatewayDll);
         foreach (string a in args) psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";

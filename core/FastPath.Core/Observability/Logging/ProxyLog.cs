@@ -29,6 +29,9 @@ internal static partial class ProxyLog
     [LoggerMessage(9, LogLevel.Information, "Socket transport: {Transport}")]
     public static partial void Transport(ILogger logger, string transport);
 
+    [LoggerMessage(10, LogLevel.Warning, "Not watching {Path} for changes ({Reason}); reload it with SIGHUP")]
+    public static partial void ConfigNotWatched(ILogger logger, string path, string reason);
+
     [LoggerMessage(8, LogLevel.Error, "Accept loop on {Address} failed")]
     public static partial void AcceptFailed(ILogger logger, string address, Exception exception);
 }
