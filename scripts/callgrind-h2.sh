@@ -7,7 +7,8 @@
 # Unlike req/s or CPU time on a shared VM, the count repeats within ~1% run to run (how requests batch into loop
 # passes still varies), so two builds can be ranked from a couple of runs each. It sees none of the kernel's share (~60% of the proxy's CPU on this path), so it ranks
 # user-space changes only; timing changes (when sends happen) still need the scenario runner.
-# Needs valgrind, elfutils (eu-unstrip), h2load (nghttp2-client), openssl and curl; the origin is the runner's.
+# Needs valgrind, elfutils (eu-unstrip), h2load (nghttp2-client), openssl and curl. The origin is the runner's Kestrel
+# one (`origin`, the scenario's --origin kestrel), as in every count recorded so far: keep it so counts compare.
 # valgrind 3.19 cannot read the DWARF 5 in the publish's .dbg file, so a copy of the binary gets its symbol table only.
 set -euo pipefail
 publish=$(cd "${1:?usage: $0 PUBLISH_DIR [REQUESTS]}" && pwd)

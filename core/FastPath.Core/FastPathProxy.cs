@@ -18,8 +18,6 @@ namespace FastPath;
 public sealed class FastPathProxy : IAsyncDisposable
 {
     private readonly ILogger _logger;
-
-    internal ILogger Logger => _logger;
     private readonly IConnectionListenerFactory _transport;
     private readonly Heartbeat _heartbeat;
     private readonly UpstreamConnector _connector;
@@ -40,6 +38,9 @@ public sealed class FastPathProxy : IAsyncDisposable
         _connector = connector;
         _runtime = new ProxyRuntime(snapshot, heartbeat, clusters, AccessLogger.Create(snapshot.Config.AccessLog.Path), _logger);
     }
+
+    /// <summary>The proxy's log, for what runs beside it (the config file watcher).</summary>
+    internal ILogger Logger => _logger;
 
     /// <summary>Listener addresses actually bound (port 0 in config resolves here), by listener name.</summary>
     public IReadOnlyDictionary<string, IPEndPoint> ListenerEndPoints

@@ -31,10 +31,10 @@
 //       The HTTP/2 scenario: h2load over TLS 1.3 (ALPN h2, 64-byte bodies) through each proxy to one HTTP/1.1
 //       origin, proxies on core 0, origin and h2load on core 1; writes DIR/h2-results.md. The origin is nginx
 //       answering from its config (cheaper than any proxy, so the proxy's core sets the rate) or, with
-//       --origin kestrel, the `origin` subcommand (bare Kestrel, which saturates core 1 first on this VM). --gateway adds FastPath (TLS listener, alpn [h2]) and
-//       fastpath-h2-origin, the same to an h2c origin (the gRPC path; no peer proxies to HTTP/2 there;
-//       --no-h2-origin leaves it out). --baseline adds another FastPath build (a release, main before a change) as
-//       `baseline`, doing the same job in the same repeats.
+//       --origin kestrel, the `origin` subcommand (bare Kestrel, which saturates core 1 first on this VM).
+//       --gateway adds FastPath (TLS listener, alpn [h2]) and fastpath-h2-origin, the same to an h2c origin (the
+//       gRPC path; no peer proxies to HTTP/2 there; --no-h2-origin leaves it out). --baseline adds another FastPath
+//       build (a release, main before a change) as `baseline`, doing the same job in the same repeats.
 //       --restart starts a fresh process of each target for every repeat (warmed each time), so effects fixed at a
 //       process's start are sampled too. The report compares FastPath with every other target repeat by repeat:
 //       the median of the per-repeat ratios (req/s, CPU-s/10k, p99), their middle half, and in how many repeats
